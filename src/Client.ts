@@ -1,0 +1,263 @@
+/**
+ * `TestClient`: send requests to an Effect HTTP app in process, with no socket, and
+ * assert on what comes back.
+ *
+ * @since 0.1.0
+ */
+import type * as Headers from "@effect/platform/Headers"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as UrlParams from "@effect/platform/UrlParams"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Stream from "effect/Stream"
+import * as internal from "./internal/client.js"
+import * as errors from "./internal/errors.js"
+import * as internalLayer from "./Layer.js"
+
+// ---------------------------------------------------------------------------
+// models
+// ---------------------------------------------------------------------------
+
+/**
+ * Client-wide settings, given to {@link layer} or {@link layerServer}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Origin (and optional path prefix) of every relative request URL. Default `"http://testserver"`. */
+  readonly baseUrl?: string | undefined
+  /** Headers sent with every request; a request's own headers of the same name replace them. */
+  readonly headers?: HeadersInput | undefined
+  /** Cookies sent with every request. */
+  readonly cookies?: Readonly<Record<string, string>> | undefined
+  /** Bound on each exchange, measured on the wall clock (it fires under `TestClock`). Default 30 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * What an unhandled failure or defect in the app does to the request: `"fail"` (default)
+   * fails it with {@link ServerError} holding the app's `Cause`; `"respond"` returns the
+   * response production would send (usually a 500).
+   */
+  readonly serverErrors?: "fail" | "respond" | undefined
+  /** Bound on waiting for a handler to stop after it was disconnected. Default 5 seconds. */
+  readonly drainTimeout?: Duration.DurationInput | undefined
+  /** The client address the app sees in `request.remoteAddress`. Default `"127.0.0.1"`. */
+  readonly remoteAddress?: string | undefined
+}
+
+/**
+ * Request headers: a record (an array value sends the header once per element), platform
+ * `Headers`, or a WHATWG `Headers`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HeadersInput =
+  | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+  | Headers.Headers
+  | globalThis.Headers
+
+/**
+ * Per-request settings. At most one of `json`, `form`, `multipart` and `body` may be given.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestOptions {
+  /** Query parameters, appended after any query already in the URL. Arrays repeat the key. */
+  readonly params?: UrlParams.Input | undefined
+  readonly headers?: HeadersInput | undefined
+  /** Cookies for this request only; they replace client cookies of the same name. */
+  readonly cookies?: Readonly<Record<string, string>> | undefined
+  /** A value sent as JSON (`content-type: application/json`). */
+  readonly json?: unknown
+  /** Fields sent as `application/x-www-form-urlencoded`. */
+  readonly form?: UrlParams.Input | undefined
+  /** Fields and files sent as `multipart/form-data`. */
+  readonly multipart?: FormData | Readonly<Record<string, string | Blob | ReadonlyArray<string | Blob>>> | undefined
+  /** A raw body. A string is sent as `text/plain;charset=UTF-8`; a Stream is sent chunked, as it is pulled. */
+  readonly body?: string | Uint8Array | Stream.Stream<Uint8Array, unknown> | undefined
+  /** Overrides the client's `timeout` for this request. */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * A buffered response: an `HttpClientResponse` (so `HttpClientResponse.schemaBodyJson`,
+ * `matchStatus`, `filterStatusOk`, `r.text`, `r.json` work) with its body already read.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TestResponse extends HttpClientResponse.HttpClientResponse {
+  /** The URL that produced this response. */
+  readonly url: string
+  /** The whole body. */
+  readonly body: Uint8Array
+  /** Earlier hops of a followed redirect, oldest first (empty when there was none). */
+  readonly history: ReadonlyArray<TestResponse>
+  /** Every `Set-Cookie` header, in order. */
+  readonly setCookie: ReadonlyArray<string>
+}
+
+/**
+ * The `TestClient` service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly request: (
+    method: string,
+    url: string,
+    options?: RequestOptions
+  ) => Effect.Effect<TestResponse, TestClientError>
+  readonly get: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
+  readonly head: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
+  readonly post: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
+  readonly put: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
+  readonly patch: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
+  readonly del: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
+  readonly options: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
+}
+
+/**
+ * The service tag. Provide it with {@link layer} or {@link layerServer}.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const TestClient: typeof internal.TestClient = internal.TestClient
+/** @since 0.1.0 @category tags */
+export type TestClient = internal.TestClient
+
+// ---------------------------------------------------------------------------
+// errors
+// ---------------------------------------------------------------------------
+
+/**
+ * The request could not be sent as given (two bodies, a bad header, URL, cookie or body
+ * value). The message says what to fix.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const InvalidRequest = errors.InvalidRequest
+/** @since 0.1.0 @category errors */
+export type InvalidRequest = errors.InvalidRequest
+
+/**
+ * The client cannot reach an app: its scope has closed, or the bootstrap layer never
+ * called `HttpServer.serve`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ClientClosed = errors.ClientClosed
+/** @since 0.1.0 @category errors */
+export type ClientClosed = errors.ClientClosed
+
+/**
+ * The app failed or died while handling the request and nothing turned that into a
+ * response (with `serverErrors: "fail"`). `cause` is the app's full `Cause`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ServerError = errors.ServerError
+/** @since 0.1.0 @category errors */
+export type ServerError = errors.ServerError
+
+/**
+ * No complete response within the `timeout`; the handler was interrupted as a client abort.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const RequestTimeout = errors.RequestTimeout
+/** @since 0.1.0 @category errors */
+export type RequestTimeout = errors.RequestTimeout
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type TestClientError = errors.TestClientError
+
+// ---------------------------------------------------------------------------
+// layers
+// ---------------------------------------------------------------------------
+
+/**
+ * A `TestClient` for an `HttpApp` (an `HttpRouter` is one). The app runs exactly as
+ * `HttpServer.serve(app)` runs it in production, minus the socket.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServerResponse } from "@effect/platform"
+ * import { TestClient } from "effect-http-testkit"
+ *
+ * const app = HttpRouter.empty.pipe(HttpRouter.get("/ping", HttpServerResponse.text("pong")))
+ * const TestApp = TestClient.layer(app)
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: <E, R>(
+  app: HttpApp.Default<E, R>,
+  options?: Options
+) => Layer.Layer<TestClient, never, internalLayer.AppRequirements<R>> = internalLayer.layer
+
+/**
+ * A `TestClient` for the app's production entry layer (`HttpServer.serve(router)`,
+ * `HttpApiBuilder.serve()`, ... with the app's own layers provided), minus the platform
+ * server layer. The testkit supplies an in-process `HttpServer` and the Node platform
+ * services; startup runs when the layer is built, shutdown when its scope closes.
+ * The bootstrap's own outputs are kept, so tests can reach the app's services.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServer: <A, E, R>(
+  bootstrap: Layer.Layer<A, E, R>,
+  options?: Options
+) => Layer.Layer<TestClient | A, E, internalLayer.ServerRequirements<R>> = internalLayer.layerServer
+
+// ---------------------------------------------------------------------------
+// accessors
+// ---------------------------------------------------------------------------
+
+/**
+ * Sends a request and reads the whole response.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const request = (
+  method: string,
+  url: string,
+  options?: RequestOptions
+): Effect.Effect<TestResponse, TestClientError, TestClient> =>
+  Effect.flatMap(TestClient, (client) => client.request(method, url, options))
+
+const accessor =
+  (method: string) =>
+  (url: string, options?: RequestOptions): Effect.Effect<TestResponse, TestClientError, TestClient> =>
+    Effect.flatMap(TestClient, (client) => client.request(method, url, options))
+
+/** @since 0.1.0 @category accessors */
+export const get = accessor("GET")
+/** @since 0.1.0 @category accessors */
+export const head = accessor("HEAD")
+/** @since 0.1.0 @category accessors */
+export const post = accessor("POST")
+/** @since 0.1.0 @category accessors */
+export const put = accessor("PUT")
+/** @since 0.1.0 @category accessors */
+export const patch = accessor("PATCH")
+/** @since 0.1.0 @category accessors */
+export const del = accessor("DELETE")
+/** @since 0.1.0 @category accessors */
+export const options = accessor("OPTIONS")

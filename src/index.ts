@@ -1,0 +1,12 @@
+/**
+ * effect-http-testkit: test Effect HTTP apps in process.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * Send requests to an app in process and assert on the responses.
+ *
+ * @since 0.1.0
+ */
+export * as TestClient from "./Client.js"

@@ -1,0 +1,65 @@
+import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+
+/** @internal */
+export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
+  readonly method: string
+  readonly url: string
+  readonly reason: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return `${this.method} ${this.url}: ${this.reason}`
+  }
+}
+
+/** @internal */
+export class ClientClosed extends Data.TaggedError("ClientClosed")<{
+  readonly method: string
+  readonly url: string
+  readonly reason: "ScopeClosed" | "NotServing"
+}> {
+  override get message(): string {
+    return this.reason === "ScopeClosed"
+      ? `${this.method} ${this.url}: the TestClient's scope has closed, so its app is shut down. ` +
+          "Make requests inside the Effect that the TestClient layer is provided to."
+      : `${this.method} ${this.url}: no app is being served. The bootstrap layer given to TestClient.layerServer ` +
+          "must call HttpServer.serve (or HttpApiBuilder.serve) so there is an app to send requests to."
+  }
+}
+
+/** @internal */
+export class ServerError extends Data.TaggedError("ServerError")<{
+  readonly method: string
+  readonly url: string
+  readonly status: number
+  readonly cause: Cause.Cause<unknown>
+}> {
+  override get message(): string {
+    return (
+      `${this.method} ${this.url}: the app failed while handling the request (it would answer ${this.status}). ` +
+      `Pass serverErrors: "respond" to receive that response instead.\n${Cause.pretty(this.cause, { renderErrorCause: true })}`
+    )
+  }
+}
+
+/** @internal */
+export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
+  readonly method: string
+  readonly url: string
+  readonly timeout: Duration.Duration
+  readonly handlerStopped: boolean
+}> {
+  override get message(): string {
+    return (
+      `${this.method} ${this.url}: no complete response within ${Duration.format(this.timeout)}; ` +
+      (this.handlerStopped
+        ? "the handler was interrupted as a client abort."
+        : "the handler was interrupted as a client abort but has not stopped (it ignores interruption).")
+    )
+  }
+}
+
+/** @internal */
+export type TestClientError = InvalidRequest | ClientClosed | ServerError | RequestTimeout

@@ -1,0 +1,288 @@
+import { Readable } from "node:stream"
+import * as Cookies from "@effect/platform/Cookies"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Headers from "@effect/platform/Headers"
+import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
+import type { HttpMethod } from "@effect/platform/HttpMethod"
+import * as ServerError from "@effect/platform/HttpServerError"
+import * as ServerRequest from "@effect/platform/HttpServerRequest"
+import type * as Multipart from "@effect/platform/Multipart"
+import type * as Path from "@effect/platform/Path"
+import type * as Socket from "@effect/platform/Socket"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as NodeMultipart from "@effect/platform-node/NodeMultipart"
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Inspectable from "effect/Inspectable"
+import * as Option from "effect/Option"
+import type { ReadonlyRecord } from "effect/Record"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+
+/**
+ * What the client sends: the in-process equivalent of the bytes on a socket.
+ *
+ * @internal
+ */
+export interface RequestSource {
+  readonly method: string
+  /** path and query, as Node's `IncomingMessage.url` gives them */
+  readonly url: string
+  readonly headers: Headers.Headers
+  readonly body: RequestBody
+  readonly remoteAddress: string
+  readonly sink: ResponseSink
+}
+
+/** @internal */
+export type RequestBody =
+  | { readonly _tag: "Empty" }
+  | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
+  | { readonly _tag: "Stream"; readonly stream: Stream.Stream<Uint8Array, unknown> }
+
+/**
+ * Where the server writes the response: the in-process equivalent of Node's `ServerResponse`.
+ * `write` returns an effect only when the reader needs time to catch up (backpressure).
+ *
+ * @internal
+ */
+export interface ResponseSink {
+  readonly headersSent: boolean
+  readonly ended: boolean
+  head(status: number, headers: Headers.Headers, setCookie: ReadonlyArray<string>): void
+  write(chunk: Uint8Array): Effect.Effect<void> | undefined
+  end(): void
+  /** The app failed after the headers were sent: the body stops short of what was promised. */
+  abort(): void
+}
+
+// Node's IncomingMessage folds repeated request headers this way (see `_addHeaderLine`):
+// these keep only the first value, `cookie` joins with "; ", everything else with ", ".
+const singleValued = new Set([
+  "age",
+  "authorization",
+  "content-length",
+  "content-type",
+  "etag",
+  "expires",
+  "from",
+  "host",
+  "if-modified-since",
+  "if-unmodified-since",
+  "last-modified",
+  "location",
+  "max-forwards",
+  "proxy-authorization",
+  "referer",
+  "retry-after",
+  "server",
+  "user-agent"
+])
+
+/**
+ * Folds header lines into the record a Node server hands the app.
+ *
+ * @internal
+ */
+export const foldHeaderLines = (lines: ReadonlyArray<readonly [string, string]>): Headers.Headers => {
+  const out: Record<string, string> = {}
+  for (const [rawName, value] of lines) {
+    const name = rawName.toLowerCase()
+    const current = out[name]
+    if (current === undefined) {
+      out[name] = value
+    } else if (!singleValued.has(name)) {
+      out[name] = `${current}${name === "cookie" ? "; " : ", "}${value}`
+    }
+  }
+  return Headers.unsafeFromRecord(out)
+}
+
+/**
+ * The request object the app sees. It behaves as platform-node's request does (same `url`,
+ * header folding, body caching, persisted multipart through the same parser), but reads its
+ * body from memory or an Effect Stream instead of a socket.
+ *
+ * @internal
+ */
+export class InProcessRequest extends Inspectable.Class implements ServerRequest.HttpServerRequest {
+  readonly [ServerRequest.TypeId]: ServerRequest.TypeId = ServerRequest.TypeId
+  readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
+
+  constructor(
+    readonly source: RequestSource,
+    readonly url: string = source.url,
+    private readonly headersOverride?: Headers.Headers,
+    private readonly remoteAddressOverride?: string
+  ) {
+    super()
+  }
+
+  get method(): HttpMethod {
+    return this.source.method as HttpMethod
+  }
+
+  get originalUrl(): string {
+    return this.source.url
+  }
+
+  get headers(): Headers.Headers {
+    return this.headersOverride ?? this.source.headers
+  }
+
+  get remoteAddress(): Option.Option<string> {
+    return Option.some(this.remoteAddressOverride ?? this.source.remoteAddress)
+  }
+
+  private cachedCookies: ReadonlyRecord<string, string> | undefined
+  get cookies(): ReadonlyRecord<string, string> {
+    this.cachedCookies ??= Cookies.parseHeader(this.headers.cookie ?? "")
+    return this.cachedCookies
+  }
+
+  modify(options: {
+    readonly url?: string | undefined
+    readonly headers?: Headers.Headers | undefined
+    readonly remoteAddress?: string | undefined
+  }): ServerRequest.HttpServerRequest {
+    return new InProcessRequest(
+      this.source,
+      options.url ?? this.url,
+      options.headers ?? this.headersOverride,
+      options.remoteAddress ?? this.remoteAddressOverride
+    )
+  }
+
+  private decodeError(cause: unknown, description?: string): ServerError.RequestError {
+    return new ServerError.RequestError({
+      request: this,
+      reason: "Decode",
+      cause,
+      ...(description === undefined ? {} : { description })
+    })
+  }
+
+  get stream(): Stream.Stream<Uint8Array, ServerError.RequestError> {
+    const body = this.source.body
+    if (body._tag === "Empty") return Stream.empty
+    if (body._tag === "Bytes") return Stream.succeed(body.bytes)
+    return Stream.mapError(body.stream, (cause) => this.decodeError(cause))
+  }
+
+  private bytesEffect: Effect.Effect<Uint8Array, ServerError.RequestError> | undefined
+  /** The whole body, read once and cached as Node's request caches `text`. */
+  private get bytes(): Effect.Effect<Uint8Array, ServerError.RequestError> {
+    if (this.bytesEffect) return this.bytesEffect
+    const body = this.source.body
+    const read: Effect.Effect<Uint8Array, ServerError.RequestError> =
+      body._tag === "Empty"
+        ? Effect.succeed(new Uint8Array(0))
+        : body._tag === "Bytes"
+          ? Effect.succeed(body.bytes)
+          : Effect.map(Stream.runCollect(this.stream), concatChunks)
+    const limited = Effect.flatMap(IncomingMessage.MaxBodySize, (max) =>
+      Effect.flatMap(read, (bytes) =>
+        Option.isSome(max) && bytes.length > Number(max.value)
+          ? Effect.fail(this.decodeError(undefined, `request body exceeds the maximum of ${max.value} bytes`))
+          : Effect.succeed(bytes)
+      )
+    )
+    this.bytesEffect = Effect.runSync(Effect.cached(limited))
+    return this.bytesEffect
+  }
+
+  get text(): Effect.Effect<string, ServerError.RequestError> {
+    return Effect.map(this.bytes, (bytes) => utf8.decode(bytes))
+  }
+
+  get json(): Effect.Effect<unknown, ServerError.RequestError> {
+    return Effect.tryMap(this.text, {
+      try: (text) => (text === "" ? null : (JSON.parse(text) as unknown)),
+      catch: (cause) => this.decodeError(cause)
+    })
+  }
+
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, ServerError.RequestError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => UrlParams.fromInput(new URLSearchParams(text)),
+        catch: (cause) => this.decodeError(cause)
+      })
+    )
+  }
+
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, ServerError.RequestError> {
+    return Effect.map(this.bytes, (bytes) =>
+      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+        ? bytes.buffer
+        : (bytes.slice().buffer as ArrayBuffer)
+    )
+  }
+
+  /** A Node Readable over the body, for platform-node's own multipart parser. */
+  private readable(): Readable {
+    const body = this.source.body
+    switch (body._tag) {
+      case "Empty":
+        return Readable.from([])
+      case "Bytes":
+        return Readable.from([body.bytes])
+      case "Stream":
+        return NodeStream.toReadableNever(body.stream)
+    }
+  }
+
+  private multipartEffect:
+    | Effect.Effect<Multipart.Persisted, Multipart.MultipartError, Scope.Scope | FileSystem.FileSystem | Path.Path>
+    | undefined
+  get multipart(): Effect.Effect<
+    Multipart.Persisted,
+    Multipart.MultipartError,
+    Scope.Scope | FileSystem.FileSystem | Path.Path
+  > {
+    this.multipartEffect ??= Effect.runSync(
+      Effect.cached(NodeMultipart.persisted(this.readable(), nodeHeaders(this.source.headers)))
+    )
+    return this.multipartEffect
+  }
+
+  get multipartStream(): Stream.Stream<Multipart.Part, Multipart.MultipartError> {
+    return NodeMultipart.stream(this.readable(), nodeHeaders(this.source.headers))
+  }
+
+  get upgrade(): Effect.Effect<Socket.Socket, ServerError.RequestError> {
+    return Effect.fail(this.decodeError(undefined, "not an upgradeable ServerRequest"))
+  }
+
+  override toString(): string {
+    return `ServerRequest(${this.method} ${this.url})`
+  }
+
+  toJSON(): unknown {
+    return IncomingMessage.inspect(this, {
+      _id: "@effect/platform/HttpServerRequest",
+      method: this.method,
+      url: this.originalUrl
+    })
+  }
+}
+
+const utf8 = new TextDecoder()
+
+/** @internal */
+export const concatChunks = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {
+  if (Chunk.size(chunks) === 1) return Chunk.unsafeHead(chunks)
+  let length = 0
+  for (const chunk of chunks) length += chunk.length
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.length
+  }
+  return out
+}
+
+// busboy-based parsing in platform-node reads `IncomingHttpHeaders`; ours is a plain record.
+const nodeHeaders = (headers: Headers.Headers) => headers as unknown as Record<string, string>

@@ -1,0 +1,265 @@
+import type { Readable } from "node:stream"
+import * as Cookies from "@effect/platform/Cookies"
+import type * as Headers from "@effect/platform/Headers"
+import * as HttpApp from "@effect/platform/HttpApp"
+import type * as HttpBody from "@effect/platform/HttpBody"
+import type * as Middleware from "@effect/platform/HttpMiddleware"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as ServerError from "@effect/platform/HttpServerError"
+import * as ServerRequest from "@effect/platform/HttpServerRequest"
+import type * as ServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeStream from "@effect/platform-node/NodeStream"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { InProcessRequest, type RequestSource } from "./request.js"
+
+/**
+ * An `HttpServer.HttpServer` with no socket. `serve(app)` captures the app and the runtime
+ * it is served in; `dispatch` then runs one request through `HttpApp.toHandled`, the same
+ * pipeline platform-node's server uses, in a fiber of that runtime.
+ *
+ * @internal
+ */
+export interface InProcessServer {
+  readonly httpServer: HttpServer.HttpServer
+  /** Starts the handler fiber; `undefined` when no app is served. */
+  dispatch(source: RequestSource): Fiber.RuntimeFiber<void> | undefined
+  readonly closed: boolean
+  /** Fibers of requests still being handled. */
+  readonly inFlight: ReadonlySet<Fiber.RuntimeFiber<void>>
+}
+
+/** @internal */
+export const make = (address: HttpServer.Address): Effect.Effect<InProcessServer, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    let handler: ((request: ServerRequest.HttpServerRequest) => Fiber.RuntimeFiber<void>) | undefined
+    let closed = false
+    const inFlight = new Set<Fiber.RuntimeFiber<void>>()
+
+    const httpServer = HttpServer.make({
+      address,
+      serve: (app: HttpApp.Default<unknown>, middleware?: Middleware.HttpMiddleware) =>
+        Effect.gen(function* () {
+          const handled = HttpApp.toHandled(app, handleResponse, middleware)
+          const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+          handler = (request) => runFork(Effect.provideService(handled, ServerRequest.HttpServerRequest, request))
+          yield* Effect.addFinalizer(() =>
+            Effect.sync(() => {
+              handler = undefined
+            })
+          )
+        })
+    })
+
+    // Requests still running when the client's scope closes are disconnected, as a
+    // server's sockets are, and awaited.
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        closed = true
+        if (inFlight.size === 0) return Effect.void
+        const fibers = Array.from(inFlight)
+        for (const fiber of fibers) fiber.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
+        return Effect.forEach(fibers, (fiber) => fiber.await, { discard: true })
+      })
+    )
+
+    return {
+      httpServer,
+      inFlight,
+      get closed() {
+        return closed
+      },
+      dispatch(source) {
+        if (handler === undefined) return undefined
+        const fiber = handler(new InProcessRequest(source))
+        inFlight.add(fiber)
+        fiber.addObserver(() => inFlight.delete(fiber))
+        return fiber
+      }
+    }
+  })
+
+// Mirrors platform-node's `handleResponse`: the body is written inside the handler fiber, so
+// the server span and the request scope stay open until the body has been delivered.
+const handleResponse = (request: ServerRequest.HttpServerRequest, response: ServerResponse.HttpServerResponse) =>
+  Effect.suspend((): Effect.Effect<void, ServerError.ResponseError> => {
+    const sink = (request as InProcessRequest).source.sink
+    if (sink.ended) return Effect.void
+
+    const setCookie = Cookies.isEmpty(response.cookies) ? [] : Cookies.toSetCookieHeaders(response.cookies)
+    const explicitSetCookie = response.headers["set-cookie"]
+    if (explicitSetCookie !== undefined) setCookie.push(explicitSetCookie)
+
+    const head = (headers: Headers.Headers) =>
+      sink.head(response.status, withFraming(request, response, headers), setCookie)
+
+    if (request.method === "HEAD") {
+      head(response.headers)
+      sink.end()
+      return Effect.void
+    }
+    const body = response.body
+    switch (body._tag) {
+      case "Empty": {
+        head(response.headers)
+        sink.end()
+        return Effect.void
+      }
+      case "Uint8Array": {
+        head(response.headers)
+        return writeLast(sink, body.body)
+      }
+      case "Raw": {
+        head(response.headers)
+        return writeRaw(request, response, body)
+      }
+      case "FormData": {
+        // As Node does: let the platform's Response encode it, which picks the boundary.
+        const encoded = new Response(body.formData)
+        head({ ...response.headers, "content-type": encoded.headers.get("content-type")! } as Headers.Headers)
+        return writeStream(
+          request,
+          response,
+          Stream.fromReadableStream(
+            () => encoded.body!,
+            (cause) => cause
+          )
+        )
+      }
+      case "Stream": {
+        head(response.headers)
+        return writeStream(request, response, body.stream)
+      }
+    }
+  })
+
+// Node adds `transfer-encoding: chunked` to any response that may have a body but names no
+// length (writeHead is called before the body is known), and nothing to HEAD/204/304 ones.
+const withFraming = (
+  request: ServerRequest.HttpServerRequest,
+  response: ServerResponse.HttpServerResponse,
+  headers: Headers.Headers
+): Headers.Headers => {
+  const status = response.status
+  if (
+    request.method === "HEAD" ||
+    status === 204 ||
+    status === 304 ||
+    (status >= 100 && status < 200) ||
+    headers["content-length"] !== undefined ||
+    headers["transfer-encoding"] !== undefined
+  ) {
+    return headers
+  }
+  return { ...headers, "transfer-encoding": "chunked" } as Headers.Headers
+}
+
+const writeLast = (sink: RequestSource["sink"], bytes: Uint8Array): Effect.Effect<void> => {
+  const wait = sink.write(bytes)
+  if (wait === undefined) {
+    sink.end()
+    return Effect.void
+  }
+  return Effect.map(wait, () => sink.end())
+}
+
+const writeRaw = (
+  request: ServerRequest.HttpServerRequest,
+  response: ServerResponse.HttpServerResponse,
+  body: HttpBody.Raw
+): Effect.Effect<void, ServerError.ResponseError> => {
+  const raw = body.body
+  if (typeof raw === "string") return writeLast(sinkOf(request), encoder.encode(raw))
+  if (raw instanceof Uint8Array) return writeLast(sinkOf(request), raw)
+  if (raw instanceof ArrayBuffer) return writeLast(sinkOf(request), new Uint8Array(raw))
+  if (isNodeReadable(raw)) {
+    return writeStream(
+      request,
+      response,
+      NodeStream.fromReadable<unknown, Uint8Array>(
+        () => raw,
+        (cause) => cause
+      )
+    )
+  }
+  if (raw instanceof ReadableStream) {
+    return writeStream(
+      request,
+      response,
+      Stream.fromReadableStream(
+        () => raw as ReadableStream<Uint8Array>,
+        (cause) => cause
+      )
+    )
+  }
+  if (raw === undefined || raw === null) return writeLast(sinkOf(request), new Uint8Array(0))
+  return failResponse(
+    request,
+    response,
+    Cause.fail(
+      new ServerError.ResponseError({
+        request,
+        response,
+        reason: "Decode",
+        description: `unsupported Raw body: ${Object.prototype.toString.call(raw)}`
+      })
+    )
+  )
+}
+
+const writeStream = (
+  request: ServerRequest.HttpServerRequest,
+  response: ServerResponse.HttpServerResponse,
+  stream: Stream.Stream<Uint8Array | string, unknown>
+): Effect.Effect<void, ServerError.ResponseError> => {
+  const sink = sinkOf(request)
+  return stream.pipe(
+    Stream.orDie,
+    Stream.runForEachChunk((chunk) => {
+      let wait: Effect.Effect<void> | undefined
+      for (const item of Chunk.toReadonlyArray(chunk)) {
+        const bytes = typeof item === "string" ? encoder.encode(item) : item
+        if (bytes.length === 0) continue
+        const next = sink.write(bytes)
+        if (next !== undefined) wait = next
+      }
+      return wait ?? Effect.void
+    }),
+    Effect.interruptible,
+    Effect.matchCauseEffect({
+      onSuccess: () => Effect.sync(() => sink.end()),
+      onFailure: (cause) => failResponse(request, response, cause)
+    })
+  )
+}
+
+// As platform-node's `handleCause`: answer with the cause's status if nothing was sent yet,
+// end the response, and fail the fiber so the cause is not lost.
+const failResponse = <E>(
+  request: ServerRequest.HttpServerRequest,
+  original: ServerResponse.HttpServerResponse,
+  originalCause: Cause.Cause<E>
+): Effect.Effect<never, E> =>
+  Effect.flatMap(ServerError.causeResponse(originalCause), ([response, cause]) => {
+    const sink = sinkOf(request)
+    const headersSent = sink.headersSent
+    if (!headersSent) {
+      sink.head(response.status, withFraming(request, response, {} as Headers.Headers), [])
+      sink.end()
+    } else if (!sink.ended) {
+      sink.abort()
+    }
+    return Effect.failCause(headersSent ? Cause.sequential(originalCause, Cause.die(original)) : cause)
+  })
+
+const sinkOf = (request: ServerRequest.HttpServerRequest) => (request as InProcessRequest).source.sink
+
+const isNodeReadable = (u: unknown): u is Readable =>
+  typeof u === "object" && u !== null && "pipe" in u && typeof u.pipe === "function" && "on" in u
+
+const encoder = new TextEncoder()
