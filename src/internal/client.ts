@@ -301,7 +301,7 @@ const prepare = (
       if (typeof body === "string")
         return Effect.succeed(finish(bytes(encoder.encode(body)), "text/plain;charset=UTF-8"))
       if (body instanceof Uint8Array) return Effect.succeed(finish(bytes(body), undefined))
-      if (Stream.StreamTypeId in (body as object)) {
+      if (typeof body === "object" && body !== null && Stream.StreamTypeId in body) {
         return Effect.succeed(finish({ _tag: "Stream", stream: body as Stream.Stream<Uint8Array, unknown> }, undefined))
       }
       return invalid("body must be a string, a Uint8Array or a Stream<Uint8Array>")
