@@ -95,8 +95,17 @@ const handleResponse = (request: ServerRequest.HttpServerRequest, response: Serv
     const explicitSetCookie = response.headers["set-cookie"]
     if (explicitSetCookie !== undefined) setCookie.push(explicitSetCookie)
 
+    // Like any HTTP client, the test sees every Set-Cookie among the headers too (joined as fetch joins them).
     const head = (headers: Headers.Headers) =>
-      sink.head(response.status, withFraming(request, response, headers), setCookie)
+      sink.head(
+        response.status,
+        withFraming(
+          request,
+          response,
+          setCookie.length === 0 ? headers : ({ ...headers, "set-cookie": setCookie.join(", ") } as Headers.Headers)
+        ),
+        setCookie
+      )
 
     if (request.method === "HEAD") {
       head(response.headers)
