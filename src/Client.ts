@@ -4,8 +4,10 @@
  *
  * @since 0.1.0
  */
+import type * as Cookies from "@effect/platform/Cookies"
 import type * as Headers from "@effect/platform/Headers"
 import type * as HttpApp from "@effect/platform/HttpApp"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as UrlParams from "@effect/platform/UrlParams"
 import type * as Duration from "effect/Duration"
@@ -45,6 +47,17 @@ export interface Options {
   readonly drainTimeout?: Duration.DurationInput | undefined
   /** The client address the app sees in `request.remoteAddress`. Default `"127.0.0.1"`. */
   readonly remoteAddress?: string | undefined
+  /** Follow 301/302/303/307/308 responses. Default `true`. */
+  readonly followRedirects?: boolean | undefined
+  /** How many redirects one request may follow before failing with {@link TooManyRedirects}. Default 20. */
+  readonly maxRedirects?: number | undefined
+  /**
+   * The `accept-encoding` sent with every request; `""` sends none. Default
+   * `"gzip, deflate, br, zstd"`. Encoded bodies are decoded whatever this says.
+   */
+  readonly acceptEncoding?: string | undefined
+  /** How many recent round trips {@link exchanges} keeps. Default 100; 0 keeps none. */
+  readonly exchangeLimit?: number | undefined
 }
 
 /**
@@ -79,8 +92,42 @@ export interface RequestOptions {
   readonly multipart?: FormData | Readonly<Record<string, string | Blob | ReadonlyArray<string | Blob>>> | undefined
   /** A raw body. A string is sent as `text/plain;charset=UTF-8`; a Stream is sent chunked, as it is pulled. */
   readonly body?: string | Uint8Array | Stream.Stream<Uint8Array, unknown> | undefined
-  /** Overrides the client's `timeout` for this request. */
+  /** Overrides the client's `timeout` for each round trip of this request. */
   readonly timeout?: Duration.DurationInput | undefined
+  /** Overrides the client's `followRedirects` for this request. */
+  readonly followRedirects?: boolean | undefined
+  /** Overrides the client's `maxRedirects` for this request. */
+  readonly maxRedirects?: number | undefined
+}
+
+/**
+ * One round trip: the request as sent (with the `host` and `cookie` headers of that hop)
+ * and the response received.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Exchange {
+  readonly request: HttpClientRequest.HttpClientRequest
+  readonly response: TestResponse
+}
+
+/**
+ * Attributes of a cookie put into the jar by the test.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CookieOptions {
+  /** The URL the cookie is set from (default: the client's `baseUrl`); a relative one is joined to `baseUrl`. */
+  readonly url?: string | undefined
+  readonly domain?: string | undefined
+  /** Default `/`. */
+  readonly path?: string | undefined
+  readonly expires?: Date | undefined
+  readonly maxAge?: Duration.DurationInput | undefined
+  readonly secure?: boolean | undefined
+  readonly httpOnly?: boolean | undefined
 }
 
 /**
@@ -120,6 +167,16 @@ export interface Service {
   readonly patch: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
   readonly del: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
   readonly options: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
+  /** Recent round trips, every redirect hop included, oldest first. */
+  readonly exchanges: Effect.Effect<ReadonlyArray<Exchange>>
+  /** The jar's cookies for the `baseUrl` host, on any path. */
+  readonly cookies: Effect.Effect<Cookies.Cookies>
+  /** The exact `Cookie` header the jar would send to `url` (default: `baseUrl`). */
+  readonly cookieHeader: (url?: string) => Effect.Effect<string>
+  /** Puts a cookie into the jar, as if the app at `options.url` (default `baseUrl`) had set it. */
+  readonly setCookie: (name: string, value: string, options?: CookieOptions) => Effect.Effect<void, InvalidRequest>
+  /** Removes every cookie from the jar, or only those named `name`. */
+  readonly clearCookies: (name?: string) => Effect.Effect<void>
 }
 
 /**
@@ -180,6 +237,20 @@ export const RequestTimeout = errors.RequestTimeout
 export type RequestTimeout = errors.RequestTimeout
 
 /**
+ * A request followed more than `maxRedirects` redirects. `history` holds every response,
+ * oldest first.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const TooManyRedirects = errors.TooManyRedirects
+/** @since 0.1.0 @category errors */
+export type TooManyRedirects = errors.TooManyRedirects
+
+/**
+ * Everything a request can fail with. A body whose `content-encoding` is unknown or corrupt
+ * fails with platform's `ResponseError` (reason `"Decode"`), naming the encoding.
+ *
  * @since 0.1.0
  * @category errors
  */
@@ -261,3 +332,56 @@ export const patch = accessor("PATCH")
 export const del = accessor("DELETE")
 /** @since 0.1.0 @category accessors */
 export const options = accessor("OPTIONS")
+
+/**
+ * Recent round trips (every redirect hop), oldest first, bounded by the `exchangeLimit` option.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const exchanges: Effect.Effect<ReadonlyArray<Exchange>, never, TestClient> = Effect.flatMap(
+  TestClient,
+  (client) => client.exchanges
+)
+
+/**
+ * The jar's cookies for the `baseUrl` host (any path), as platform `Cookies`.
+ *
+ * @since 0.1.0
+ * @category cookies
+ */
+export const cookies: Effect.Effect<Cookies.Cookies, never, TestClient> = Effect.flatMap(
+  TestClient,
+  (client) => client.cookies
+)
+
+/**
+ * The `Cookie` header the jar would send to `url` (default: `baseUrl`).
+ *
+ * @since 0.1.0
+ * @category cookies
+ */
+export const cookieHeader = (url?: string): Effect.Effect<string, never, TestClient> =>
+  Effect.flatMap(TestClient, (client) => client.cookieHeader(url))
+
+/**
+ * Puts a cookie into the jar as if the app had set it (from `options.url`, default `baseUrl`).
+ *
+ * @since 0.1.0
+ * @category cookies
+ */
+export const setCookie = (
+  name: string,
+  value: string,
+  options?: CookieOptions
+): Effect.Effect<void, InvalidRequest, TestClient> =>
+  Effect.flatMap(TestClient, (client) => client.setCookie(name, value, options))
+
+/**
+ * Removes every cookie from the jar, or only those named `name`.
+ *
+ * @since 0.1.0
+ * @category cookies
+ */
+export const clearCookies = (name?: string): Effect.Effect<void, never, TestClient> =>
+  Effect.flatMap(TestClient, (client) => client.clearCookies(name))

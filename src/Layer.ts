@@ -21,6 +21,7 @@ import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import type { Options } from "./Client.js"
 import * as client from "./internal/client.js"
+import { makeConfig } from "./internal/config.js"
 import * as server from "./internal/server.js"
 
 /**
@@ -68,7 +69,7 @@ export const layerServer = <A, E, R>(
 ): Layer.Layer<client.TestClient | A, E, ServerRequirements<R>> =>
   Layer.scopedContext(
     Effect.gen(function* () {
-      const config = client.makeConfig(options)
+      const config = makeConfig(options)
       const url = new URL(config.origin)
       // Finalizers run in reverse order of registration. The app's scope is forked first,
       // so its shutdown (the bootstrap's finalizers) runs last: after the server has

@@ -83,7 +83,12 @@ describe("requests", () => {
         headers: Record<string, string>
         remoteAddress: string
       }
-      expect(seen.headers).toEqual({ host: "testserver", "user-agent": "effect-http-testkit", accept: "*/*" })
+      expect(seen.headers).toEqual({
+        host: "testserver",
+        "user-agent": "effect-http-testkit",
+        accept: "*/*",
+        "accept-encoding": "gzip, deflate, br, zstd"
+      })
       expect(seen.remoteAddress).toBe("127.0.0.1")
     }).pipe(Effect.provide(TestApp))
   )
@@ -281,6 +286,7 @@ describe("responses", () => {
     Effect.gen(function* () {
       const r = yield* TestClient.get("/cookies")
       expect(r.setCookie).toEqual(["session=abc; Path=/; HttpOnly", "theme=dark"])
+      expect(r.headers["set-cookie"]).toBe("session=abc; Path=/; HttpOnly, theme=dark")
       expect(Option.map(Option.fromNullable(r.cookies.cookies.session), (c) => c.value)).toEqual(Option.some("abc"))
     }).pipe(Effect.provide(TestApp))
   )

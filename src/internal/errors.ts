@@ -1,6 +1,8 @@
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
+import type { TestResponse } from "../Client.js"
 
 /** @internal */
 export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
@@ -62,4 +64,27 @@ export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
 }
 
 /** @internal */
-export type TestClientError = InvalidRequest | ClientClosed | ServerError | RequestTimeout
+export class TooManyRedirects extends Data.TaggedError("TooManyRedirects")<{
+  readonly method: string
+  readonly url: string
+  readonly maxRedirects: number
+  /** Every response received, oldest first; the last one is the redirect that was not followed. */
+  readonly history: ReadonlyArray<TestResponse>
+}> {
+  override get message(): string {
+    const hops = this.history.map((r) => `  ${r.status} ${r.url} -> ${r.headers.location ?? "(no location)"}`)
+    return (
+      `${this.method} ${this.url}: more than ${this.maxRedirects} redirects (raise maxRedirects, or pass ` +
+      `followRedirects: false to inspect them one by one):\n${hops.join("\n")}`
+    )
+  }
+}
+
+/** @internal */
+export type TestClientError =
+  | InvalidRequest
+  | ClientClosed
+  | ServerError
+  | RequestTimeout
+  | TooManyRedirects
+  | HttpClientError.ResponseError

@@ -213,11 +213,7 @@ export class InProcessRequest extends Inspectable.Class implements ServerRequest
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, ServerError.RequestError> {
-    return Effect.map(this.bytes, (bytes) =>
-      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
-        ? bytes.buffer
-        : (bytes.slice().buffer as ArrayBuffer)
-    )
+    return Effect.map(this.bytes, toArrayBuffer)
   }
 
   /** A Node Readable over the body, for platform-node's own multipart parser. */
@@ -269,6 +265,21 @@ export class InProcessRequest extends Inspectable.Class implements ServerRequest
 }
 
 const utf8 = new TextDecoder()
+
+/**
+ * An ArrayBuffer holding exactly these bytes. Node Buffers are often views into a shared
+ * pool, and `Buffer#slice` does not copy, so the copy is explicit.
+ *
+ * @internal
+ */
+export const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer => {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+    return bytes.buffer
+  }
+  const copy = new Uint8Array(bytes.byteLength)
+  copy.set(bytes)
+  return copy.buffer
+}
 
 /** @internal */
 export const concatChunks = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {

@@ -10,7 +10,7 @@ import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { TestResponse } from "../Client.js"
-import type { ResponseSink } from "./request.js"
+import { type ResponseSink, toArrayBuffer } from "./request.js"
 
 /**
  * Collects a response in memory, as a buffered client reads it off the socket.
@@ -129,7 +129,7 @@ export class TestResponseImpl extends Inspectable.Class implements TestResponse 
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
-    return Effect.sync(() => this.body.slice().buffer as ArrayBuffer)
+    return Effect.sync(() => toArrayBuffer(this.body))
   }
 
   get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {

@@ -1,0 +1,95 @@
+import * as Cookies from "@effect/platform/Cookies"
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import { Cookie, CookieJar } from "tough-cookie"
+
+/**
+ * The client's cookie jar: RFC 6265 storage and matching by tough-cookie, with the rules
+ * browsers apply (host-only and domain cookies, paths, `Secure` only over https or to
+ * localhost, `__Host-`/`__Secure-` prefixes, expiry, deletion by `Max-Age=0` or a past
+ * `Expires`). Expiry is judged on the wall clock, like a real client's.
+ *
+ * @internal
+ */
+export class Jar {
+  private jar = new CookieJar(undefined, jarOptions)
+
+  /** Stores the `Set-Cookie` headers of a response from `url`; malformed ones are ignored, as browsers do. */
+  store(setCookie: ReadonlyArray<string>, url: string): void {
+    for (const header of setCookie) {
+      this.jar.setCookieSync(header, url, { ignoreError: true, http: true })
+    }
+  }
+
+  /** The `Cookie` header a request to `url` carries, or `""`. */
+  header(url: string): string {
+    return this.jar.getCookieStringSync(url, { http: true })
+  }
+
+  /** Every unexpired cookie whose domain matches `url`'s host, on any path. */
+  cookies(url: string): Cookies.Cookies {
+    const found = this.jar.getCookiesSync(url, { http: true, allPaths: true })
+    return Cookies.fromIterable(
+      found.flatMap((cookie) => {
+        const options: {
+          domain?: string
+          path?: string
+          expires?: Date
+          maxAge?: Duration.DurationInput
+          secure?: boolean
+          httpOnly?: boolean
+          sameSite?: "lax" | "strict" | "none"
+        } = {}
+        if (cookie.domain && !cookie.hostOnly) options.domain = cookie.domain
+        if (cookie.path) options.path = cookie.path
+        if (cookie.expires instanceof Date) options.expires = cookie.expires
+        if (typeof cookie.maxAge === "number") options.maxAge = Duration.seconds(cookie.maxAge)
+        if (cookie.secure) options.secure = true
+        if (cookie.httpOnly) options.httpOnly = true
+        const sameSite = cookie.sameSite?.toLowerCase()
+        if (sameSite === "lax" || sameSite === "strict" || sameSite === "none") options.sameSite = sameSite
+        // Platform cookies hold values decoded; the jar holds them as sent.
+        return Option.toArray(Option.getRight(Cookies.makeCookie(cookie.key, safeDecode(cookie.value), options)))
+      })
+    )
+  }
+
+  /** Stores a cookie as if `url` had set it; returns a problem description if it was refused. */
+  set(setCookie: string, url: string): string | undefined {
+    const parsed = Cookie.parse(setCookie)
+    if (parsed === undefined) return `cannot parse cookie ${JSON.stringify(setCookie)}`
+    try {
+      this.jar.setCookieSync(parsed, url, { http: true })
+      return undefined
+    } catch (cause) {
+      return cause instanceof Error ? cause.message : String(cause)
+    }
+  }
+
+  /** Removes every cookie, or only those named `name`. */
+  clear(name?: string): void {
+    if (name === undefined) {
+      this.jar.removeAllCookiesSync()
+      return
+    }
+    const serialized = this.jar.serializeSync()
+    if (serialized === undefined) return
+    serialized.cookies = serialized.cookies.filter((cookie) => cookie.key !== name)
+    this.jar = CookieJar.deserializeSync(serialized)
+  }
+}
+
+const jarOptions = {
+  looseMode: false,
+  prefixSecurity: "silent",
+  allowSpecialUseDomain: true,
+  allowSecureOnLocal: true
+} as const
+
+const safeDecode = (value: string): string => {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
+  }
+}

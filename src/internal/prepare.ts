@@ -1,0 +1,204 @@
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { RequestOptions } from "../Client.js"
+import { type Config, describe, mergeHeaderInput, tokenRe, validateCookies } from "./config.js"
+import { InvalidRequest } from "./errors.js"
+import type { RequestBody } from "./request.js"
+
+/**
+ * One request on the wire, before the `host` and `cookie` headers, which are computed for
+ * each hop of a redirect chain.
+ *
+ * @internal
+ */
+export interface Hop {
+  readonly method: string
+  readonly url: URL
+  readonly headerLines: ReadonlyArray<readonly [string, string]>
+  readonly body: RequestBody
+}
+
+/** A validated request: its first hop and the settings of the whole call. @internal */
+export interface Prepared extends Hop {
+  readonly timeout: Duration.Duration
+  readonly cookies: Readonly<Record<string, string>> | undefined
+  readonly followRedirects: boolean
+  readonly maxRedirects: number
+}
+
+const absoluteUrlRe = /^[a-zA-Z][a-zA-Z\d+\-.]*:/
+
+/** @internal */
+export const resolveUrl = (config: Config, url: string): URL => {
+  if (absoluteUrlRe.test(url)) return new URL(url)
+  // Joined as text, not resolved: the base path is a prefix, and `//x` stays a path.
+  const path = url === "" || url.startsWith("?") ? `/${url}` : url.startsWith("/") ? url : `/${url}`
+  return new URL(`${config.origin}${config.basePath}${path}`)
+}
+
+const encoder = new TextEncoder()
+const emptyBody: RequestBody = { _tag: "Empty" }
+const bodyKeys = ["json", "form", "multipart", "body"] as const
+
+/**
+ * Validates a request and encodes its body. Every problem becomes an `InvalidRequest` whose
+ * message says what to fix.
+ *
+ * @internal
+ */
+export const prepare = (
+  config: Config,
+  rawMethod: string,
+  rawUrl: string,
+  options: RequestOptions
+): Effect.Effect<Prepared, InvalidRequest> => {
+  const method = typeof rawMethod === "string" ? rawMethod.toUpperCase() : String(rawMethod)
+  const invalid = (reason: string, cause?: unknown) =>
+    Effect.fail(new InvalidRequest({ method, url: String(rawUrl), reason, ...(cause === undefined ? {} : { cause }) }))
+
+  if (config.problem !== undefined) return invalid(config.problem)
+  if (typeof rawMethod !== "string" || !tokenRe.test(rawMethod)) {
+    return invalid(`invalid method ${describe(rawMethod)}: use a token such as "GET"`)
+  }
+  if (typeof rawUrl !== "string") return invalid("the URL must be a string")
+
+  let url: URL
+  try {
+    url = resolveUrl(config, rawUrl)
+  } catch (cause) {
+    return invalid(`invalid URL ${describe(rawUrl)}: give a path such as "/users?page=2" or an absolute URL`, cause)
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return invalid(`unsupported URL scheme ${url.protocol} in ${describe(rawUrl)}: use http or https`)
+  }
+  if (options.params !== undefined) {
+    try {
+      const extra = UrlParams.toString(UrlParams.fromInput(options.params))
+      if (extra !== "") url.search = url.search === "" ? extra : `${url.search.slice(1)}&${extra}`
+    } catch (cause) {
+      return invalid(
+        "params must be a record of strings, numbers, booleans or arrays of them, or URLSearchParams",
+        cause
+      )
+    }
+  }
+
+  const given = bodyKeys.filter((key) => options[key] !== undefined)
+  if (given.length > 1) {
+    return invalid(
+      `give at most one body, but ${given.join(" and ")} were given: choose one of json, form, multipart, body`
+    )
+  }
+
+  const headerLines: Array<readonly [string, string]> = [...config.headers]
+  if (options.headers !== undefined) {
+    const problem = mergeHeaderInput(headerLines, options.headers)
+    if (problem !== undefined) return invalid(problem)
+  }
+  if (options.cookies !== undefined) {
+    const problem = validateCookies(options.cookies)
+    if (problem !== undefined) return invalid(`cookies: ${problem}`)
+  }
+
+  let timeout = config.timeout
+  if (options.timeout !== undefined) {
+    const decoded = Duration.decodeUnknown(options.timeout)
+    if (Option.isNone(decoded))
+      return invalid(`timeout ${String(options.timeout)} is not a Duration (use e.g. "5 seconds")`)
+    timeout = decoded.value
+  }
+  let maxRedirects = config.maxRedirects
+  if (options.maxRedirects !== undefined) {
+    if (!Number.isInteger(options.maxRedirects) || options.maxRedirects < 0) {
+      return invalid(`maxRedirects must be a whole number >= 0, got ${describe(options.maxRedirects)}`)
+    }
+    maxRedirects = options.maxRedirects
+  }
+
+  const finish = (body: RequestBody, contentType: string | undefined): Prepared => {
+    const has = (name: string) => headerLines.some(([n]) => n === name)
+    if (contentType !== undefined && !has("content-type")) headerLines.push(["content-type", contentType])
+    if (body._tag === "Bytes" && !has("content-length")) headerLines.push(["content-length", String(body.bytes.length)])
+    if (body._tag === "Stream" && !has("content-length") && !has("transfer-encoding")) {
+      headerLines.push(["transfer-encoding", "chunked"])
+    }
+    return {
+      method,
+      url,
+      headerLines,
+      body,
+      timeout,
+      cookies: options.cookies,
+      followRedirects: options.followRedirects ?? config.followRedirects,
+      maxRedirects
+    }
+  }
+  const bytes = (data: Uint8Array): RequestBody => (data.length === 0 ? emptyBody : { _tag: "Bytes", bytes: data })
+
+  switch (given[0]) {
+    case undefined:
+      return Effect.succeed(finish(emptyBody, undefined))
+    case "json": {
+      let text: string | undefined
+      try {
+        text = JSON.stringify(options.json)
+      } catch (cause) {
+        return invalid(`the json body cannot be serialised: ${String(cause)}`, cause)
+      }
+      if (text === undefined) return invalid("the json body serialises to nothing (a function or symbol?)")
+      return Effect.succeed(finish(bytes(encoder.encode(text)), "application/json"))
+    }
+    case "form": {
+      try {
+        const text = UrlParams.toString(UrlParams.fromInput(options.form!))
+        return Effect.succeed(finish(bytes(encoder.encode(text)), "application/x-www-form-urlencoded"))
+      } catch (cause) {
+        return invalid(
+          "form must be a record of strings, numbers, booleans or arrays of them, or URLSearchParams",
+          cause
+        )
+      }
+    }
+    case "multipart": {
+      let form: FormData
+      try {
+        form = toFormData(options.multipart!)
+      } catch (cause) {
+        return invalid(`multipart: ${cause instanceof Error ? cause.message : String(cause)}`, cause)
+      }
+      // The platform's own encoder picks the boundary, as fetch would.
+      const encoded = new Response(form)
+      return Effect.map(
+        Effect.promise(() => encoded.arrayBuffer()),
+        (buffer) => finish(bytes(new Uint8Array(buffer)), encoded.headers.get("content-type")!)
+      )
+    }
+    case "body": {
+      const body = options.body
+      if (typeof body === "string")
+        return Effect.succeed(finish(bytes(encoder.encode(body)), "text/plain;charset=UTF-8"))
+      if (body instanceof Uint8Array) return Effect.succeed(finish(bytes(body), undefined))
+      if (typeof body === "object" && body !== null && Stream.StreamTypeId in body) {
+        return Effect.succeed(finish({ _tag: "Stream", stream: body as Stream.Stream<Uint8Array, unknown> }, undefined))
+      }
+      return invalid("body must be a string, a Uint8Array or a Stream<Uint8Array>")
+    }
+  }
+}
+
+const toFormData = (input: NonNullable<RequestOptions["multipart"]>): FormData => {
+  if (input instanceof FormData) return input
+  const form = new FormData()
+  for (const [name, value] of Object.entries(input)) {
+    const values: ReadonlyArray<unknown> = Array.isArray(value) ? value : [value]
+    for (const v of values) {
+      if (typeof v === "string") form.append(name, v)
+      else if (v instanceof Blob) form.append(name, v, v instanceof File ? v.name : "blob")
+      else throw new Error(`field ${describe(name)} must be a string, Blob or File`)
+    }
+  }
+  return form
+}

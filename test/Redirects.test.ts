@@ -1,0 +1,225 @@
+/**
+ * Redirect following (RFC 9110 §15.4, Fetch): BEHAVIOURS.md items 15–20 and 22.
+ */
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Stream } from "effect"
+import { TestClient } from "effect-http-testkit"
+
+/**
+ * `/redirect/:status?to=...` answers with that status and `Location`; `/target` (under any
+ * prefix) reports what it received in headers, so HEAD follow-ups can be checked too.
+ */
+const redirect = Effect.gen(function* () {
+  const { status } = yield* HttpRouter.params
+  const query = yield* HttpServerRequest.ParsedSearchParams
+  const to = typeof query.to === "string" ? query.to : undefined
+  return HttpServerResponse.empty({ status: Number(status), headers: to === undefined ? {} : { location: to } })
+})
+
+const target = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const body = yield* request.text
+  return HttpServerResponse.text(`target saw ${request.method}`, {
+    headers: {
+      "x-seen-method": request.method,
+      "x-seen-url": request.url,
+      "x-seen-host": request.headers.host ?? "",
+      "x-seen-body": body === "" ? "(none)" : body,
+      "x-seen-content-type": request.headers["content-type"] ?? "(none)",
+      "x-seen-content-length": request.headers["content-length"] ?? "(none)",
+      "x-seen-authorization": request.headers.authorization ?? "(none)"
+    }
+  })
+})
+
+const app = HttpRouter.empty.pipe(
+  HttpRouter.all("/redirect/:status", redirect),
+  HttpRouter.all("/a/redirect/:status", redirect),
+  HttpRouter.all("/loop", Effect.succeed(HttpServerResponse.empty({ status: 302, headers: { location: "/loop" } }))),
+  HttpRouter.all("/target", target),
+  HttpRouter.all("/a/target", target),
+  HttpRouter.all("/a/b/target", target)
+)
+
+const TestApp = TestClient.layer(app)
+
+const seen = (r: TestClient.TestResponse) => ({
+  method: r.headers["x-seen-method"],
+  body: r.headers["x-seen-body"],
+  contentType: r.headers["x-seen-content-type"],
+  contentLength: r.headers["x-seen-content-length"]
+})
+
+describe("status x method: the follow-up request", () => {
+  const statuses = [301, 302, 303, 307, 308] as const
+  const methods = ["GET", "HEAD", "POST", "PUT", "DELETE"] as const
+  for (const status of statuses) {
+    for (const method of methods) {
+      const hasBody = method === "POST" || method === "PUT" || method === "DELETE"
+      const becomesGet = status <= 303 && method !== "GET" && method !== "HEAD"
+      const expected = becomesGet
+        ? { method: "GET", body: "(none)", contentType: "(none)", contentLength: "(none)" }
+        : hasBody
+          ? { method, body: "payload", contentType: "text/plain;charset=UTF-8", contentLength: "7" }
+          : { method, body: "(none)", contentType: "(none)", contentLength: "(none)" }
+      it.scoped(
+        `${status} after ${method} -> ${expected.method}${expected.body === "payload" ? " with the body" : " without a body"}`,
+        () =>
+          Effect.gen(function* () {
+            const r = yield* TestClient.request(
+              method,
+              `/redirect/${status}?to=/target`,
+              hasBody ? { body: "payload" } : {}
+            )
+            expect(r.status).toBe(200)
+            expect(seen(r)).toEqual(expected)
+            expect(r.url).toBe("http://testserver/target")
+            expect(r.history.map((hop) => hop.status)).toEqual([status])
+            // HEAD stays HEAD: no body on the final response either.
+            if (method === "HEAD") expect(r.body.length).toBe(0)
+            else expect(yield* r.text).toBe(`target saw ${expected.method}`)
+          }).pipe(Effect.provide(TestApp))
+      )
+    }
+  }
+})
+
+describe("redirects", () => {
+  it.scoped("15. 303 after POST: GET with no body, no Content-Type and no Content-Length", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.post("/redirect/303?to=/target", { json: { name: "Ada" } })
+      expect(seen(r)).toEqual({ method: "GET", body: "(none)", contentType: "(none)", contentLength: "(none)" })
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("18. relative and absolute Location values resolve against the current URL", () =>
+    Effect.gen(function* () {
+      const cases = [
+        ["/a/redirect/302?to=target", "/a/redirect/target"],
+        ["/a/redirect/302?to=../target", "/a/target"],
+        ["/a/redirect/302?to=../b/target%3Fq%3D1", "/a/b/target?q=1"],
+        ["/a/redirect/302?to=../../target", "/target"],
+        ["/a/redirect/302?to=/a/b/target", "/a/b/target"],
+        ["/a/redirect/302?to=%3Fonly%3Dquery", "/a/redirect/302?only=query"]
+      ] as const
+      for (const [from, to] of cases) {
+        const r = yield* TestClient.get(from, { maxRedirects: 1 }).pipe(
+          Effect.catchTag("TooManyRedirects", (e) => Effect.succeed(e.history[e.history.length - 1]))
+        )
+        expect(new URL(r.url).pathname + new URL(r.url).search).toBe(to)
+      }
+      const absolute = yield* TestClient.get(
+        `/redirect/302?to=${encodeURIComponent("http://other.example:8080/target")}`
+      )
+      expect(absolute.url).toBe("http://other.example:8080/target")
+      expect(absolute.headers["x-seen-host"]).toBe("other.example:8080")
+      const schemeRelative = yield* TestClient.get(`/redirect/302?to=${encodeURIComponent("//cdn.example/target")}`)
+      expect(schemeRelative.url).toBe("http://cdn.example/target")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("19. a loop fails with TooManyRedirects after maxRedirects, every hop in history", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(TestClient.get("/loop"))
+      expect(error._tag).toBe("TooManyRedirects")
+      if (error._tag !== "TooManyRedirects") return
+      expect(error.history.length).toBe(4)
+      expect(error.history.every((hop) => hop.status === 302)).toBe(true)
+      expect(error.message).toContain("more than 3 redirects")
+      const fewer = yield* Effect.flip(TestClient.get("/loop", { maxRedirects: 0 }))
+      expect(fewer._tag === "TooManyRedirects" && fewer.history.length).toBe(1)
+    }).pipe(Effect.provide(TestClient.layer(app, { maxRedirects: 3 })))
+  )
+
+  it.scoped("20. history holds every hop oldest first, url is the final URL", () =>
+    Effect.gen(function* () {
+      const hop2 = encodeURIComponent("/redirect/307?to=/target")
+      const r = yield* TestClient.post(`/redirect/302?to=${hop2}`, { body: "x" })
+      expect(r.url).toBe("http://testserver/target")
+      expect(r.history.map((hop) => [hop.status, hop.url])).toEqual([
+        [302, `http://testserver/redirect/302?to=${hop2}`],
+        [307, "http://testserver/redirect/307?to=/target"]
+      ])
+      expect(r.history[1].history.length).toBe(1)
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("20. with following off (client-wide or per call) the 3xx comes back as is", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/redirect/302?to=/target")
+      expect(r.status).toBe(302)
+      expect(r.headers.location).toBe("/target")
+      expect(r.history).toEqual([])
+      const followed = yield* TestClient.get("/redirect/302?to=/target", { followRedirects: true })
+      expect(followed.status).toBe(200)
+    }).pipe(Effect.provide(TestClient.layer(app, { followRedirects: false })))
+  )
+
+  it.scoped("a 3xx without a Location, a 304 and a non-http Location are returned as they are", () =>
+    Effect.gen(function* () {
+      expect((yield* TestClient.get("/redirect/302")).status).toBe(302)
+      expect((yield* TestClient.get("/redirect/304?to=/target")).status).toBe(304)
+      expect((yield* TestClient.get("/redirect/300?to=/target")).status).toBe(300)
+      const mail = yield* TestClient.get("/redirect/302?to=mailto:someone@example.com")
+      expect(mail.status).toBe(302)
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("Authorization is kept on same-origin hops and dropped on cross-origin hops", () =>
+    Effect.gen(function* () {
+      const headers = { authorization: "Bearer secret" }
+      const same = yield* TestClient.get("/redirect/302?to=/target", { headers })
+      expect(same.headers["x-seen-authorization"]).toBe("Bearer secret")
+      const cross = yield* TestClient.get(`/redirect/302?to=${encodeURIComponent("http://elsewhere.example/target")}`, {
+        headers
+      })
+      expect(cross.headers["x-seen-authorization"]).toBe("(none)")
+      const scheme = yield* TestClient.get(`/redirect/307?to=${encodeURIComponent("https://testserver/target")}`, {
+        headers
+      })
+      expect(scheme.headers["x-seen-authorization"]).toBe("(none)")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("a 307/308 that must resend a Stream body fails with InvalidRequest; a 303 needs no body", () =>
+    Effect.gen(function* () {
+      const body = () => Stream.make(new TextEncoder().encode("streamed"))
+      const error = yield* Effect.flip(TestClient.post("/redirect/307?to=/target", { body: body() }))
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain("Stream body can only be sent once")
+      const r = yield* TestClient.post("/redirect/303?to=/target", { body: body() })
+      expect(seen(r).method).toBe("GET")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("22. exchanges records every hop, with the request as sent", () =>
+    Effect.gen(function* () {
+      yield* TestClient.post("/redirect/303?to=/target", { body: "x" })
+      const exchanges = yield* TestClient.exchanges
+      expect(exchanges.map((e) => [e.request.method, e.response.url, e.response.status])).toEqual([
+        ["POST", "http://testserver/redirect/303?to=/target", 303],
+        ["GET", "http://testserver/target", 200]
+      ])
+      expect(exchanges[0].request.url).toBe("http://testserver/redirect/303")
+      expect(exchanges[0].request.headers["content-length"]).toBe("1")
+      expect(exchanges[1].request.headers.host).toBe("testserver")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("exchanges is a bounded ring", () =>
+    Effect.gen(function* () {
+      for (let i = 0; i < 5; i++) yield* TestClient.get(`/target?i=${i}`)
+      const exchanges = yield* TestClient.exchanges
+      expect(exchanges.map((e) => e.response.headers["x-seen-url"])).toEqual(["/target?i=3", "/target?i=4"])
+    }).pipe(Effect.provide(TestClient.layer(app, { exchangeLimit: 2 })))
+  )
+
+  it.scoped("bad redirect options fail with InvalidRequest", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(TestClient.get("/target", { maxRedirects: -1 }))
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain("maxRedirects")
+    }).pipe(Effect.provide(TestApp))
+  )
+})
