@@ -237,6 +237,17 @@ export const RequestTimeout = errors.RequestTimeout
 export type RequestTimeout = errors.RequestTimeout
 
 /**
+ * The app's server closed the connection without answering, as platform-node does when a
+ * request body exceeds `MaxBodySize`: a real client sees a socket reset there, not a response.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ConnectionReset = errors.ConnectionReset
+/** @since 0.1.0 @category errors */
+export type ConnectionReset = errors.ConnectionReset
+
+/**
  * A request followed more than `maxRedirects` redirects. `history` holds every response,
  * oldest first.
  *

@@ -19,6 +19,7 @@ import { Jar } from "./cookies.js"
 import { decodeBody } from "./decode.js"
 import {
   ClientClosed,
+  ConnectionReset,
   InvalidRequest,
   RequestTimeout,
   type TestClientError,
@@ -209,6 +210,9 @@ const exchange = (
           return Effect.flatMap(disconnect(fiber, config), (handlerStopped) =>
             Effect.fail(new RequestTimeout({ method: hop.method, url, timeout, handlerStopped }))
           )
+        }
+        if (sink.resetReason !== undefined) {
+          return Effect.fail(new ConnectionReset({ method: hop.method, url, reason: sink.resetReason }))
         }
         const cause = exit._tag === "Failure" ? exit.cause : undefined
         if (

@@ -64,6 +64,17 @@ export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
 }
 
 /** @internal */
+export class ConnectionReset extends Data.TaggedError("ConnectionReset")<{
+  readonly method: string
+  readonly url: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `${this.method} ${this.url}: the server closed the connection without a response: ${this.reason}`
+  }
+}
+
+/** @internal */
 export class TooManyRedirects extends Data.TaggedError("TooManyRedirects")<{
   readonly method: string
   readonly url: string
@@ -87,4 +98,5 @@ export type TestClientError =
   | ServerError
   | RequestTimeout
   | TooManyRedirects
+  | ConnectionReset
   | HttpClientError.ResponseError

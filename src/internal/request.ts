@@ -55,7 +55,17 @@ export interface ResponseSink {
   end(): void
   /** The app failed after the headers were sent: the body stops short of what was promised. */
   abort(): void
+  /** The server destroyed the connection before responding (as platform-node does on an oversized body). */
+  reset(reason: string): void
 }
+
+/**
+ * Whether a response with this status may carry a body. Node discards what is written for
+ * the others (and for HEAD requests), and so do we.
+ *
+ * @internal
+ */
+export const bodyAllowed = (status: number): boolean => status !== 204 && status !== 304 && status >= 200
 
 // Node's IncomingMessage folds repeated request headers this way (see `_addHeaderLine`):
 // these keep only the first value, `cookie` joins with "; ", everything else with ", ".
@@ -184,12 +194,20 @@ export class InProcessRequest extends Inspectable.Class implements ServerRequest
     const limited = Effect.flatMap(IncomingMessage.MaxBodySize, (max) =>
       Effect.flatMap(read, (bytes) =>
         Option.isSome(max) && bytes.length > Number(max.value)
-          ? Effect.fail(this.decodeError(undefined, `request body exceeds the maximum of ${max.value} bytes`))
+          ? Effect.fail(this.bodyTooLarge(max.value))
           : Effect.succeed(bytes)
       )
     )
     this.bytesEffect = Effect.runSync(Effect.cached(limited))
     return this.bytesEffect
+  }
+
+  // platform-node destroys the request stream when MaxBodySize is exceeded, which closes the
+  // socket: the client never sees the app's answer. The in-process connection is reset too.
+  private bodyTooLarge(max: unknown): ServerError.RequestError {
+    const reason = `the request body exceeds the app's MaxBodySize of ${String(max)} bytes`
+    this.source.sink.reset(`${reason}; platform-node destroys the connection then, so no response is sent`)
+    return this.decodeError(undefined, reason)
   }
 
   get text(): Effect.Effect<string, ServerError.RequestError> {

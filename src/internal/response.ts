@@ -10,7 +10,7 @@ import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { TestResponse } from "../Client.js"
-import { type ResponseSink, toArrayBuffer } from "./request.js"
+import { bodyAllowed, type ResponseSink, toArrayBuffer } from "./request.js"
 
 /**
  * Collects a response in memory, as a buffered client reads it off the socket.
@@ -25,6 +25,9 @@ export class BufferedSink implements ResponseSink {
   ended = false
   /** The app failed after the headers were sent: the body is incomplete. */
   truncated = false
+  /** Why the connection was reset before a response, if it was. */
+  resetReason: string | undefined = undefined
+  private discard = false
   private chunks: Array<Uint8Array> = []
   private length = 0
 
@@ -33,8 +36,10 @@ export class BufferedSink implements ResponseSink {
     this.headers = headers
     this.setCookie = setCookie
     this.headersSent = true
+    this.discard = !bodyAllowed(status)
   }
   write(chunk: Uint8Array): undefined {
+    if (this.discard) return undefined
     this.chunks.push(chunk)
     this.length += chunk.length
     return undefined
@@ -46,7 +51,12 @@ export class BufferedSink implements ResponseSink {
     this.ended = true
     this.truncated = true
   }
+  reset(reason: string): void {
+    this.ended = true
+    this.resetReason ??= reason
+  }
   body(): Uint8Array {
+    if (this.chunks.length === 0) return new Uint8Array(0)
     if (this.chunks.length === 1) return this.chunks[0]
     const out = new Uint8Array(this.length)
     let offset = 0

@@ -96,7 +96,8 @@ const handleResponse = (request: ServerRequest.HttpServerRequest, response: Serv
     if (explicitSetCookie !== undefined) setCookie.push(explicitSetCookie)
 
     // Like any HTTP client, the test sees every Set-Cookie among the headers too (joined as fetch joins them).
-    const head = (headers: Headers.Headers) =>
+    const head = (headers: Headers.Headers) => {
+      validateHeaders(headers, setCookie)
       sink.head(
         response.status,
         withFraming(
@@ -106,6 +107,7 @@ const handleResponse = (request: ServerRequest.HttpServerRequest, response: Serv
         ),
         setCookie
       )
+    }
 
     if (request.method === "HEAD") {
       head(response.headers)
@@ -265,6 +267,24 @@ const failResponse = <E>(
     }
     return Effect.failCause(headersSent ? Cause.sequential(originalCause, Cause.die(original)) : cause)
   })
+
+const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const invalidValueRe = /[^\t\x20-\x7e\x80-\xff]/
+
+// Node's `writeHead` throws on these (ERR_INVALID_HTTP_TOKEN / ERR_INVALID_CHAR); the throw
+// becomes a defect and `toHandled` answers 500, exactly as in production.
+const validateHeaders = (headers: Headers.Headers, setCookie: ReadonlyArray<string>): void => {
+  for (const name in headers) {
+    if (!tokenRe.test(name)) throw new TypeError(`Header name must be a valid HTTP token ["${name}"]`)
+    const value = headers[name]
+    if (typeof value === "string" && invalidValueRe.test(value)) {
+      throw new TypeError(`Invalid character in header content ["${name}"]`)
+    }
+  }
+  for (const value of setCookie) {
+    if (invalidValueRe.test(value)) throw new TypeError(`Invalid character in header content ["set-cookie"]`)
+  }
+}
 
 const sinkOf = (request: ServerRequest.HttpServerRequest) => (request as InProcessRequest).source.sink
 
