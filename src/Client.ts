@@ -7,16 +7,19 @@
 import type * as Cookies from "@effect/platform/Cookies"
 import type * as Headers from "@effect/platform/Headers"
 import type * as HttpApp from "@effect/platform/HttpApp"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as UrlParams from "@effect/platform/UrlParams"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as internal from "./internal/client.js"
 import * as errors from "./internal/errors.js"
 import * as internalLayer from "./Layer.js"
+import type * as TestStream from "./Stream.js"
 
 // ---------------------------------------------------------------------------
 // models
@@ -149,6 +152,24 @@ export interface TestResponse extends HttpClientResponse.HttpClientResponse {
 }
 
 /**
+ * A streamed response: returned as soon as the handler has sent its headers. `stream` is the
+ * body as the handler produces it, content-decoded, and can be read once; `text`, `json` and
+ * `arrayBuffer` read it to the end. Closing the scope it was opened in disconnects the
+ * handler (a client abort) and waits for it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamResponse extends HttpClientResponse.HttpClientResponse {
+  /** The URL requested (streams do not follow redirects). */
+  readonly url: string
+  /** Every `Set-Cookie` header, in order. */
+  readonly setCookie: ReadonlyArray<string>
+  /** The body parsed as Server-Sent Events: `stream.pipe(TestStream.sse)`. */
+  readonly events: Stream.Stream<TestStream.SseEvent, HttpClientError.ResponseError>
+}
+
+/**
  * The `TestClient` service.
  *
  * @since 0.1.0
@@ -167,6 +188,15 @@ export interface Service {
   readonly patch: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
   readonly del: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
   readonly options: (url: string, options?: RequestOptions) => Effect.Effect<TestResponse, TestClientError>
+  /**
+   * Opens a streamed exchange in the current scope. Succeeds once the headers are sent
+   * (bounded by `timeout`); reading the body is bounded by the test (e.g. `Stream.timeout`).
+   */
+  readonly stream: (
+    method: string,
+    url: string,
+    options?: RequestOptions
+  ) => Effect.Effect<StreamResponse, TestClientError, Scope.Scope>
   /** Recent round trips, every redirect hop included, oldest first. */
   readonly exchanges: Effect.Effect<ReadonlyArray<Exchange>>
   /** The jar's cookies for the `baseUrl` host, on any path. */
@@ -246,6 +276,17 @@ export type RequestTimeout = errors.RequestTimeout
 export const ConnectionReset = errors.ConnectionReset
 /** @since 0.1.0 @category errors */
 export type ConnectionReset = errors.ConnectionReset
+
+/**
+ * Something the client started did not stop within `drainTimeout`: a disconnected handler
+ * that ignores interruption. `running` names each one.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const DrainTimeout = errors.DrainTimeout
+/** @since 0.1.0 @category errors */
+export type DrainTimeout = errors.DrainTimeout
 
 /**
  * A request followed more than `maxRedirects` redirects. `history` holds every response,
@@ -343,6 +384,30 @@ export const patch = accessor("PATCH")
 export const del = accessor("DELETE")
 /** @since 0.1.0 @category accessors */
 export const options = accessor("OPTIONS")
+
+/**
+ * Sends a request and returns as soon as the handler has sent its headers, with the body as
+ * an Effect Stream. Leaving the scope disconnects the handler as a client abort and waits for
+ * it; a body read to its end needs no disconnect. Redirects are not followed.
+ *
+ * @example
+ * ```ts
+ * it.scoped("feed", () =>
+ *   Effect.gen(function* () {
+ *     const r = yield* TestClient.stream("GET", "/feed")
+ *     const events = yield* r.events.pipe(Stream.take(3), Stream.runCollect)
+ *   }).pipe(Effect.provide(TestApp)))
+ * ```
+ *
+ * @since 0.1.0
+ * @category streaming
+ */
+export const stream = (
+  method: string,
+  url: string,
+  options?: RequestOptions
+): Effect.Effect<StreamResponse, TestClientError, TestClient | Scope.Scope> =>
+  Effect.flatMap(TestClient, (client) => client.stream(method, url, options))
 
 /**
  * Recent round trips (every redirect hop), oldest first, bounded by the `exchangeLimit` option.

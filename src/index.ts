@@ -10,3 +10,10 @@
  * @since 0.1.0
  */
 export * as TestClient from "./Client.js"
+
+/**
+ * Operators that parse byte streams: Server-Sent Events, lines, NDJSON.
+ *
+ * @since 0.1.0
+ */
+export * as TestStream from "./Stream.js"

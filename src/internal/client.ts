@@ -6,20 +6,25 @@ import type { HttpMethod } from "@effect/platform/HttpMethod"
 import * as ServerError from "@effect/platform/HttpServerError"
 import * as Respondable from "@effect/platform/HttpServerRespondable"
 import * as ServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
+import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
-import type { CookieOptions, Exchange, RequestOptions, Service, TestResponse } from "../Client.js"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { CookieOptions, Exchange, RequestOptions, Service, StreamResponse, TestResponse } from "../Client.js"
 import { type Config, encodeCookieValue, tokenRe } from "./config.js"
 import { Jar } from "./cookies.js"
-import { decodeBody } from "./decode.js"
+import { codings, decodeBody, streamDecoder } from "./decode.js"
 import {
   ClientClosed,
   ConnectionReset,
+  DrainTimeout,
   InvalidRequest,
   RequestTimeout,
   type TestClientError,
@@ -29,7 +34,7 @@ import {
 import { type Hop, type Prepared, prepare } from "./prepare.js"
 import { nextHop } from "./redirect.js"
 import { foldHeaderLines, type RequestSource } from "./request.js"
-import { BufferedSink, TestResponseImpl } from "./response.js"
+import { BufferedSink, StreamingSink, StreamResponseImpl, TestResponseImpl } from "./response.js"
 import type { InProcessServer } from "./server.js"
 
 /** @internal */
@@ -43,13 +48,18 @@ export const make = (server: InProcessServer, config: Config): Service => {
   }
   const exchanges: Array<Exchange> = []
 
-  /** One round trip: the `host` and `cookie` headers are computed for this hop. */
-  const send = (prepared: Prepared, hop: Hop, history: ReadonlyArray<TestResponse>) => {
+  /** The header lines of one hop: `host` and `cookie` are computed for each. */
+  const hopLines = (prepared: Prepared, hop: Hop): ReadonlyArray<readonly [string, string]> => {
     const sameOrigin = hop.url.origin === prepared.url.origin
     const lines: Array<readonly [string, string]> = [["host", hop.url.host], ...hop.headerLines]
     const cookie = cookieHeader(jar.header(hop.url.href), sameOrigin ? prepared.cookies : undefined)
     if (cookie !== "") lines.push(["cookie", cookie])
-    return Effect.tap(exchange(server, config, prepared.timeout, hop, lines, history), (response) =>
+    return lines
+  }
+
+  /** One buffered round trip. */
+  const send = (prepared: Prepared, hop: Hop, history: ReadonlyArray<TestResponse>) =>
+    Effect.tap(exchange(server, config, prepared.timeout, hop, hopLines(prepared, hop), history), (response) =>
       Effect.sync(() => {
         jar.store(response.setCookie, response.url)
         if (config.exchangeLimit === 0) return
@@ -57,7 +67,6 @@ export const make = (server: InProcessServer, config: Config): Service => {
         exchanges.push({ request: response.request, response })
       })
     )
-  }
 
   const follow = (
     prepared: Prepared,
@@ -100,6 +109,12 @@ export const make = (server: InProcessServer, config: Config): Service => {
     patch: bind("PATCH"),
     del: bind("DELETE"),
     options: bind("OPTIONS"),
+    stream: (method, url, options = {}) =>
+      Effect.flatMap(prepare(config, method, url, options), (prepared) =>
+        Effect.tap(openStream(server, config, prepared, hopLines(prepared, prepared)), (response) =>
+          Effect.sync(() => jar.store(response.setCookie, response.url))
+        )
+      ),
     exchanges: Effect.sync(() => exchanges.slice()),
     cookies: Effect.sync(() => jar.cookies(config.baseUrl)),
     cookieHeader: (url) => Effect.sync(() => jar.header(url === undefined ? config.baseUrl : absolute(config, url))),
@@ -181,6 +196,53 @@ export const disconnect = (fiber: Fiber.RuntimeFiber<unknown, unknown>, config: 
     return Effect.map(awaitFiber(fiber, config.drainTimeout), (result) => result !== timedOut)
   })
 
+/** Starts the handler for one hop, or says why it cannot. */
+const start = (
+  server: InProcessServer,
+  config: Config,
+  hop: Hop,
+  lines: ReadonlyArray<readonly [string, string]>,
+  sink: RequestSource["sink"]
+): Fiber.RuntimeFiber<void> | ClientClosed => {
+  const url = hop.url.href
+  if (server.closed) return new ClientClosed({ method: hop.method, url, reason: "ScopeClosed" })
+  const fiber = server.dispatch({
+    method: hop.method,
+    url: hop.url.pathname + hop.url.search,
+    headers: foldHeaderLines(lines),
+    body: hop.body,
+    remoteAddress: config.remoteAddress,
+    sink
+  })
+  return fiber ?? new ClientClosed({ method: hop.method, url, reason: "NotServing" })
+}
+
+/**
+ * What a finished handler means for the client: the error a real client would see (a reset
+ * connection, a failure before any response, a truncated body) or, with `serverErrors:
+ * "fail"`, any failure the app did not turn into a response itself.
+ */
+const judge = (
+  config: Config,
+  hop: Hop,
+  sink: BufferedSink | StreamingSink,
+  exit: Exit.Exit<void, unknown>
+): ConnectionReset | TestServerError | undefined => {
+  const url = hop.url.href
+  if (sink.resetReason !== undefined) return new ConnectionReset({ method: hop.method, url, reason: sink.resetReason })
+  if (exit._tag === "Success") return undefined
+  const cause = exit.cause
+  if (sink.truncated || !sink.headersSent || (config.serverErrors === "fail" && isUnhandled(cause))) {
+    return new TestServerError({
+      method: hop.method,
+      url,
+      status: sink.headersSent ? sink.status : 500,
+      cause: withoutResponseMarker(cause)
+    })
+  }
+  return undefined
+}
+
 const exchange = (
   server: InProcessServer,
   config: Config,
@@ -190,19 +252,10 @@ const exchange = (
   history: ReadonlyArray<TestResponse>
 ): Effect.Effect<TestResponse, TestClientError> =>
   Effect.suspend((): Effect.Effect<TestResponse, TestClientError> => {
-    const url = hop.url.href
-    if (server.closed) return Effect.fail(new ClientClosed({ method: hop.method, url, reason: "ScopeClosed" }))
     const sink = new BufferedSink()
-    const source: RequestSource = {
-      method: hop.method,
-      url: hop.url.pathname + hop.url.search,
-      headers: foldHeaderLines(lines),
-      body: hop.body,
-      remoteAddress: config.remoteAddress,
-      sink
-    }
-    const fiber = server.dispatch(source)
-    if (fiber === undefined) return Effect.fail(new ClientClosed({ method: hop.method, url, reason: "NotServing" }))
+    const fiber = start(server, config, hop, lines, sink)
+    if (!("await" in fiber)) return Effect.fail(fiber)
+    const url = hop.url.href
     return awaitFiber(fiber, timeout).pipe(
       Effect.onInterrupt(() => disconnect(fiber, config)),
       Effect.flatMap((exit): Effect.Effect<TestResponse, TestClientError> => {
@@ -211,23 +264,8 @@ const exchange = (
             Effect.fail(new RequestTimeout({ method: hop.method, url, timeout, handlerStopped }))
           )
         }
-        if (sink.resetReason !== undefined) {
-          return Effect.fail(new ConnectionReset({ method: hop.method, url, reason: sink.resetReason }))
-        }
-        const cause = exit._tag === "Failure" ? exit.cause : undefined
-        if (
-          cause !== undefined &&
-          (sink.truncated || !sink.headersSent || (config.serverErrors === "fail" && isUnhandled(cause)))
-        ) {
-          return Effect.fail(
-            new TestServerError({
-              method: hop.method,
-              url,
-              status: sink.headersSent ? sink.status : 500,
-              cause: withoutResponseMarker(cause)
-            })
-          )
-        }
+        const error = judge(config, hop, sink, exit)
+        if (error !== undefined) return Effect.fail(error)
         const headers = sink.headers!
         const raw = hop.method === "HEAD" ? new Uint8Array(0) : sink.body()
         const decoded = decodeBody(headers["content-encoding"], raw)
@@ -253,6 +291,143 @@ const exchange = (
         return Effect.succeed(response)
       })
     )
+  })
+
+/** How many body chunks may wait for the test to read them before the handler must wait. */
+const streamBuffer = 16
+
+const openStream = (
+  server: InProcessServer,
+  config: Config,
+  hop: Hop & { readonly timeout: Duration.Duration },
+  lines: ReadonlyArray<readonly [string, string]>
+): Effect.Effect<StreamResponse, TestClientError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const url = hop.url.href
+    const mailbox = yield* Mailbox.make<Uint8Array>(streamBuffer)
+    const sink = new StreamingSink(mailbox)
+    // Dispatch and the scope's disconnect are one step: no interruption can separate them.
+    const fiber = yield* Effect.acquireRelease(
+      Effect.suspend(() => {
+        const started = start(server, config, hop, lines, sink)
+        return "await" in started ? Effect.succeed(started) : Effect.fail(started)
+      }),
+      (fiber) =>
+        fiber.unsafePoll() !== null
+          ? Effect.void
+          : Effect.flatMap(disconnect(fiber, config), (stopped) =>
+              stopped
+                ? Effect.void
+                : Effect.die(
+                    new DrainTimeout({
+                      timeout: config.drainTimeout,
+                      running: [`the handler of streamed ${hop.method} ${url}, disconnected but still running`]
+                    })
+                  )
+            )
+    )
+    // A failure after the headers must fail the body stream, never end it short.
+    let failure: ConnectionReset | TestServerError | undefined
+    fiber.addObserver((exit) => {
+      failure = judge(config, hop, sink, exit)
+      mailbox.unsafeDone(Exit.void)
+    })
+
+    const ready = yield* awaitHead(sink, fiber, hop.timeout)
+    if (ready === timedOut) {
+      const handlerStopped = yield* disconnect(fiber, config)
+      return yield* Effect.fail(new RequestTimeout({ method: hop.method, url, timeout: hop.timeout, handlerStopped }))
+    }
+    if (ready !== "head") {
+      const error = judge(config, hop, sink, ready)
+      if (error !== undefined) return yield* Effect.fail(error)
+    }
+    const headers = sink.headers!
+    const list = codings(headers["content-encoding"])
+    const trailer = Stream.suspend(() =>
+      failure === undefined
+        ? Stream.empty
+        : Stream.fail(
+            new HttpClientError.ResponseError({
+              request: response.request,
+              response,
+              reason: "Decode",
+              cause: failure,
+              description: failure.message
+            })
+          )
+    )
+    let body: Stream.Stream<Uint8Array, HttpClientError.ResponseError> = Stream.concat(
+      Mailbox.toStream(mailbox),
+      trailer
+    )
+    const response = new StreamResponseImpl(
+      () => toClientRequest(hop, lines),
+      sink.status,
+      headers,
+      sink.setCookie,
+      url,
+      Stream.suspend(() => body)
+    )
+    for (let i = list.length - 1; i >= 0; i--) {
+      const decoder = streamDecoder(list[i])
+      if (decoder === undefined) {
+        return yield* Effect.fail(
+          new HttpClientError.ResponseError({
+            request: response.request,
+            response,
+            reason: "Decode",
+            description: `unsupported content-encoding ${JSON.stringify(list[i])}: the client decodes gzip, deflate, br and zstd`
+          })
+        )
+      }
+      body = NodeStream.pipeThroughDuplex(
+        body,
+        decoder,
+        (cause) =>
+          new HttpClientError.ResponseError({
+            request: response.request,
+            response,
+            reason: "Decode",
+            cause,
+            description: `corrupt ${list[i]} body: ${cause instanceof Error ? cause.message : String(cause)}`
+          })
+      )
+    }
+    return response
+  })
+
+/**
+ * Waits until the headers of a streaming body are sent, or the handler ends (a complete or
+ * failed response), or `timeout` passes on the wall clock.
+ */
+const awaitHead = (
+  sink: StreamingSink,
+  fiber: Fiber.RuntimeFiber<void>,
+  timeout: Duration.Duration
+): Effect.Effect<"head" | Exit.Exit<void, unknown> | typeof timedOut> =>
+  Effect.async((resume) => {
+    const done = fiber.unsafePoll()
+    if (done !== null) return resume(Effect.succeed(done))
+    if (sink.headersSent && sink.streaming) return resume(Effect.succeed("head"))
+    const millis = Duration.toMillis(timeout)
+    const timer = Number.isFinite(millis) ? setTimeout(() => resume(Effect.succeed(timedOut)), millis) : undefined
+    const observer = (exit: Exit.Exit<void, unknown>) => {
+      if (timer !== undefined) clearTimeout(timer)
+      resume(Effect.succeed(exit))
+    }
+    sink.onHead = () => {
+      if (!sink.streaming) return
+      if (timer !== undefined) clearTimeout(timer)
+      fiber.removeObserver(observer)
+      resume(Effect.succeed("head"))
+    }
+    fiber.addObserver(observer)
+    return Effect.sync(() => {
+      if (timer !== undefined) clearTimeout(timer)
+      fiber.removeObserver(observer)
+      sink.onHead = undefined
+    })
   })
 
 /**

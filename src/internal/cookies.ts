@@ -1,7 +1,7 @@
 import * as Cookies from "@effect/platform/Cookies"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
-import { Cookie, CookieJar } from "tough-cookie"
+import { Cookie, CookieJar, defaultPath, domainMatch, pathMatch } from "tough-cookie"
 
 /**
  * The client's cookie jar: RFC 6265 storage and matching by tough-cookie, with the rules
@@ -14,11 +14,40 @@ import { Cookie, CookieJar } from "tough-cookie"
 export class Jar {
   private jar = new CookieJar(undefined, jarOptions)
 
+  /** Whether any Secure cookie was ever stored: only then can "leave secure cookies alone" apply. */
+  private hasSecure = false
+
   /** Stores the `Set-Cookie` headers of a response from `url`; malformed ones are ignored, as browsers do. */
   store(setCookie: ReadonlyArray<string>, url: string): void {
     for (const header of setCookie) {
-      this.jar.setCookieSync(header, url, { ignoreError: true, http: true })
+      if (this.hasSecure && this.shadowsSecure(header, url)) continue
+      const stored = this.jar.setCookieSync(header, url, { ignoreError: true, http: true })
+      if (stored?.secure) this.hasSecure = true
     }
+  }
+
+  /**
+   * RFC 6265bis §5.7 step 16 ("leave secure cookies alone"), which browsers apply and
+   * tough-cookie does not: a non-Secure cookie set over plain http may not replace or shadow
+   * a Secure cookie of the same name whose domain matches it (either way) and whose path
+   * covers its own.
+   */
+  private shadowsSecure(header: string, url: string): boolean {
+    const target = new URL(url)
+    if (target.protocol === "https:") return false
+    const cookie = Cookie.parse(header)
+    if (cookie === undefined || cookie.secure) return false
+    const domain = cookie.domain ?? target.hostname
+    const path = cookie.path?.startsWith("/") ? cookie.path : defaultPath(target.pathname)
+    const serialized = this.jar.serializeSync()
+    return (serialized?.cookies ?? []).some(
+      (existing) =>
+        existing.key === cookie.key &&
+        existing.secure === true &&
+        typeof existing.domain === "string" &&
+        (domainMatch(existing.domain, domain) === true || domainMatch(domain, existing.domain) === true) &&
+        pathMatch(path, typeof existing.path === "string" ? existing.path : "/")
+    )
   }
 
   /** The `Cookie` header a request to `url` carries, or `""`. */
@@ -60,6 +89,7 @@ export class Jar {
     if (parsed === undefined) return `cannot parse cookie ${JSON.stringify(setCookie)}`
     try {
       this.jar.setCookieSync(parsed, url, { http: true })
+      if (parsed.secure) this.hasSecure = true
       return undefined
     } catch (cause) {
       return cause instanceof Error ? cause.message : String(cause)
@@ -70,6 +100,7 @@ export class Jar {
   clear(name?: string): void {
     if (name === undefined) {
       this.jar.removeAllCookiesSync()
+      this.hasSecure = false
       return
     }
     const serialized = this.jar.serializeSync()

@@ -1,3 +1,4 @@
+import { Transform, type TransformCallback } from "node:stream"
 import * as Zlib from "node:zlib"
 import * as Zstd from "fzstd"
 
@@ -13,13 +14,10 @@ export const decodeBody = (
   body: Uint8Array
 ): { readonly bytes: Uint8Array } | { readonly problem: string } => {
   if (contentEncoding === undefined || body.length === 0) return { bytes: body }
-  const codings = contentEncoding
-    .split(",")
-    .map((coding) => coding.trim().toLowerCase())
-    .filter((coding) => coding !== "" && coding !== "identity")
+  const list = codings(contentEncoding)
   let bytes = body
-  for (let i = codings.length - 1; i >= 0; i--) {
-    const coding = codings[i]
+  for (let i = list.length - 1; i >= 0; i--) {
+    const coding = list[i]
     const decoder = decoders[coding]
     if (decoder === undefined) {
       return { problem: `unsupported content-encoding ${JSON.stringify(coding)}: the client decodes ${supported}` }
@@ -53,3 +51,79 @@ const supported = "gzip, deflate, br and zstd"
 
 /** @internal */
 export const defaultAcceptEncoding = "gzip, deflate, br, zstd"
+
+/**
+ * The Node Transforms that undo each coding incrementally, or `undefined` for an unknown one.
+ *
+ * @internal
+ */
+export const streamDecoder = (coding: string): (() => Transform) | undefined => {
+  switch (coding) {
+    case "gzip":
+    case "x-gzip":
+      return () => Zlib.createGunzip()
+    case "deflate":
+      return () => new AutoInflate()
+    case "br":
+      return () => Zlib.createBrotliDecompress()
+    case "zstd":
+      return nodeZstdStream === undefined ? () => new FzstdTransform() : () => nodeZstdStream()
+    default:
+      return undefined
+  }
+}
+
+/** @internal */
+export const codings = (contentEncoding: string | undefined): ReadonlyArray<string> =>
+  contentEncoding === undefined
+    ? []
+    : contentEncoding
+        .split(",")
+        .map((coding) => coding.trim().toLowerCase())
+        .filter((coding) => coding !== "" && coding !== "identity")
+
+const nodeZstdStream = (Zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress
+
+const isZlibHeader = (bytes: Uint8Array) => (bytes[0] & 0x0f) === 8 && ((bytes[0] << 8) | bytes[1]) % 31 === 0
+
+/** "deflate" that may be zlib-wrapped or raw, decided on the first bytes. */
+class AutoInflate extends Transform {
+  private inner: Transform | undefined
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.inner === undefined) {
+      const inner = isZlibHeader(chunk) ? Zlib.createInflate() : Zlib.createInflateRaw()
+      inner.on("data", (data: Buffer) => this.push(data))
+      inner.on("error", (error) => this.destroy(error))
+      this.inner = inner
+    }
+    this.inner.write(chunk, callback)
+  }
+  override _flush(callback: TransformCallback): void {
+    if (this.inner === undefined) return callback()
+    this.inner.once("end", () => callback())
+    this.inner.end()
+  }
+}
+
+/** zstd for Node versions without it, on fzstd's streaming decoder. */
+class FzstdTransform extends Transform {
+  private readonly decoder = new Zstd.Decompress((data) => {
+    this.push(data)
+  })
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.decoder.push(chunk)
+      callback()
+    } catch (error) {
+      callback(error as Error)
+    }
+  }
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.decoder.push(new Uint8Array(0), true)
+      callback()
+    } catch (error) {
+      callback(error as Error)
+    }
+  }
+}

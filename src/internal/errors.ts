@@ -75,6 +75,20 @@ export class ConnectionReset extends Data.TaggedError("ConnectionReset")<{
 }
 
 /** @internal */
+export class DrainTimeout extends Data.TaggedError("DrainTimeout")<{
+  readonly timeout: Duration.Duration
+  /** What is still running, one description each. */
+  readonly running: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    return (
+      `still running ${Duration.format(this.timeout)} after the scope began to close (raise drainTimeout, or make ` +
+      `them stop on interruption):\n${this.running.map((what) => `  - ${what}`).join("\n")}`
+    )
+  }
+}
+
+/** @internal */
 export class TooManyRedirects extends Data.TaggedError("TooManyRedirects")<{
   readonly method: string
   readonly url: string

@@ -50,7 +50,8 @@ export type RequestBody =
 export interface ResponseSink {
   readonly headersSent: boolean
   readonly ended: boolean
-  head(status: number, headers: Headers.Headers, setCookie: ReadonlyArray<string>): void
+  /** `streaming`: more body is still to come (Stream, Readable, FormData), rather than all of it at once. */
+  head(status: number, headers: Headers.Headers, setCookie: ReadonlyArray<string>, streaming: boolean): void
   write(chunk: Uint8Array): Effect.Effect<void> | undefined
   end(): void
   /** The app failed after the headers were sent: the body stops short of what was promised. */
@@ -300,10 +301,12 @@ export const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer => {
 }
 
 /** @internal */
-export const concatChunks = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {
-  if (Chunk.size(chunks) === 1) return Chunk.unsafeHead(chunks)
-  let length = 0
-  for (const chunk of chunks) length += chunk.length
+export const concatChunks = (chunks: Chunk.Chunk<Uint8Array>, knownLength?: number): Uint8Array => {
+  const size = Chunk.size(chunks)
+  if (size === 0) return new Uint8Array(0)
+  if (size === 1) return Chunk.unsafeHead(chunks)
+  let length = knownLength ?? 0
+  if (knownLength === undefined) for (const chunk of chunks) length += chunk.length
   const out = new Uint8Array(length)
   let offset = 0
   for (const chunk of chunks) {

@@ -5,45 +5,45 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as ClientResponse from "@effect/platform/HttpClientResponse"
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Inspectable from "effect/Inspectable"
+import type * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { TestResponse } from "../Client.js"
-import { bodyAllowed, type ResponseSink, toArrayBuffer } from "./request.js"
+import type { StreamResponse, TestResponse } from "../Client.js"
+import * as TestStream from "../Stream.js"
+import { bodyAllowed, concatChunks, type ResponseSink, toArrayBuffer } from "./request.js"
 
-/**
- * Collects a response in memory, as a buffered client reads it off the socket.
- *
- * @internal
- */
-export class BufferedSink implements ResponseSink {
+// ---------------------------------------------------------------------------
+// sinks: where the in-process server writes
+// ---------------------------------------------------------------------------
+
+/** What every sink records of the response head. @internal */
+abstract class SinkBase implements ResponseSink {
   status = 0
   headers: Headers.Headers | undefined = undefined
   setCookie: ReadonlyArray<string> = []
   headersSent = false
+  /** Whether the body was still to come when the headers were sent. */
+  streaming = false
   ended = false
   /** The app failed after the headers were sent: the body is incomplete. */
   truncated = false
   /** Why the connection was reset before a response, if it was. */
   resetReason: string | undefined = undefined
-  private discard = false
-  private chunks: Array<Uint8Array> = []
-  private length = 0
+  protected discard = false
 
-  head(status: number, headers: Headers.Headers, setCookie: ReadonlyArray<string>): void {
+  head(status: number, headers: Headers.Headers, setCookie: ReadonlyArray<string>, streaming: boolean): void {
     this.status = status
     this.headers = headers
     this.setCookie = setCookie
     this.headersSent = true
     this.discard = !bodyAllowed(status)
+    this.streaming = streaming && !this.discard
   }
-  write(chunk: Uint8Array): undefined {
-    if (this.discard) return undefined
-    this.chunks.push(chunk)
-    this.length += chunk.length
-    return undefined
-  }
+  abstract write(chunk: Uint8Array): Effect.Effect<void> | undefined
   end(): void {
     this.ended = true
   }
@@ -55,26 +55,62 @@ export class BufferedSink implements ResponseSink {
     this.ended = true
     this.resetReason ??= reason
   }
+}
+
+/**
+ * Collects a response in memory, as a buffered client reads it off the socket.
+ *
+ * @internal
+ */
+export class BufferedSink extends SinkBase {
+  private chunks: Array<Uint8Array> = []
+  private length = 0
+
+  write(chunk: Uint8Array): undefined {
+    if (this.discard) return undefined
+    this.chunks.push(chunk)
+    this.length += chunk.length
+    return undefined
+  }
   body(): Uint8Array {
-    if (this.chunks.length === 0) return new Uint8Array(0)
-    if (this.chunks.length === 1) return this.chunks[0]
-    const out = new Uint8Array(this.length)
-    let offset = 0
-    for (const chunk of this.chunks) {
-      out.set(chunk, offset)
-      offset += chunk.length
-    }
-    return out
+    return concatChunks(Chunk.unsafeFromArray(this.chunks), this.length)
   }
 }
 
 /**
- * A buffered response. It is an `HttpClientResponse`, so platform's combinators
- * (`schemaBodyJson`, `matchStatus`, `filterStatusOk`) work on it.
+ * Hands the body to the test through a bounded mailbox: a writer that gets ahead of the
+ * reader waits for room, as a socket's writer waits for `drain`.
  *
  * @internal
  */
-export class TestResponseImpl extends Inspectable.Class implements TestResponse {
+export class StreamingSink extends SinkBase {
+  /** Called once, when the headers are sent. */
+  onHead: (() => void) | undefined = undefined
+
+  constructor(readonly mailbox: Mailbox.Mailbox<Uint8Array>) {
+    super()
+  }
+
+  override head(status: number, headers: Headers.Headers, setCookie: ReadonlyArray<string>, streaming: boolean): void {
+    super.head(status, headers, setCookie, streaming)
+    this.onHead?.()
+  }
+  write(chunk: Uint8Array): Effect.Effect<void> | undefined {
+    if (this.discard || this.mailbox.unsafeOffer(chunk)) return undefined
+    return Effect.asVoid(this.mailbox.offer(chunk))
+  }
+  override end(): void {
+    super.end()
+    this.mailbox.unsafeDone(Exit.void)
+  }
+}
+
+// ---------------------------------------------------------------------------
+// responses: what the test reads
+// ---------------------------------------------------------------------------
+
+/** Head, cookies and the body readers every response shares. */
+abstract class ResponseBase extends Inspectable.Class {
   readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
   readonly [ClientResponse.TypeId]: ClientResponse.TypeId = ClientResponse.TypeId
 
@@ -83,12 +119,14 @@ export class TestResponseImpl extends Inspectable.Class implements TestResponse 
     readonly status: number,
     readonly headers: Headers.Headers,
     readonly setCookie: ReadonlyArray<string>,
-    readonly body: Uint8Array,
-    readonly url: string,
-    readonly history: ReadonlyArray<TestResponse>
+    readonly url: string
   ) {
     super()
   }
+
+  abstract get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError>
+  abstract get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError>
+  abstract get text(): Effect.Effect<string, HttpClientError.ResponseError>
 
   private cachedRequest: HttpClientRequest.HttpClientRequest | undefined
   get request(): HttpClientRequest.HttpClientRequest {
@@ -106,8 +144,79 @@ export class TestResponseImpl extends Inspectable.Class implements TestResponse 
     return Option.none()
   }
 
-  private decodeError(cause: unknown): HttpClientError.ResponseError {
-    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
+  protected decodeError(cause: unknown, description?: string): HttpClientError.ResponseError {
+    return new HttpClientError.ResponseError({
+      request: this.request,
+      response: this as unknown as ClientResponse.HttpClientResponse,
+      reason: "Decode",
+      cause,
+      ...(description === undefined ? {} : { description })
+    })
+  }
+
+  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => (text === "" ? null : (JSON.parse(text) as unknown)),
+        catch: (cause) => this.decodeError(cause)
+      })
+    )
+  }
+
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => UrlParams.fromInput(new URLSearchParams(text)),
+        catch: (cause) => this.decodeError(cause)
+      })
+    )
+  }
+
+  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.arrayBuffer, (buffer) =>
+      Effect.tryPromise({
+        try: () => {
+          const contentType = this.headers["content-type"]
+          return new Response(
+            buffer,
+            contentType === undefined ? {} : { headers: { "content-type": contentType } }
+          ).formData()
+        },
+        catch: (cause) => this.decodeError(cause)
+      })
+    )
+  }
+
+  override toString(): string {
+    return `${this.constructor.name}(${this.status} ${this.url})`
+  }
+
+  toJSON(): unknown {
+    return IncomingMessage.inspect(this as unknown as ClientResponse.HttpClientResponse, {
+      _id: "effect-http-testkit/Response",
+      url: this.url,
+      status: this.status
+    })
+  }
+}
+
+/**
+ * A buffered response. It is an `HttpClientResponse`, so platform's combinators
+ * (`schemaBodyJson`, `matchStatus`, `filterStatusOk`) work on it.
+ *
+ * @internal
+ */
+export class TestResponseImpl extends ResponseBase implements TestResponse {
+  constructor(
+    makeRequest: () => HttpClientRequest.HttpClientRequest,
+    status: number,
+    headers: Headers.Headers,
+    setCookie: ReadonlyArray<string>,
+    readonly body: Uint8Array,
+    url: string,
+    readonly history: ReadonlyArray<TestResponse>
+  ) {
+    super(makeRequest, status, headers, setCookie, url)
   }
 
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
@@ -122,49 +231,50 @@ export class TestResponseImpl extends Inspectable.Class implements TestResponse 
     })
   }
 
-  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
-    return Effect.tryMap(this.text, {
-      try: (text) => (text === "" ? null : (JSON.parse(text) as unknown)),
-      catch: (cause) => this.decodeError(cause)
-    })
-  }
-
-  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => UrlParams.fromInput(new URLSearchParams(text)),
-        catch: (cause) => this.decodeError(cause)
-      })
-    )
-  }
-
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
     return Effect.sync(() => toArrayBuffer(this.body))
   }
+}
 
-  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
-    return Effect.tryPromise({
-      try: () => {
-        const contentType = this.headers["content-type"]
-        return new Response(
-          this.body as Uint8Array<ArrayBuffer>,
-          contentType === undefined ? {} : { headers: { "content-type": contentType } }
-        ).formData()
-      },
-      catch: (cause) => this.decodeError(cause)
-    })
+/**
+ * A streamed response: `stream` delivers the body as the handler produces it (decoded), and
+ * can be read once, like a real response body. `text`, `json` and `arrayBuffer` read it to
+ * the end.
+ *
+ * @internal
+ */
+export class StreamResponseImpl extends ResponseBase implements StreamResponse {
+  constructor(
+    makeRequest: () => HttpClientRequest.HttpClientRequest,
+    status: number,
+    headers: Headers.Headers,
+    setCookie: ReadonlyArray<string>,
+    url: string,
+    private readonly body: Stream.Stream<Uint8Array, HttpClientError.ResponseError>
+  ) {
+    super(makeRequest, status, headers, setCookie, url)
   }
 
-  override toString(): string {
-    return `TestResponse(${this.status} ${this.url})`
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return this.body
   }
 
-  toJSON(): unknown {
-    return IncomingMessage.inspect(this, {
-      _id: "effect-http-testkit/TestResponse",
-      url: this.url,
-      status: this.status
-    })
+  get events(): Stream.Stream<TestStream.SseEvent, HttpClientError.ResponseError> {
+    return TestStream.sse(this.body)
+  }
+
+  private cachedBytes: Effect.Effect<Uint8Array, HttpClientError.ResponseError> | undefined
+  private get bytes(): Effect.Effect<Uint8Array, HttpClientError.ResponseError> {
+    this.cachedBytes ??= Effect.runSync(Effect.cached(Effect.map(Stream.runCollect(this.body), (c) => concatChunks(c))))
+    return this.cachedBytes
+  }
+
+  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
+    return Effect.map(this.bytes, (bytes) => utf8.decode(bytes))
+  }
+
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+    return Effect.map(this.bytes, toArrayBuffer)
   }
 }
 

@@ -96,7 +96,8 @@ const handleResponse = (request: ServerRequest.HttpServerRequest, response: Serv
     if (explicitSetCookie !== undefined) setCookie.push(explicitSetCookie)
 
     // Like any HTTP client, the test sees every Set-Cookie among the headers too (joined as fetch joins them).
-    const head = (headers: Headers.Headers) => {
+    // `streaming`: the body is still to come when the headers go out (a streamed client returns then).
+    const head = (headers: Headers.Headers, streaming: boolean) => {
       validateHeaders(headers, setCookie)
       sink.head(
         response.status,
@@ -105,34 +106,35 @@ const handleResponse = (request: ServerRequest.HttpServerRequest, response: Serv
           response,
           setCookie.length === 0 ? headers : ({ ...headers, "set-cookie": setCookie.join(", ") } as Headers.Headers)
         ),
-        setCookie
+        setCookie,
+        streaming
       )
     }
 
     if (request.method === "HEAD") {
-      head(response.headers)
+      head(response.headers, false)
       sink.end()
       return Effect.void
     }
     const body = response.body
     switch (body._tag) {
       case "Empty": {
-        head(response.headers)
+        head(response.headers, false)
         sink.end()
         return Effect.void
       }
       case "Uint8Array": {
-        head(response.headers)
+        head(response.headers, false)
         return writeLast(sink, body.body)
       }
       case "Raw": {
-        head(response.headers)
+        head(response.headers, isNodeReadable(body.body) || body.body instanceof ReadableStream)
         return writeRaw(request, response, body)
       }
       case "FormData": {
         // As Node does: let the platform's Response encode it, which picks the boundary.
         const encoded = new Response(body.formData)
-        head({ ...response.headers, "content-type": encoded.headers.get("content-type")! } as Headers.Headers)
+        head({ ...response.headers, "content-type": encoded.headers.get("content-type")! } as Headers.Headers, true)
         return writeStream(
           request,
           response,
@@ -143,7 +145,7 @@ const handleResponse = (request: ServerRequest.HttpServerRequest, response: Serv
         )
       }
       case "Stream": {
-        head(response.headers)
+        head(response.headers, true)
         return writeStream(request, response, body.stream)
       }
     }
@@ -260,7 +262,7 @@ const failResponse = <E>(
     const sink = sinkOf(request)
     const headersSent = sink.headersSent
     if (!headersSent) {
-      sink.head(response.status, withFraming(request, response, {} as Headers.Headers), [])
+      sink.head(response.status, withFraming(request, response, {} as Headers.Headers), [], false)
       sink.end()
     } else if (!sink.ended) {
       sink.abort()

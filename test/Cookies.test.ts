@@ -1,0 +1,1040 @@
+/**
+ * The cookie jar against RFC 6265 / RFC 6265bis and browser behaviour, BEHAVIOURS.md items
+ * 21 and 23–26, and the cookie helpers, through the public API.
+ *
+ * The expected `Cookie` headers below were worked out from the RFCs, not copied from a run.
+ */
+import { Cookies, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Option } from "effect"
+import { TestClient } from "effect-http-testkit"
+
+const PAST = "Wed, 21 Oct 2015 07:28:00 GMT"
+const FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
+
+/**
+ * Any path: with `?set-cookie=<raw>` it answers 204 with that exact `Set-Cookie` line;
+ * otherwise it answers with the request's `Cookie` header as text ("" when there is none)
+ * and says in `x-cookie-sent` whether the header was there at all.
+ */
+const anyPath = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const params = yield* HttpServerRequest.ParsedSearchParams
+  const raw = params["set-cookie"]
+  if (typeof raw === "string") {
+    return HttpServerResponse.empty({ status: 204 }).pipe(HttpServerResponse.setHeader("set-cookie", raw))
+  }
+  const cookie = request.headers.cookie
+  return HttpServerResponse.text(cookie ?? "").pipe(
+    HttpServerResponse.setHeader("x-cookie-sent", cookie === undefined ? "no" : "yes")
+  )
+})
+
+const app = HttpRouter.empty.pipe(
+  // One response, three Set-Cookie lines: two from platform Cookies, one raw header.
+  HttpRouter.get(
+    "/multi",
+    Effect.sync(() =>
+      HttpServerResponse.empty().pipe(
+        HttpServerResponse.unsafeSetCookies([
+          ["a", "1", { path: "/" }],
+          ["b", "2", { path: "/", httpOnly: true }]
+        ]),
+        HttpServerResponse.setHeader("set-cookie", "c=3; Path=/")
+      )
+    )
+  ),
+  HttpRouter.get(
+    "/login",
+    Effect.succeed(
+      HttpServerResponse.empty({ status: 302 }).pipe(
+        HttpServerResponse.setHeader("location", "/home"),
+        HttpServerResponse.setHeader("set-cookie", "session=abc123; Path=/; HttpOnly")
+      )
+    )
+  ),
+  HttpRouter.get(
+    "/login-elsewhere",
+    Effect.succeed(
+      HttpServerResponse.empty({ status: 302 }).pipe(
+        HttpServerResponse.setHeader("location", "http://other.test/home"),
+        HttpServerResponse.setHeader("set-cookie", "session=abc123; Path=/")
+      )
+    )
+  ),
+  HttpRouter.get(
+    "/attrs",
+    Effect.sync(() =>
+      HttpServerResponse.empty().pipe(
+        HttpServerResponse.unsafeSetCookies([
+          ["sid", "hello world", { path: "/", httpOnly: true, secure: true, maxAge: "1 hour", sameSite: "lax" }],
+          ["pref", "dark", { path: "/settings", domain: "example.com", expires: new Date(FUTURE) }]
+        ])
+      )
+    )
+  ),
+  HttpRouter.all("*", anyPath)
+)
+
+const TestApp = TestClient.layer(app)
+
+/** Makes the app at `url` answer with one raw `Set-Cookie` line. */
+const setFrom = (url: string, header: string) =>
+  Effect.gen(function* () {
+    const r = yield* TestClient.get(url, { params: { "set-cookie": header } })
+    expect(r.status).toBe(204)
+    expect(r.setCookie).toEqual([header])
+  })
+
+/** What the app receives as `Cookie` on a request to `url` ("" for no header), checked against `cookieHeader`. */
+const sentTo = (url: string, options?: TestClient.RequestOptions) =>
+  Effect.gen(function* () {
+    const r = yield* TestClient.get(url, options)
+    expect(r.status).toBe(200)
+    const body = yield* r.text
+    expect(r.headers["x-cookie-sent"]).toBe(body === "" ? "no" : "yes")
+    return body
+  })
+
+// ---------------------------------------------------------------------------
+// the table
+// ---------------------------------------------------------------------------
+
+interface Case {
+  readonly name: string
+  /** The URL the responses come from. */
+  readonly from: string
+  /**
+   * The `Set-Cookie` values the app sends, in order, each in its own response from `from`
+   * (or from the URL paired with it). A user agent processes each `Set-Cookie` line on its
+   * own and in order (RFC 6265 §5.2, §5.3), so this is the same as one response carrying them all;
+   * BEHAVIOURS 23 below checks several lines in one response.
+   */
+  readonly set: ReadonlyArray<string | readonly [from: string, header: string]>
+  /** The URL of the next request. */
+  readonly to: string
+  /** The exact `Cookie` header the app receives on it, or "" for none. */
+  readonly expected: string
+}
+
+const cases: ReadonlyArray<Case> = [
+  // --- host-only and Domain cookies (RFC 6265 §5.2.3, §5.3 steps 4-6, §5.1.3 domain-match)
+  {
+    name: "a host-only cookie is sent back to the host that set it",
+    from: "http://example.com/",
+    set: ["a=1"],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "a host-only cookie is not sent to a subdomain",
+    from: "http://example.com/",
+    set: ["a=1"],
+    to: "http://www.example.com/",
+    expected: ""
+  },
+  {
+    name: "a host-only cookie is not sent to the parent domain",
+    from: "http://www.example.com/",
+    set: ["a=1"],
+    to: "http://example.com/",
+    expected: ""
+  },
+  {
+    name: "Domain=example.com set by example.com is sent to a subdomain",
+    from: "http://example.com/",
+    set: ["a=1; Domain=example.com"],
+    to: "http://www.example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "Domain=example.com is sent to a deeper subdomain",
+    from: "http://example.com/",
+    set: ["a=1; Domain=example.com"],
+    to: "http://a.b.example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "a subdomain may set a cookie for its parent domain, which is then sent to the parent",
+    from: "http://www.example.com/",
+    set: ["a=1; Domain=example.com"],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "a cookie set by a subdomain for the parent domain reaches a sibling subdomain",
+    from: "http://www.example.com/",
+    set: ["a=1; Domain=example.com"],
+    to: "http://api.example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "a leading dot in Domain is ignored (Domain=.example.com is example.com)",
+    from: "http://example.com/",
+    set: ["a=1; Domain=.example.com"],
+    to: "http://www.example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "Domain is case-insensitive (Domain=EXAMPLE.com)",
+    from: "http://www.example.com/",
+    set: ["a=1; Domain=EXAMPLE.com"],
+    to: "http://api.example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "a Domain of an unrelated host is rejected: not sent to that host",
+    from: "http://example.com/",
+    set: ["a=1; Domain=other.org"],
+    to: "http://other.org/",
+    expected: ""
+  },
+  {
+    name: "a Domain of an unrelated host is rejected: not stored as a host-only cookie either",
+    from: "http://example.com/",
+    set: ["a=1; Domain=other.org"],
+    to: "http://example.com/",
+    expected: ""
+  },
+  {
+    name: "Domain must match on a label boundary: notexample.com cannot set Domain=example.com",
+    from: "http://notexample.com/",
+    set: ["a=1; Domain=example.com"],
+    to: "http://example.com/",
+    expected: ""
+  },
+  {
+    name: "a host cannot set a cookie for its own subdomain",
+    from: "http://example.com/",
+    set: ["a=1; Domain=www.example.com"],
+    to: "http://www.example.com/",
+    expected: ""
+  },
+  {
+    name: "a Domain that is a public suffix (co.uk) is rejected",
+    from: "http://www.example.co.uk/",
+    set: ["a=1; Domain=co.uk"],
+    to: "http://www.example.co.uk/",
+    expected: ""
+  },
+  {
+    name: "an empty Domain= is ignored: the cookie is stored host-only",
+    from: "http://example.com/",
+    set: ["a=1; Domain="],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "an empty Domain= is ignored: the cookie is not sent to a subdomain",
+    from: "http://example.com/",
+    set: ["a=1; Domain="],
+    to: "http://www.example.com/",
+    expected: ""
+  },
+  {
+    name: "a cookie for another host is not sent",
+    from: "http://example.com/",
+    set: ["a=1"],
+    to: "http://example.org/",
+    expected: ""
+  },
+
+  // --- Path (RFC 6265 §5.1.4 default-path and path-match, §5.2.4)
+  {
+    name: "Path=/a is not sent to /b",
+    from: "http://example.com/a",
+    set: ["a=1; Path=/a"],
+    to: "http://example.com/b",
+    expected: ""
+  },
+  {
+    name: "Path=/a is sent to /a",
+    from: "http://example.com/a",
+    set: ["a=1; Path=/a"],
+    to: "http://example.com/a",
+    expected: "a=1"
+  },
+  {
+    name: "Path=/a is sent to /a/b",
+    from: "http://example.com/a",
+    set: ["a=1; Path=/a"],
+    to: "http://example.com/a/b",
+    expected: "a=1"
+  },
+  {
+    name: "Path=/a is not sent to /ab (the prefix must end at a /)",
+    from: "http://example.com/a",
+    set: ["a=1; Path=/a"],
+    to: "http://example.com/ab",
+    expected: ""
+  },
+  {
+    name: "Path=/a/ is sent to /a/b",
+    from: "http://example.com/a/",
+    set: ["a=1; Path=/a/"],
+    to: "http://example.com/a/b",
+    expected: "a=1"
+  },
+  {
+    name: "Path=/a/ is not sent to /a",
+    from: "http://example.com/a/",
+    set: ["a=1; Path=/a/"],
+    to: "http://example.com/a",
+    expected: ""
+  },
+  {
+    name: "Path is case-sensitive: Path=/A is not sent to /a",
+    from: "http://example.com/A",
+    set: ["a=1; Path=/A"],
+    to: "http://example.com/a",
+    expected: ""
+  },
+  {
+    name: "no Path, set from /docs/page: default path /docs, sent to /docs/other",
+    from: "http://example.com/docs/page",
+    set: ["a=1"],
+    to: "http://example.com/docs/other",
+    expected: "a=1"
+  },
+  {
+    name: "no Path, set from /docs/page: sent to /docs itself",
+    from: "http://example.com/docs/page",
+    set: ["a=1"],
+    to: "http://example.com/docs",
+    expected: "a=1"
+  },
+  {
+    name: "no Path, set from /docs/page: not sent to /other",
+    from: "http://example.com/docs/page",
+    set: ["a=1"],
+    to: "http://example.com/other",
+    expected: ""
+  },
+  {
+    name: "no Path, set from /docs/page: not sent to /",
+    from: "http://example.com/docs/page",
+    set: ["a=1"],
+    to: "http://example.com/",
+    expected: ""
+  },
+  {
+    name: "no Path, set from /docs/ (trailing slash): default path /docs, sent to /docs/x",
+    from: "http://example.com/docs/",
+    set: ["a=1"],
+    to: "http://example.com/docs/x",
+    expected: "a=1"
+  },
+  {
+    name: "no Path, set from /page (one segment): default path /, sent to /elsewhere/x",
+    from: "http://example.com/page",
+    set: ["a=1"],
+    to: "http://example.com/elsewhere/x",
+    expected: "a=1"
+  },
+  {
+    name: "a Path not starting with / is replaced by the default path: not sent to /",
+    from: "http://example.com/docs/page",
+    set: ["a=1; Path=docs"],
+    to: "http://example.com/",
+    expected: ""
+  },
+  {
+    name: "a Path not starting with / is replaced by the default path: sent under /docs",
+    from: "http://example.com/docs/page",
+    set: ["a=1; Path=docs"],
+    to: "http://example.com/docs/x",
+    expected: "a=1"
+  },
+
+  // --- Secure (RFC 6265 §5.4 step 1; RFC 6265bis §5.7 steps 8 and 16, localhost as a secure context)
+  {
+    name: "a Secure cookie set over https is sent over https",
+    from: "https://example.com/",
+    set: ["a=1; Secure"],
+    to: "https://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "a Secure cookie is not sent over plain http",
+    from: "https://example.com/",
+    set: ["a=1; Secure"],
+    to: "http://example.com/",
+    expected: ""
+  },
+  {
+    name: "a Secure cookie set from http://testserver is not stored",
+    from: "http://testserver/",
+    set: ["a=1; Secure"],
+    to: "https://testserver/",
+    expected: ""
+  },
+  {
+    name: "a Secure cookie from http://localhost is stored and sent to http://localhost",
+    from: "http://localhost/",
+    set: ["a=1; Secure"],
+    to: "http://localhost/",
+    expected: "a=1"
+  },
+  {
+    name: "a Secure cookie from http://127.0.0.1 is stored and sent to http://127.0.0.1",
+    from: "http://127.0.0.1/",
+    set: ["a=1; Secure"],
+    to: "http://127.0.0.1/",
+    expected: "a=1"
+  },
+  {
+    name: "a cookie without Secure set over http is sent over https too",
+    from: "http://example.com/",
+    set: ["a=1"],
+    to: "https://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "plain http cannot overwrite a Secure cookie (RFC 6265bis: leave secure cookies alone)",
+    from: "https://example.com/",
+    set: ["a=1; Secure", ["http://example.com/", "a=2"]],
+    to: "https://example.com/",
+    expected: "a=1"
+  },
+
+  // --- HttpOnly (RFC 6265 §5.3 step 10: only non-HTTP APIs are barred)
+  {
+    name: "an HttpOnly cookie is sent by an HTTP client",
+    from: "http://example.com/",
+    set: ["a=1; HttpOnly"],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+
+  // --- expiry (RFC 6265 §5.2.1, §5.2.2, §5.3 step 3)
+  {
+    name: "a positive Max-Age keeps the cookie",
+    from: "http://example.com/",
+    set: ["a=1; Max-Age=3600"],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "Max-Age=0 deletes an existing cookie",
+    from: "http://example.com/",
+    set: ["a=1", "a=1; Max-Age=0"],
+    to: "http://example.com/",
+    expected: ""
+  },
+  {
+    name: "a negative Max-Age deletes an existing cookie",
+    from: "http://example.com/",
+    set: ["a=1", "a=1; Max-Age=-1"],
+    to: "http://example.com/",
+    expected: ""
+  },
+  {
+    name: "an Expires in the past deletes an existing cookie",
+    from: "http://example.com/",
+    set: ["a=1", `a=1; Expires=${PAST}`],
+    to: "http://example.com/",
+    expected: ""
+  },
+  {
+    name: "a new cookie with an Expires in the past is not sent",
+    from: "http://example.com/",
+    set: [`a=1; Expires=${PAST}`],
+    to: "http://example.com/",
+    expected: ""
+  },
+  {
+    name: "an Expires in the future keeps the cookie",
+    from: "http://example.com/",
+    set: [`a=1; Expires=${FUTURE}`],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "Max-Age takes precedence over a past Expires (cookie kept)",
+    from: "http://example.com/",
+    set: [`a=1; Expires=${PAST}; Max-Age=3600`],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "Max-Age=0 takes precedence over a future Expires (cookie deleted)",
+    from: "http://example.com/",
+    set: ["a=1", `a=1; Max-Age=0; Expires=${FUTURE}`],
+    to: "http://example.com/",
+    expected: ""
+  },
+  {
+    name: "deleting removes only the cookie with the same name, domain and path",
+    from: "http://example.com/",
+    set: ["a=1; Path=/x", "a=2; Path=/", "a=; Path=/x; Max-Age=0"],
+    to: "http://example.com/x/y",
+    expected: "a=2"
+  },
+  {
+    name: "a Max-Age that is not a number is ignored (session cookie kept)",
+    from: "http://example.com/",
+    set: ["a=1; Max-Age=soon"],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "an Expires that is not a date is ignored (session cookie kept)",
+    from: "http://example.com/",
+    set: ["a=1; Expires=someday"],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+
+  // --- cookie prefixes (RFC 6265bis §4.1.3, §5.7 steps 20-21)
+  {
+    name: "__Host- with Secure, Path=/ and no Domain is accepted",
+    from: "https://example.com/",
+    set: ["__Host-id=1; Secure; Path=/"],
+    to: "https://example.com/",
+    expected: "__Host-id=1"
+  },
+  {
+    name: "__Host- with a Domain is rejected",
+    from: "https://example.com/",
+    set: ["__Host-id=1; Secure; Path=/; Domain=example.com"],
+    to: "https://example.com/",
+    expected: ""
+  },
+  {
+    name: "__Host- with a Path other than / is rejected",
+    from: "https://example.com/docs/",
+    set: ["__Host-id=1; Secure; Path=/docs"],
+    to: "https://example.com/docs/x",
+    expected: ""
+  },
+  {
+    name: "__Host- without Secure is rejected",
+    from: "https://example.com/",
+    set: ["__Host-id=1; Path=/"],
+    to: "https://example.com/",
+    expected: ""
+  },
+  {
+    name: "__Host- without a Path attribute is rejected even when the default path is /",
+    from: "https://example.com/",
+    set: ["__Host-id=1; Secure"],
+    to: "https://example.com/",
+    expected: ""
+  },
+  {
+    name: "__Secure- with Secure over https is accepted",
+    from: "https://example.com/",
+    set: ["__Secure-id=1; Secure"],
+    to: "https://example.com/",
+    expected: "__Secure-id=1"
+  },
+  {
+    name: "__Secure- without Secure is rejected",
+    from: "https://example.com/",
+    set: ["__Secure-id=1"],
+    to: "https://example.com/",
+    expected: ""
+  },
+  {
+    name: "__Secure- may carry a Domain",
+    from: "https://www.example.com/",
+    set: ["__Secure-id=1; Secure; Domain=example.com"],
+    to: "https://api.example.com/",
+    expected: "__Secure-id=1"
+  },
+
+  // --- overwriting and order (RFC 6265 §5.3 step 11, §5.4 step 2)
+  {
+    name: "same name, domain and path: the later value replaces the earlier",
+    from: "http://example.com/",
+    set: ["a=1", "a=2"],
+    to: "http://example.com/",
+    expected: "a=2"
+  },
+  {
+    name: "overwriting keeps the old cookie's creation time, hence its place in the order",
+    from: "http://example.com/",
+    set: ["a=1", "b=1", "a=2"],
+    to: "http://example.com/",
+    expected: "a=2; b=1"
+  },
+  {
+    name: "cookie names are case-sensitive: a and A are two cookies",
+    from: "http://example.com/",
+    set: ["a=1", "A=2"],
+    to: "http://example.com/",
+    expected: "a=1; A=2"
+  },
+  {
+    name: "same name on two paths: both are sent, the longer path first",
+    from: "http://example.com/docs/page",
+    set: ["a=1; Path=/", "a=2; Path=/docs"],
+    to: "http://example.com/docs/page",
+    expected: "a=2; a=1"
+  },
+  {
+    name: "longer paths come first even when set later than shorter ones",
+    from: "http://example.com/",
+    set: ["x=root; Path=/", "y=docs; Path=/docs"],
+    to: "http://example.com/docs/page",
+    expected: "y=docs; x=root"
+  },
+  {
+    name: "equal path lengths: earlier-created cookies come first",
+    from: "http://example.com/",
+    set: ["b=1", "a=1", "c=1"],
+    to: "http://example.com/",
+    expected: "b=1; a=1; c=1"
+  },
+  {
+    name: "several Set-Cookie headers are all stored",
+    from: "http://example.com/",
+    set: ["a=1", "b=2; Path=/", "c=3; HttpOnly"],
+    to: "http://example.com/",
+    expected: "a=1; b=2; c=3"
+  },
+
+  // --- parsing (RFC 6265 §5.2) and malformed lines
+  {
+    name: "a Set-Cookie without '=' is ignored (RFC 6265 §5.2 step 2)",
+    from: "http://example.com/",
+    set: ["a=1", "garbage"],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "a Set-Cookie with an empty name is ignored (RFC 6265 §5.2 step 5)",
+    from: "http://example.com/",
+    set: ["a=1", "=value"],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    // RFC 6265bis §5.6 step 1 would admit HTAB inside a value; tough-cookie rejects every
+    // control character, so the jar ignores such a cookie (documented in the README). This
+    // pins that behaviour: a change to it should be a decision, not an accident.
+    name: "a tab inside a value makes the jar ignore the cookie (tough-cookie's rule, stricter than 6265bis)",
+    from: "http://example.com/",
+    set: ["a=1", "b=x\ty"],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "tabs around the name and value are trimmed like spaces",
+    from: "http://example.com/",
+    set: ["a\t=\t1\t; Path=/"],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "an empty Set-Cookie is ignored",
+    from: "http://example.com/",
+    set: ["a=1", ""],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "a value holding '=' is kept whole (the name ends at the first '=')",
+    from: "http://example.com/",
+    set: ["a=b=c"],
+    to: "http://example.com/",
+    expected: "a=b=c"
+  },
+  {
+    name: "whitespace around the name and value is trimmed",
+    from: "http://example.com/",
+    set: [" a = 1 ; Path=/"],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "double quotes are part of the value",
+    from: "http://example.com/",
+    set: ['a="1"'],
+    to: "http://example.com/",
+    expected: 'a="1"'
+  },
+  {
+    name: "an empty value is stored and sent as name=",
+    from: "http://example.com/",
+    set: ["a="],
+    to: "http://example.com/",
+    expected: "a="
+  },
+  {
+    name: "unknown attributes are ignored",
+    from: "http://example.com/",
+    set: ["a=1; Foo=bar; Priority=High; Partitioned"],
+    to: "http://example.com/",
+    expected: "a=1"
+  },
+
+  // --- ports and IP address hosts (RFC 6265 §8.5: cookies do not isolate by port)
+  {
+    name: "the port does not matter: set on :8080, sent to :9090",
+    from: "http://example.com:8080/",
+    set: ["a=1"],
+    to: "http://example.com:9090/",
+    expected: "a=1"
+  },
+  {
+    name: "the port does not matter: set on the default port, sent to :3000",
+    from: "http://example.com/",
+    set: ["a=1"],
+    to: "http://example.com:3000/",
+    expected: "a=1"
+  },
+  {
+    name: "an IPv4 host gets its host-only cookie back",
+    from: "http://192.168.1.10/",
+    set: ["a=1"],
+    to: "http://192.168.1.10/",
+    expected: "a=1"
+  },
+  {
+    name: "a cookie from one IPv4 host is not sent to another",
+    from: "http://192.168.1.10/",
+    set: ["a=1"],
+    to: "http://192.168.1.11/",
+    expected: ""
+  },
+  {
+    name: "an IPv4 host may name itself as Domain",
+    from: "http://192.168.1.10/",
+    set: ["a=1; Domain=192.168.1.10"],
+    to: "http://192.168.1.10/",
+    expected: "a=1"
+  },
+  {
+    name: "an IPv4 host cannot set a Domain that is a suffix of its address",
+    from: "http://10.1.2.3/",
+    set: ["a=1; Domain=1.2.3"],
+    to: "http://10.1.2.3/",
+    expected: ""
+  },
+
+  // --- attribute names are case-insensitive (RFC 6265 §5.2.1-§5.2.6)
+  {
+    name: "lower/upper-case attribute names apply: sent where path, domain and secure allow",
+    from: "https://www.example.com/a",
+    set: ["a=1; path=/a; DOMAIN=example.com; max-age=3600; SECURE; httponly"],
+    to: "https://api.example.com/a/b",
+    expected: "a=1"
+  },
+  {
+    name: "a lower-case path attribute still restricts the path",
+    from: "https://www.example.com/a",
+    set: ["a=1; path=/a; DOMAIN=example.com; max-age=3600; SECURE; httponly"],
+    to: "https://api.example.com/b",
+    expected: ""
+  },
+  {
+    name: "an upper-case SECURE attribute still keeps the cookie off plain http",
+    from: "https://www.example.com/a",
+    set: ["a=1; path=/a; DOMAIN=example.com; max-age=3600; SECURE; httponly"],
+    to: "http://api.example.com/a/b",
+    expected: ""
+  },
+  {
+    name: "MAX-AGE=0 in capitals deletes",
+    from: "http://example.com/",
+    set: ["a=1", "a=1; MAX-AGE=0"],
+    to: "http://example.com/",
+    expected: ""
+  },
+  {
+    name: "a lower-case expires in the past deletes",
+    from: "http://example.com/",
+    set: ["a=1", `a=1; expires=${PAST}`],
+    to: "http://example.com/",
+    expected: ""
+  }
+]
+
+describe("cookie jar rules (RFC 6265 / 6265bis)", () => {
+  it("the table has at least 30 cases, with unique names", () => {
+    expect(cases.length).toBeGreaterThanOrEqual(30)
+    expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length)
+  })
+
+  for (const c of cases) {
+    it.scoped(c.name, () =>
+      Effect.gen(function* () {
+        for (const entry of c.set) {
+          const [from, header] = typeof entry === "string" ? [c.from, entry] : entry
+          yield* setFrom(from, header)
+        }
+        expect(yield* sentTo(c.to)).toBe(c.expected)
+        expect(yield* TestClient.cookieHeader(c.to)).toBe(c.expected)
+      }).pipe(Effect.provide(TestApp))
+    )
+  }
+})
+
+// ---------------------------------------------------------------------------
+// BEHAVIOURS.md
+// ---------------------------------------------------------------------------
+
+/** A `Cookie` header as a sorted list of pairs, for checks that do not depend on order. */
+const pairs = (header: string): ReadonlyArray<string> => (header === "" ? [] : header.split("; ").sort())
+
+describe("BEHAVIOURS", () => {
+  it.scoped("21: a Set-Cookie on a redirect hop is sent on the next hop", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/login")
+      expect(r.status).toBe(200)
+      expect(r.url).toBe("http://testserver/home")
+      expect(yield* r.text).toBe("session=abc123")
+      expect(r.history).toHaveLength(1)
+      const [hop] = r.history
+      expect(hop.status).toBe(302)
+      expect(hop.url).toBe("http://testserver/login")
+      expect(hop.headers.location).toBe("/home")
+      expect(hop.setCookie).toEqual(["session=abc123; Path=/; HttpOnly"])
+      // The first hop carried no cookie; the second carried the one just set.
+      const exchanges = yield* TestClient.exchanges
+      expect(exchanges.map((e) => e.request.headers.cookie)).toEqual([undefined, "session=abc123"])
+      expect(yield* TestClient.cookieHeader()).toBe("session=abc123")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("21: a cookie set on a redirect hop is not sent to a next hop on another host", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/login-elsewhere")
+      expect(r.url).toBe("http://other.test/home")
+      expect(r.history.map((h) => h.status)).toEqual([302])
+      expect(yield* r.text).toBe("")
+      expect(yield* TestClient.cookieHeader("/")).toBe("session=abc123")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("23: several Set-Cookie headers in one response are all stored", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/multi")
+      expect(r.setCookie).toHaveLength(3)
+      expect(r.setCookie.map((line) => line.slice(0, line.indexOf(";")))).toEqual(["a=1", "b=2", "c=3"])
+      expect(yield* sentTo("/echo")).toBe("a=1; b=2; c=3")
+      const jar = yield* TestClient.cookies
+      expect(Cookies.toRecord(jar)).toEqual({ a: "1", b: "2", c: "3" })
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("24: Max-Age=0 or an Expires in the past deletes the cookie", () =>
+    Effect.gen(function* () {
+      yield* setFrom("/", "a=1; Path=/")
+      yield* setFrom("/", "b=2; Path=/")
+      yield* setFrom("/", "c=3; Path=/")
+      expect(yield* sentTo("/echo")).toBe("a=1; b=2; c=3")
+      yield* setFrom("/", "a=1; Path=/; Max-Age=0")
+      expect(yield* sentTo("/echo")).toBe("b=2; c=3")
+      yield* setFrom("/", `b=; Path=/; Expires=${PAST}`)
+      expect(yield* sentTo("/echo")).toBe("c=3")
+      expect(Cookies.toRecord(yield* TestClient.cookies)).toEqual({ c: "3" })
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("25: a cookie for another domain is rejected; a Path=/a cookie is not sent to /b", () =>
+    Effect.gen(function* () {
+      yield* setFrom("/", "foreign=1; Domain=example.com; Path=/")
+      yield* setFrom("/a", "scoped=1; Path=/a")
+      expect(yield* sentTo("http://example.com/")).toBe("")
+      expect(yield* sentTo("http://www.example.com/")).toBe("")
+      expect(yield* sentTo("/b")).toBe("")
+      expect(yield* sentTo("/a")).toBe("scoped=1")
+      expect(yield* sentTo("/a/deeper")).toBe("scoped=1")
+      expect(Cookies.toRecord(yield* TestClient.cookies)).toEqual({ scoped: "1" })
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("26: per-call cookies override the jar for that call only", () =>
+    Effect.gen(function* () {
+      yield* setFrom("/", "a=jar; Path=/")
+      yield* setFrom("/", "c=keep; Path=/")
+      expect(yield* sentTo("/echo")).toBe("a=jar; c=keep")
+      const overridden = yield* sentTo("/echo", { cookies: { a: "call", extra: "x" } })
+      expect(pairs(overridden)).toEqual(["a=call", "c=keep", "extra=x"])
+      // The jar is untouched: the next call sends the jar's values again.
+      expect(yield* TestClient.cookieHeader()).toBe("a=jar; c=keep")
+      expect(yield* sentTo("/echo")).toBe("a=jar; c=keep")
+    }).pipe(Effect.provide(TestApp))
+  )
+})
+
+describe("control characters in Set-Cookie", () => {
+  it.scoped("control characters: a Set-Cookie holding one never reaches the jar, and nothing crashes", () =>
+    Effect.gen(function* () {
+      yield* setFrom("/", "a=1; Path=/")
+      // Node refuses to write such a header (ERR_INVALID_CHAR), so the app fails as in production.
+      const error = yield* Effect.flip(TestClient.get("/", { params: { "set-cookie": "b=x\u0001y" } }))
+      expect(error).toBeInstanceOf(TestClient.ServerError)
+      expect(yield* sentTo("/echo")).toBe("a=1")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("control characters: with serverErrors respond, the 500 carries no cookie", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/", { params: { "set-cookie": "b=x\u0001y" } })
+      expect(r.status).toBe(500)
+      expect(r.setCookie).toEqual([])
+      expect(yield* TestClient.cookieHeader()).toBe("")
+    }).pipe(Effect.provide(TestClient.layer(app, { serverErrors: "respond" })))
+  )
+})
+
+// ---------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------
+
+describe("cookie helpers", () => {
+  it.scoped("the client option cookies seeds the jar for the baseUrl host, on every path", () =>
+    Effect.gen(function* () {
+      expect(yield* TestClient.cookieHeader()).toBe("token=abc; note=hello%20world")
+      expect(yield* sentTo("/echo")).toBe("token=abc; note=hello%20world")
+      expect(yield* sentTo("http://api.example.com/elsewhere")).toBe("token=abc; note=hello%20world")
+      expect(yield* sentTo("http://www.example.com/")).toBe("")
+      expect(Cookies.toRecord(yield* TestClient.cookies)).toEqual({ token: "abc", note: "hello world" })
+    }).pipe(
+      Effect.provide(
+        TestClient.layer(app, { baseUrl: "http://api.example.com/v1", cookies: { token: "abc", note: "hello world" } })
+      )
+    )
+  )
+
+  it.scoped("setCookie honours path, domain and secure", () =>
+    Effect.gen(function* () {
+      yield* TestClient.setCookie("p", "1", { path: "/admin" })
+      expect(yield* TestClient.cookieHeader("/admin/users")).toBe("p=1")
+      expect(yield* TestClient.cookieHeader("/")).toBe("")
+
+      yield* TestClient.setCookie("d", "2", { domain: "example.com" })
+      expect(yield* TestClient.cookieHeader("http://api.example.com/")).toBe("d=2")
+      expect(yield* TestClient.cookieHeader("http://example.org/")).toBe("")
+
+      yield* TestClient.setCookie("s", "3", { secure: true, url: "https://app.example.com/" })
+      expect(yield* TestClient.cookieHeader("https://app.example.com/")).toBe("d=2; s=3")
+      expect(yield* TestClient.cookieHeader("http://app.example.com/")).toBe("d=2")
+
+      // The app receives them; the longer path comes first.
+      expect(yield* sentTo("/admin/x")).toBe("p=1; d=2")
+      expect(yield* sentTo("https://app.example.com/admin/x")).toBe("p=1; d=2; s=3")
+    }).pipe(Effect.provide(TestClient.layer(app, { baseUrl: "http://app.example.com" })))
+  )
+
+  it.scoped("setCookie with a maxAge, expires or httpOnly stores them; maxAge 0 stores nothing", () =>
+    Effect.gen(function* () {
+      yield* TestClient.setCookie("m", "1", { maxAge: "1 hour", httpOnly: true })
+      yield* TestClient.setCookie("e", "2", { expires: new Date(FUTURE) })
+      yield* TestClient.setCookie("z", "3", { maxAge: 0 })
+      const jar = yield* TestClient.cookies
+      expect(Cookies.toRecord(jar)).toEqual({ m: "1", e: "2" })
+      const m = Option.getOrThrow(Cookies.get(jar, "m"))
+      expect(m.options?.httpOnly).toBe(true)
+      expect(Duration.toSeconds(Duration.decode(m.options?.maxAge ?? 0))).toBe(3600)
+      const e = Option.getOrThrow(Cookies.get(jar, "e"))
+      expect(e.options?.expires?.getTime()).toBe(new Date(FUTURE).getTime())
+      expect(yield* sentTo("/")).toBe("m=1; e=2")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("setCookie fails with InvalidRequest for a name that is not a token; the jar is unchanged", () =>
+    Effect.gen(function* () {
+      for (const name of ["bad name", "a;b", "a=b", "", "é"]) {
+        const error = yield* Effect.flip(TestClient.setCookie(name, "1"))
+        expect(error).toBeInstanceOf(TestClient.InvalidRequest)
+        expect(error._tag).toBe("InvalidRequest")
+        expect(error.message).toContain(JSON.stringify(name))
+      }
+      expect(yield* TestClient.cookieHeader()).toBe("")
+      expect(Cookies.isEmpty(yield* TestClient.cookies)).toBe(true)
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("setCookie fails with InvalidRequest when the jar refuses the cookie for its URL", () =>
+    Effect.gen(function* () {
+      // A Secure cookie "from" plain http, and a Domain unrelated to the URL.
+      const secure = yield* Effect.flip(TestClient.setCookie("s", "1", { secure: true }))
+      expect(secure).toBeInstanceOf(TestClient.InvalidRequest)
+      const foreign = yield* Effect.flip(TestClient.setCookie("f", "1", { domain: "example.com" }))
+      expect(foreign).toBeInstanceOf(TestClient.InvalidRequest)
+      expect(yield* TestClient.cookieHeader("https://testserver/")).toBe("")
+      expect(yield* TestClient.cookieHeader("http://example.com/")).toBe("")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("cookies returns the baseUrl host's cookies, any path, with decoded values and attributes", () =>
+    Effect.gen(function* () {
+      yield* TestClient.get("/attrs")
+      yield* setFrom("http://other.org/", "elsewhere=1; Path=/")
+      yield* setFrom("/deep/page", "deep=1")
+      const jar = yield* TestClient.cookies
+      expect(Object.keys(jar.cookies).sort()).toEqual(["deep", "pref", "sid"])
+
+      const sid = Option.getOrThrow(Cookies.get(jar, "sid"))
+      expect(sid.value).toBe("hello world")
+      expect(sid.options?.path).toBe("/")
+      expect(sid.options?.domain).toBeUndefined()
+      expect(sid.options?.httpOnly).toBe(true)
+      expect(sid.options?.secure).toBe(true)
+      expect(sid.options?.sameSite).toBe("lax")
+      expect(Duration.toSeconds(Duration.decode(sid.options?.maxAge ?? 0))).toBe(3600)
+
+      const pref = Option.getOrThrow(Cookies.get(jar, "pref"))
+      expect(pref.value).toBe("dark")
+      expect(pref.options?.domain).toBe("example.com")
+      expect(pref.options?.path).toBe("/settings")
+      expect(pref.options?.expires?.getTime()).toBe(new Date(FUTURE).getTime())
+      expect(pref.options?.httpOnly).toBeUndefined()
+
+      const deep = Option.getOrThrow(Cookies.get(jar, "deep"))
+      expect(deep.options?.path).toBe("/deep")
+    }).pipe(Effect.provide(TestClient.layer(app, { baseUrl: "https://app.example.com" })))
+  )
+
+  it.scoped("cookieHeader: default baseUrl, a relative URL joined to the baseUrl, an absolute URL", () =>
+    Effect.gen(function* () {
+      yield* setFrom("/", "root=1; Path=/")
+      yield* setFrom("/", "api=1; Path=/api/admin")
+      yield* setFrom("http://other.test/", "other=1")
+      expect(yield* TestClient.cookieHeader()).toBe("root=1")
+      // baseUrl has the /api path prefix: "admin/x" is /api/admin/x.
+      expect(yield* TestClient.cookieHeader("admin/x")).toBe("api=1; root=1")
+      expect(yield* TestClient.cookieHeader("/admin")).toBe("api=1; root=1")
+      expect(yield* TestClient.cookieHeader("http://testserver/admin")).toBe("root=1")
+      expect(yield* TestClient.cookieHeader("http://other.test/")).toBe("other=1")
+      expect(yield* sentTo("/admin/x")).toBe("api=1; root=1")
+    }).pipe(Effect.provide(TestClient.layer(app, { baseUrl: "http://testserver/api" })))
+  )
+
+  it.scoped("clearCookies(name) removes that name on every domain and path; clearCookies() removes all", () =>
+    Effect.gen(function* () {
+      yield* setFrom("/", "a=1; Path=/")
+      yield* setFrom("/", "a=2; Path=/x")
+      yield* setFrom("http://other.test/", "a=3")
+      yield* setFrom("/", "b=1; Path=/")
+      yield* setFrom("http://other.test/", "b=2")
+      expect(yield* sentTo("/x/y")).toBe("a=2; a=1; b=1")
+
+      yield* TestClient.clearCookies("a")
+      expect(yield* sentTo("/x/y")).toBe("b=1")
+      expect(yield* sentTo("http://other.test/")).toBe("b=2")
+      expect(Cookies.toRecord(yield* TestClient.cookies)).toEqual({ b: "1" })
+
+      yield* TestClient.clearCookies()
+      expect(yield* sentTo("/x/y")).toBe("")
+      expect(yield* sentTo("http://other.test/")).toBe("")
+      expect(Cookies.isEmpty(yield* TestClient.cookies)).toBe(true)
+
+      // The jar still works after clearing.
+      yield* setFrom("/", "c=1")
+      expect(yield* sentTo("/")).toBe("c=1")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("clearCookies also drops cookies seeded by the client option", () =>
+    Effect.gen(function* () {
+      expect(yield* sentTo("/")).toBe("seed=1; other=2")
+      yield* TestClient.clearCookies("seed")
+      expect(yield* sentTo("/")).toBe("other=2")
+    }).pipe(Effect.provide(TestClient.layer(app, { cookies: { seed: "1", other: "2" } })))
+  )
+})
