@@ -75,11 +75,14 @@ export const layerServer = <A, E, R>(
       // so its shutdown (the bootstrap's finalizers) runs last: after the server has
       // disconnected and awaited the requests still in flight.
       const appScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-      const inProcess = yield* server.make({
-        _tag: "TcpAddress",
-        hostname: url.hostname,
-        port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port)
-      })
+      const inProcess = yield* server.make(
+        {
+          _tag: "TcpAddress",
+          hostname: url.hostname,
+          port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port)
+        },
+        config.drainTimeout
+      )
       const platform = yield* Layer.buildWithScope(NodeHttpServer.layerContext, appScope)
       const app = yield* Layer.buildWithScope(bootstrap, appScope).pipe(
         Effect.provide(Context.add(platform, HttpServer.HttpServer, inProcess.httpServer))

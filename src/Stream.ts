@@ -124,17 +124,20 @@ const skip: unique symbol = Symbol("skip")
  * @since 0.1.0
  * @category combinators
  */
-export const ndjson: {
-  <A, I, RS>(
-    schema: Schema.Schema<A, I, RS>
-  ): <E, R>(self: Stream.Stream<Uint8Array, E, R>) => Stream.Stream<A, E | NdjsonError | ParseResult.ParseError, R | RS>
-  <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<unknown, E | NdjsonError, R>
-} = ((arg: Schema.Schema<unknown, unknown, unknown> | Stream.Stream<Uint8Array, unknown, unknown>) => {
+export const ndjson: <T extends Schema.Schema.All | Stream.Stream<Uint8Array, unknown, unknown>>(
+  schemaOrStream: T
+) => T extends Stream.Stream<Uint8Array, infer E, infer R>
+  ? Stream.Stream<unknown, E | NdjsonError, R>
+  : T extends Schema.Schema<infer A, infer _I, infer RS>
+    ? <E, R>(
+        self: Stream.Stream<Uint8Array, E, R>
+      ) => Stream.Stream<A, E | NdjsonError | ParseResult.ParseError, R | RS>
+    : never = ((arg: Schema.Schema<unknown, unknown, unknown> | Stream.Stream<Uint8Array, unknown, unknown>) => {
   if (Schema.isSchema(arg)) {
     const decode = Schema.decodeUnknown(arg)
     return (self: Stream.Stream<Uint8Array, unknown, unknown>) =>
       Stream.mapEffect(parseLines(self), (value) => decode(value))
   }
   return parseLines(arg)
-  // The overloads above carry the precise types; one body serves both.
+  // One generic signature (not overloads) so `stream.pipe(TestStream.ndjson)` keeps its types.
 }) as never

@@ -99,9 +99,13 @@ class AutoInflate extends Transform {
     this.inner.write(chunk, callback)
   }
   override _flush(callback: TransformCallback): void {
-    if (this.inner === undefined) return callback()
-    this.inner.once("end", () => callback())
-    this.inner.end()
+    const inner = this.inner
+    if (inner === undefined) {
+      callback()
+      return
+    }
+    inner.once("end", () => callback())
+    inner.end()
   }
 }
 

@@ -11,11 +11,13 @@ import type * as ServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { DrainTimeout } from "./errors.js"
 import { InProcessRequest, type RequestSource } from "./request.js"
 
 /**
@@ -35,8 +37,13 @@ export interface InProcessServer {
 }
 
 /** @internal */
-export const make = (address: HttpServer.Address): Effect.Effect<InProcessServer, never, Scope.Scope> =>
+export const make = (
+  address: HttpServer.Address,
+  drainTimeout: Duration.Duration
+): Effect.Effect<InProcessServer, never, Scope.Scope> =>
   Effect.gen(function* () {
+    const requests = new WeakMap<Fiber.RuntimeFiber<void>, string>()
+    const describeFiber = (fiber: Fiber.RuntimeFiber<void>) => requests.get(fiber) ?? `#${fiber.id().id}`
     let handler: ((request: ServerRequest.HttpServerRequest) => Fiber.RuntimeFiber<void>) | undefined
     let closed = false
     const inFlight = new Set<Fiber.RuntimeFiber<void>>()
@@ -57,14 +64,26 @@ export const make = (address: HttpServer.Address): Effect.Effect<InProcessServer
     })
 
     // Requests still running when the client's scope closes are disconnected, as a
-    // server's sockets are, and awaited.
+    // server's sockets are, and awaited; one that ignores interruption is reported after
+    // `drainTimeout` rather than hanging the test.
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
         closed = true
         if (inFlight.size === 0) return Effect.void
         const fibers = Array.from(inFlight)
         for (const fiber of fibers) fiber.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
-        return Effect.forEach(fibers, (fiber) => fiber.await, { discard: true })
+        return Effect.flatMap(awaitAll(fibers, drainTimeout), (stuck) =>
+          stuck.length === 0
+            ? Effect.void
+            : Effect.die(
+                new DrainTimeout({
+                  timeout: drainTimeout,
+                  running: stuck.map(
+                    (fiber) => `request handler ${describeFiber(fiber)}, disconnected but still running`
+                  )
+                })
+              )
+        )
       })
     )
 
@@ -77,11 +96,46 @@ export const make = (address: HttpServer.Address): Effect.Effect<InProcessServer
       dispatch(source) {
         if (handler === undefined) return undefined
         const fiber = handler(new InProcessRequest(source))
+        requests.set(fiber, `${source.method} ${source.url}`)
         inFlight.add(fiber)
         fiber.addObserver(() => inFlight.delete(fiber))
         return fiber
       }
     }
+  })
+
+/**
+ * Waits for fibers to end, at most `timeout` on the wall clock (TestClock cannot stall it);
+ * returns those still running.
+ *
+ * @internal
+ */
+export const awaitAll = <A, E>(
+  fibers: ReadonlyArray<Fiber.RuntimeFiber<A, E>>,
+  timeout: Duration.Duration
+): Effect.Effect<ReadonlyArray<Fiber.RuntimeFiber<A, E>>> =>
+  Effect.async((resume) => {
+    const pending = new Set(fibers.filter((fiber) => fiber.unsafePoll() === null))
+    if (pending.size === 0) return resume(Effect.succeed([]))
+    const observers = new Map<Fiber.RuntimeFiber<A, E>, () => void>()
+    const finish = () => {
+      clearTimeout(timer)
+      for (const [fiber, observer] of observers) fiber.removeObserver(observer)
+      resume(Effect.succeed(Array.from(pending)))
+    }
+    const timer = setTimeout(finish, Duration.toMillis(timeout))
+    for (const fiber of pending) {
+      const observer = () => {
+        pending.delete(fiber)
+        if (pending.size === 0) finish()
+      }
+      observers.set(fiber, observer)
+      fiber.addObserver(observer)
+    }
+    return Effect.sync(() => {
+      clearTimeout(timer)
+      for (const [fiber, observer] of observers) fiber.removeObserver(observer)
+    })
   })
 
 // Mirrors platform-node's `handleResponse`: the body is written inside the handler fiber, so
