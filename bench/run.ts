@@ -1,0 +1,48 @@
+/**
+ * `npm run bench`: runs every scenario, prints one table, writes bench/RESULTS.md.
+ */
+import * as fs from "node:fs"
+import { machine, type Row } from "./harness.js"
+import * as streaming from "./streaming.js"
+
+const runs = Number(process.env.BENCH_RUNS ?? 5)
+
+const scenarios: ReadonlyArray<{ readonly name: string; readonly run: (runs: number) => Promise<ReadonlyArray<Row>> }> =
+  [{ name: "streaming", run: streaming.run }]
+
+const main = async () => {
+  const only = process.argv.slice(2)
+  const rows: Array<Row> = []
+  const started = Date.now()
+  for (const scenario of scenarios) {
+    if (only.length > 0 && !only.includes(scenario.name)) continue
+    process.stderr.write(`running ${scenario.name}...\n`)
+    rows.push(...(await scenario.run(runs)))
+  }
+  const header = "| scenario | subject | measured | ratio | target | met |\n|---|---|---|---|---|---|"
+  const lines = rows.map(
+    (r) =>
+      `| ${r.scenario} | ${r.subject} | ${r.value} | ${r.ratio ?? ""} | ${r.target ?? ""} | ${r.met === undefined ? "" : r.met ? "yes" : "**no**"} |`
+  )
+  const table = [header, ...lines].join("\n")
+  console.log(table)
+  const report = [
+    "# Benchmark results",
+    "",
+    `- machine: ${machine()}`,
+    `- date: ${new Date().toISOString()}`,
+    `- runs per subject: ${runs} (medians; subjects interleaved, one warm-up each)`,
+    `- total time: ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    "",
+    "Every ratio is measured in the same process and run. Reproduce with `npm run bench`.",
+    "",
+    table,
+    ""
+  ].join("\n")
+  if (only.length === 0) fs.writeFileSync(new URL("./RESULTS.md", import.meta.url), report)
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
