@@ -20,6 +20,7 @@ import * as internal from "./internal/client.js"
 import * as errors from "./internal/errors.js"
 import * as internalLayer from "./Layer.js"
 import type * as TestStream from "./Stream.js"
+import type * as TestTracer from "./Tracer.js"
 
 // ---------------------------------------------------------------------------
 // models
@@ -61,6 +62,11 @@ export interface Options {
   readonly acceptEncoding?: string | undefined
   /** How many recent round trips {@link exchanges} keeps. Default 100; 0 keeps none. */
   readonly exchangeLimit?: number | undefined
+  /**
+   * `"onFailure"` (default): when the scope that owns the client closes with a failure,
+   * print the last exchanges and their span trees to stderr. `"never"`: stay quiet.
+   */
+  readonly report?: "onFailure" | "never" | undefined
 }
 
 /**
@@ -149,6 +155,8 @@ export interface TestResponse extends HttpClientResponse.HttpClientResponse {
   readonly history: ReadonlyArray<TestResponse>
   /** Every `Set-Cookie` header, in order. */
   readonly setCookie: ReadonlyArray<string>
+  /** The id of the request's root `http.server` span (`""` if the app disabled tracing for it). */
+  readonly spanId: string
 }
 
 /**
@@ -165,6 +173,8 @@ export interface StreamResponse extends HttpClientResponse.HttpClientResponse {
   readonly url: string
   /** Every `Set-Cookie` header, in order. */
   readonly setCookie: ReadonlyArray<string>
+  /** The id of the request's root `http.server` span (`""` if the app disabled tracing for it). */
+  readonly spanId: string
   /** The body parsed as Server-Sent Events: `stream.pipe(TestStream.sse)`. */
   readonly events: Stream.Stream<TestStream.SseEvent, HttpClientError.ResponseError>
 }
@@ -207,6 +217,11 @@ export interface Service {
   readonly setCookie: (name: string, value: string, options?: CookieOptions) => Effect.Effect<void, InvalidRequest>
   /** Removes every cookie from the jar, or only those named `name`. */
   readonly clearCookies: (name?: string) => Effect.Effect<void>
+  /**
+   * Waits until the app's background work is done: every fiber its handlers forked (and
+   * their forks) has ended, and no span of theirs is open. Bounded by `drainTimeout`.
+   */
+  readonly drainTasks: Effect.Effect<void, DrainTimeout | DrainDeadlock>
 }
 
 /**
@@ -289,6 +304,17 @@ export const DrainTimeout = errors.DrainTimeout
 export type DrainTimeout = errors.DrainTimeout
 
 /**
+ * `drainTasks` was called from inside the app's own tracked work, where it would wait for
+ * itself.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const DrainDeadlock = errors.DrainDeadlock
+/** @since 0.1.0 @category errors */
+export type DrainDeadlock = errors.DrainDeadlock
+
+/**
  * A request followed more than `maxRedirects` redirects. `history` holds every response,
  * oldest first.
  *
@@ -331,7 +357,7 @@ export type TestClientError = errors.TestClientError
 export const layer: <E, R>(
   app: HttpApp.Default<E, R>,
   options?: Options
-) => Layer.Layer<TestClient, never, internalLayer.AppRequirements<R>> = internalLayer.layer
+) => Layer.Layer<TestClient | TestTracer.TestTracer, never, internalLayer.AppRequirements<R>> = internalLayer.layer
 
 /**
  * A `TestClient` for the app's production entry layer (`HttpServer.serve(router)`,
@@ -346,7 +372,8 @@ export const layer: <E, R>(
 export const layerServer: <A, E, R>(
   bootstrap: Layer.Layer<A, E, R>,
   options?: Options
-) => Layer.Layer<TestClient | A, E, internalLayer.ServerRequirements<R>> = internalLayer.layerServer
+) => Layer.Layer<TestClient | TestTracer.TestTracer | A, E, internalLayer.ServerRequirements<R>> =
+  internalLayer.layerServer
 
 // ---------------------------------------------------------------------------
 // accessors
@@ -408,6 +435,20 @@ export const stream = (
   options?: RequestOptions
 ): Effect.Effect<StreamResponse, TestClientError, TestClient | Scope.Scope> =>
   Effect.flatMap(TestClient, (client) => client.stream(method, url, options))
+
+/**
+ * Waits until the app's background work — every fiber its handlers forked (`forkDaemon`,
+ * `forkIn`, `TaskQueue.fork`, and their forks) — has ended and none of its spans is open.
+ * Event-driven, bounded by the client's `drainTimeout` (then `DrainTimeout` lists what
+ * still runs); from inside the app's own work it fails at once with `DrainDeadlock`.
+ *
+ * @since 0.1.0
+ * @category background work
+ */
+export const drainTasks: Effect.Effect<void, DrainTimeout | DrainDeadlock, TestClient> = Effect.flatMap(
+  TestClient,
+  (client) => client.drainTasks
+)
 
 /**
  * Recent round trips (every redirect hop), oldest first, bounded by the `exchangeLimit` option.

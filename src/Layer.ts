@@ -22,7 +22,11 @@ import * as Scope from "effect/Scope"
 import type { Options } from "./Client.js"
 import * as client from "./internal/client.js"
 import { makeConfig } from "./internal/config.js"
-import * as server from "./internal/server.js"
+import { reportOnFailure } from "./internal/report.js"
+import * as InProcessServer from "./internal/server.js"
+import { Tracker } from "./internal/tasks.js"
+import { Recorder } from "./internal/tracer.js"
+import * as Tracer from "./Tracer.js"
 
 /**
  * The services the testkit gives the app, as `NodeHttpServer.layer` does in production:
@@ -66,30 +70,42 @@ export type AppRequirements<R> = Exclude<R, HttpServerRequest.HttpServerRequest 
 export const layerServer = <A, E, R>(
   bootstrap: Layer.Layer<A, E, R>,
   options?: Options
-): Layer.Layer<client.TestClient | A, E, ServerRequirements<R>> =>
+): Layer.Layer<client.TestClient | Tracer.TestTracer | A, E, ServerRequirements<R>> =>
   Layer.scopedContext(
     Effect.gen(function* () {
       const config = makeConfig(options)
       const url = new URL(config.origin)
-      // Finalizers run in reverse order of registration. The app's scope is forked first,
-      // so its shutdown (the bootstrap's finalizers) runs last: after the server has
-      // disconnected and awaited the requests still in flight.
+      const recorder = new Recorder()
+      const tracker = new Tracker(recorder)
+      // The app's runtime (captured by HttpServer.serve while the bootstrap is built) and
+      // the test the layer is provided to both trace into the recorder.
+      yield* Effect.withTracerScoped(recorder.tracer)
+      // Finalizers run in reverse order of registration, so scope close goes: disconnect
+      // the requests still in flight (the server's finalizer), drain the background work,
+      // shut the app down (its scope, forked first), and last, on failure, the report.
+      let testClient: client.TestClient["Type"] | undefined
+      yield* Effect.addFinalizer((exit) =>
+        testClient === undefined ? Effect.void : reportOnFailure(exit, config, testClient, recorder)
+      )
       const appScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-      const inProcess = yield* server.make(
+      yield* Effect.addFinalizer(() => Effect.orDie(tracker.drain(config.drainTimeout)))
+      const server = yield* InProcessServer.make(
         {
           _tag: "TcpAddress",
           hostname: url.hostname,
           port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port)
         },
-        config.drainTimeout
+        config.drainTimeout,
+        tracker
       )
+      testClient = client.make(server, config, tracker)
       const platform = yield* Layer.buildWithScope(NodeHttpServer.layerContext, appScope)
       const app = yield* Layer.buildWithScope(bootstrap, appScope).pipe(
-        Effect.provide(Context.add(platform, HttpServer.HttpServer, inProcess.httpServer))
+        Effect.provide(Context.add(platform, HttpServer.HttpServer, server.httpServer))
       )
-      return Context.add(app, client.TestClient, client.make(inProcess, config))
+      return app.pipe(Context.add(client.TestClient, testClient), Context.add(Tracer.TestTracer, { recorder }))
     })
-  ) as Layer.Layer<client.TestClient | A, E, ServerRequirements<R>>
+  ) as Layer.Layer<client.TestClient | Tracer.TestTracer | A, E, ServerRequirements<R>>
 
 /**
  * See `TestClient.layer`.
@@ -100,5 +116,9 @@ export const layerServer = <A, E, R>(
 export const layer = <E, R>(
   app: HttpApp.Default<E, R>,
   options?: Options
-): Layer.Layer<client.TestClient, never, AppRequirements<R>> =>
-  layerServer(HttpServer.serve(app), options) as Layer.Layer<client.TestClient, never, AppRequirements<R>>
+): Layer.Layer<client.TestClient | Tracer.TestTracer, never, AppRequirements<R>> =>
+  layerServer(HttpServer.serve(app), options) as Layer.Layer<
+    client.TestClient | Tracer.TestTracer,
+    never,
+    AppRequirements<R>
+  >

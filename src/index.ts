@@ -17,3 +17,15 @@ export * as TestClient from "./Client.js"
  * @since 0.1.0
  */
 export * as TestStream from "./Stream.js"
+/**
+ * Background work that outlives a response, tracked under test.
+ *
+ * @since 0.1.0
+ */
+export * as TaskQueue from "./TaskQueue.js"
+/**
+ * A recording tracer: assert on the spans a request produced.
+ *
+ * @since 0.1.0
+ */
+export * as TestTracer from "./Tracer.js"

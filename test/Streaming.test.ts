@@ -316,6 +316,21 @@ describe("streams", () => {
     })
   )
 
+  it.scoped("a chunk of many items larger than the buffer arrives whole and in order", () =>
+    Effect.gen(function* () {
+      const lines = Array.from({ length: 100 }, (_, i) => `${i}\n`)
+      const app = HttpRouter.empty.pipe(
+        // One Stream chunk of 100 items: more than fit in the buffer between handler and test.
+        HttpRouter.get("/export", Effect.succeed(HttpServerResponse.stream(Stream.encodeText(Stream.fromIterable(lines)))))
+      )
+      yield* Effect.gen(function* () {
+        const r = yield* TestClient.stream("GET", "/export")
+        const received = yield* r.stream.pipe(TestStream.lines, Stream.runCollect)
+        expect(Chunk.toReadonlyArray(received)).toEqual(lines.map((line) => line.trim()))
+      }).pipe(Effect.provide(TestClient.layer(app)))
+    })
+  )
+
   it.scoped("gzip, deflate and br bodies are decoded incrementally, even when endless", () =>
     Effect.gen(function* () {
       const app = HttpRouter.empty.pipe(

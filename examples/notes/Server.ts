@@ -6,7 +6,8 @@ import { HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
 import { Layer } from "effect"
 import { type Account, layerAccounts } from "./Accounts.js"
 import { Api } from "./Api.js"
-import { AuthRoutesLive, NotesLive } from "./Http.js"
+import { NotesEventsLive } from "./Events.js"
+import { AuthRoutesLive, NotesLive, NotesStreamRoutesLive } from "./Http.js"
 import { NotesRepoInMemory } from "./Notes.js"
 
 export const demoAccounts: ReadonlyArray<Account> = [
@@ -14,13 +15,17 @@ export const demoAccounts: ReadonlyArray<Account> = [
 ]
 
 /** The app's own services. */
-export const ServicesLive = Layer.mergeAll(NotesRepoInMemory, layerAccounts(demoAccounts))
+export const ServicesLive = Layer.mergeAll(
+  NotesRepoInMemory.pipe(Layer.provideMerge(NotesEventsLive)),
+  layerAccounts(demoAccounts)
+)
 
 export const ApiLive = HttpApiBuilder.api(Api).pipe(Layer.provide(NotesLive))
 
 /** The HTTP server for the app, still needing its services. */
 export const HttpLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
   Layer.provide(AuthRoutesLive),
+  Layer.provide(NotesStreamRoutesLive),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress
 )

@@ -36,12 +36,13 @@ import { nextHop } from "./redirect.js"
 import { foldHeaderLines, type RequestSource } from "./request.js"
 import { BufferedSink, StreamingSink, StreamResponseImpl, TestResponseImpl } from "./response.js"
 import type { InProcessServer } from "./server.js"
+import type { Tracker } from "./tasks.js"
 
 /** @internal */
 export class TestClient extends Context.Tag("effect-http-testkit/TestClient")<TestClient, Service>() {}
 
 /** @internal */
-export const make = (server: InProcessServer, config: Config): Service => {
+export const make = (server: InProcessServer, config: Config, tracker: Tracker): Service => {
   const jar = new Jar()
   for (const [name, value] of Object.entries(config.cookies)) {
     jar.set(`${name}=${encodeCookieValue(value)}; Path=/`, config.baseUrl)
@@ -128,7 +129,8 @@ export const make = (server: InProcessServer, config: Config): Service => {
         const problem = jar.set(setCookieString(name, value, options ?? {}), target)
         return problem === undefined ? Effect.void : fail(`the jar refused cookie ${JSON.stringify(name)}: ${problem}`)
       }),
-    clearCookies: (name) => Effect.sync(() => jar.clear(name))
+    clearCookies: (name) => Effect.sync(() => jar.clear(name)),
+    drainTasks: tracker.drain(config.drainTimeout)
   }
 }
 
@@ -276,6 +278,7 @@ const exchange = (
           sink.setCookie,
           "bytes" in decoded ? decoded.bytes : raw,
           url,
+          sink.spanId,
           history
         )
         if ("problem" in decoded) {
@@ -367,6 +370,7 @@ const openStream = (
       headers,
       sink.setCookie,
       url,
+      sink.spanId,
       Stream.suspend(() => body)
     )
     for (let i = list.length - 1; i >= 0; i--) {

@@ -23,6 +23,7 @@ export interface Config {
   readonly followRedirects: boolean
   readonly maxRedirects: number
   readonly exchangeLimit: number
+  readonly report: "onFailure" | "never"
   readonly problem: string | undefined
 }
 
@@ -96,6 +97,7 @@ export const makeConfig = (options: Options = {}): Config => {
     followRedirects: options.followRedirects ?? true,
     maxRedirects: count("maxRedirects", options.maxRedirects, 20),
     exchangeLimit: count("exchangeLimit", options.exchangeLimit, 100),
+    report: options.report ?? "onFailure",
     problem: problems.length === 0 ? undefined : problems.join("; ")
   }
 }

@@ -89,6 +89,36 @@ export class DrainTimeout extends Data.TaggedError("DrainTimeout")<{
 }
 
 /** @internal */
+export class DrainDeadlock extends Data.TaggedError("DrainDeadlock")<{
+  /** The request whose work called `drainTasks`. */
+  readonly request: string
+}> {
+  override get message(): string {
+    return (
+      `drainTasks was called from inside the app's own tracked work (started by ${this.request}): it would wait ` +
+      "for itself forever. Call it from the test, after the request, instead."
+    )
+  }
+}
+
+/** @internal */
+export class SpanNotFound extends Data.TaggedError("SpanNotFound")<{
+  readonly query: string
+  /** Names of the finished spans that were searched, to help spot a typo. */
+  readonly known: ReadonlyArray<string>
+  readonly open: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    const known = this.known.length === 0 ? "none" : Array.from(new Set(this.known)).slice(0, 20).join(", ")
+    const open =
+      this.open.length === 0
+        ? ""
+        : ` Still open (a span is visible only once it has ended; drainTasks waits for them): ${this.open.join(", ")}.`
+    return `no finished span ${this.query}. Finished spans: ${known}.${open}`
+  }
+}
+
+/** @internal */
 export class TooManyRedirects extends Data.TaggedError("TooManyRedirects")<{
   readonly method: string
   readonly url: string

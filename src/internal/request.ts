@@ -48,6 +48,8 @@ export type RequestBody =
  * @internal
  */
 export interface ResponseSink {
+  /** The request's `http.server` span, set when the response is written. */
+  spanId: string
   readonly headersSent: boolean
   readonly ended: boolean
   /** `streaming`: more body is still to come (Stream, Readable, FormData), rather than all of it at once. */

@@ -22,6 +22,7 @@ import { bodyAllowed, concatChunks, type ResponseSink, toArrayBuffer } from "./r
 
 /** What every sink records of the response head. @internal */
 abstract class SinkBase implements ResponseSink {
+  spanId = ""
   status = 0
   headers: Headers.Headers | undefined = undefined
   setCookie: ReadonlyArray<string> = []
@@ -119,7 +120,8 @@ abstract class ResponseBase extends Inspectable.Class {
     readonly status: number,
     readonly headers: Headers.Headers,
     readonly setCookie: ReadonlyArray<string>,
-    readonly url: string
+    readonly url: string,
+    readonly spanId: string
   ) {
     super()
   }
@@ -214,9 +216,10 @@ export class TestResponseImpl extends ResponseBase implements TestResponse {
     setCookie: ReadonlyArray<string>,
     readonly body: Uint8Array,
     url: string,
+    spanId: string,
     readonly history: ReadonlyArray<TestResponse>
   ) {
-    super(makeRequest, status, headers, setCookie, url)
+    super(makeRequest, status, headers, setCookie, url, spanId)
   }
 
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
@@ -250,9 +253,10 @@ export class StreamResponseImpl extends ResponseBase implements StreamResponse {
     headers: Headers.Headers,
     setCookie: ReadonlyArray<string>,
     url: string,
+    spanId: string,
     private readonly body: Stream.Stream<Uint8Array, HttpClientError.ResponseError>
   ) {
-    super(makeRequest, status, headers, setCookie, url)
+    super(makeRequest, status, headers, setCookie, url, spanId)
   }
 
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {

@@ -11,14 +11,18 @@ import type * as ServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import { DrainTimeout } from "./errors.js"
 import { InProcessRequest, type RequestSource } from "./request.js"
+import type { Tracker } from "./tasks.js"
 
 /**
  * An `HttpServer.HttpServer` with no socket. `serve(app)` captures the app and the runtime
@@ -39,12 +43,15 @@ export interface InProcessServer {
 /** @internal */
 export const make = (
   address: HttpServer.Address,
-  drainTimeout: Duration.Duration
+  drainTimeout: Duration.Duration,
+  tracker: Tracker
 ): Effect.Effect<InProcessServer, never, Scope.Scope> =>
   Effect.gen(function* () {
     const requests = new WeakMap<Fiber.RuntimeFiber<void>, string>()
     const describeFiber = (fiber: Fiber.RuntimeFiber<void>) => requests.get(fiber) ?? `#${fiber.id().id}`
-    let handler: ((request: ServerRequest.HttpServerRequest) => Fiber.RuntimeFiber<void>) | undefined
+    let handler:
+      | ((request: ServerRequest.HttpServerRequest, description: string) => Fiber.RuntimeFiber<void>)
+      | undefined
     let closed = false
     const inFlight = new Set<Fiber.RuntimeFiber<void>>()
 
@@ -52,9 +59,18 @@ export const make = (
       address,
       serve: (app: HttpApp.Default<unknown>, middleware?: Middleware.HttpMiddleware) =>
         Effect.gen(function* () {
-          const handled = HttpApp.toHandled(app, handleResponse, middleware)
+          // Supervised: every fiber the handler forks, however deeply, is tracked.
+          const handled = Effect.supervised(HttpApp.toHandled(app, handleResponse, middleware), tracker)
           const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-          handler = (request) => runFork(Effect.provideService(handled, ServerRequest.HttpServerRequest, request))
+          // The fiber registers itself as its first step: `runFork` starts running it at once,
+          // so anything it forks or traces must find it already tracked.
+          handler = (request, description) =>
+            runFork(
+              Effect.withFiberRuntime((fiber) => {
+                tracker.handler(fiber, description)
+                return Effect.provideService(handled, ServerRequest.HttpServerRequest, request)
+              })
+            )
           yield* Effect.addFinalizer(() =>
             Effect.sync(() => {
               handler = undefined
@@ -95,8 +111,9 @@ export const make = (
       },
       dispatch(source) {
         if (handler === undefined) return undefined
-        const fiber = handler(new InProcessRequest(source))
-        requests.set(fiber, `${source.method} ${source.url}`)
+        const description = `${source.method} ${source.url}`
+        const fiber = handler(new InProcessRequest(source), description)
+        requests.set(fiber, description)
         inFlight.add(fiber)
         fiber.addObserver(() => inFlight.delete(fiber))
         return fiber
@@ -141,9 +158,10 @@ export const awaitAll = <A, E>(
 // Mirrors platform-node's `handleResponse`: the body is written inside the handler fiber, so
 // the server span and the request scope stay open until the body has been delivered.
 const handleResponse = (request: ServerRequest.HttpServerRequest, response: ServerResponse.HttpServerResponse) =>
-  Effect.suspend((): Effect.Effect<void, ServerError.ResponseError> => {
+  Effect.withFiberRuntime((fiber): Effect.Effect<void, ServerError.ResponseError> => {
     const sink = (request as InProcessRequest).source.sink
     if (sink.ended) return Effect.void
+    sink.spanId = serverSpanId(fiber.currentContext)
 
     const setCookie = Cookies.isEmpty(response.cookies) ? [] : Cookies.toSetCookieHeaders(response.cookies)
     const explicitSetCookie = response.headers["set-cookie"]
@@ -287,22 +305,29 @@ const writeStream = (
   const sink = sinkOf(request)
   return stream.pipe(
     Stream.orDie,
-    Stream.runForEachChunk((chunk) => {
-      let wait: Effect.Effect<void> | undefined
-      for (const item of Chunk.toReadonlyArray(chunk)) {
-        const bytes = typeof item === "string" ? encoder.encode(item) : item
-        if (bytes.length === 0) continue
-        const next = sink.write(bytes)
-        if (next !== undefined) wait = next
-      }
-      return wait ?? Effect.void
-    }),
+    Stream.runForEachChunk((chunk) => writeAll(sink, Chunk.toReadonlyArray(chunk), 0)),
     Effect.interruptible,
     Effect.matchCauseEffect({
       onSuccess: () => Effect.sync(() => sink.end()),
       onFailure: (cause) => failResponse(request, response, cause)
     })
   )
+}
+
+// Writes items in order; once a write must wait for the reader, the rest follow it.
+const writeAll = (
+  sink: RequestSource["sink"],
+  items: ReadonlyArray<Uint8Array | string>,
+  from: number
+): Effect.Effect<void> => {
+  for (let i = from; i < items.length; i++) {
+    const item = items[i]
+    const bytes = typeof item === "string" ? encoder.encode(item) : item
+    if (bytes.length === 0) continue
+    const wait = sink.write(bytes)
+    if (wait !== undefined) return i + 1 === items.length ? wait : Effect.zipRight(wait, writeAll(sink, items, i + 1))
+  }
+  return Effect.void
 }
 
 // As platform-node's `handleCause`: answer with the cause's status if nothing was sent yet,
@@ -323,6 +348,15 @@ const failResponse = <E>(
     }
     return Effect.failCause(headersSent ? Cause.sequential(originalCause, Cause.die(original)) : cause)
   })
+
+/** The id of the request's `http.server` span (the tracer middleware's), or "" with tracing off. */
+const serverSpanId = (context: Context.Context<never>): string => {
+  let span: Tracer.AnySpan | undefined = Option.getOrUndefined(Context.getOption(context, Tracer.ParentSpan))
+  while (span !== undefined && span._tag === "Span" && span.kind !== "server") {
+    span = Option.getOrUndefined(span.parent)
+  }
+  return span?._tag === "Span" ? span.spanId : ""
+}
 
 const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const invalidValueRe = /[^\t\x20-\x7e\x80-\xff]/

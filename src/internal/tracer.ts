@@ -1,0 +1,213 @@
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import type * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
+import type { RecordedSpan, SpanEvent } from "../Tracer.js"
+
+/**
+ * Decides, when a span starts, whether it belongs to the app's tracked work (a request
+ * handler or a fiber it forked) and to which request. Set by the work tracker.
+ *
+ * @internal
+ */
+export type OwnerOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>) => string | undefined
+
+let ids = 0
+const prefix = Math.floor(Math.random() * 0xffffffff)
+  .toString(16)
+  .padStart(8, "0")
+const nextId = (length: number) => `${prefix}${(++ids).toString(16).padStart(length - 8, "0")}`
+
+/** @internal */
+export class RecordedSpanImpl implements RecordedSpan {
+  readonly _tag = "Span"
+  readonly spanId: string
+  readonly traceId: string
+  readonly sampled = true
+  status: Tracer.SpanStatus
+  readonly attributes = new Map<string, unknown>()
+  readonly events: Array<SpanEvent> = []
+  readonly links: Array<Tracer.SpanLink>
+
+  constructor(
+    private readonly recorder: Recorder,
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Context.Context<never>,
+    links: Iterable<Tracer.SpanLink>,
+    readonly startTime: bigint,
+    readonly kind: Tracer.SpanKind,
+    /** The request whose work created this span, when it belongs to the app's tracked work. */
+    readonly owner: string | undefined
+  ) {
+    this.status = { _tag: "Started", startTime }
+    this.traceId = parent._tag === "Some" ? parent.value.traceId : nextId(32)
+    this.spanId = nextId(16)
+    this.links = Array.from(links)
+  }
+
+  get parentSpanId(): string | undefined {
+    return this.parent._tag === "Some" ? this.parent.value.spanId : undefined
+  }
+
+  get endTime(): bigint | undefined {
+    return this.status._tag === "Ended" ? this.status.endTime : undefined
+  }
+
+  get exit(): Exit.Exit<unknown, unknown> | undefined {
+    return this.status._tag === "Ended" ? this.status.exit : undefined
+  }
+
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    if (this.status._tag === "Ended") return
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+    this.recorder.ended(this)
+  }
+
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+  }
+
+  event(name: string, time: bigint, attributes?: Record<string, unknown>): void {
+    this.events.push({ name, time, attributes: attributes ?? {} })
+  }
+
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+}
+
+/**
+ * Records every span the tracer creates. Finished spans are kept in start order, bounded
+ * (oldest dropped first) so a long-lived client does not grow without end.
+ *
+ * @internal
+ */
+export class Recorder {
+  /** Started spans, in start order (finished and not). */
+  private readonly started: Array<RecordedSpanImpl> = []
+  readonly byId = new Map<string, RecordedSpanImpl>()
+  /** Open spans that belong to the app's tracked work: `drainTasks` waits for them. */
+  readonly openAppSpans = new Set<RecordedSpanImpl>()
+  private readonly listeners = new Set<() => void>()
+  ownerOf: OwnerOf = () => undefined
+
+  constructor(readonly limit: number = 10_000) {}
+
+  readonly tracer: Tracer.Tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const fiber = Fiber.getCurrentFiber()
+      const owner = Option.isSome(fiber) ? this.ownerOf(fiber.value) : undefined
+      const span = new RecordedSpanImpl(this, name, parent, context, links, startTime, kind, owner)
+      this.started.push(span)
+      this.byId.set(span.spanId, span)
+      if (owner !== undefined) this.openAppSpans.add(span)
+      if (this.started.length > this.limit) this.evict()
+      return span
+    },
+    context: (f) => f()
+  })
+
+  ended(span: RecordedSpanImpl): void {
+    if (this.openAppSpans.delete(span)) for (const listener of this.listeners) listener()
+  }
+
+  /** Finished spans, in start order. */
+  finished(): ReadonlyArray<RecordedSpanImpl> {
+    return this.started.filter((span) => span.status._tag === "Ended")
+  }
+
+  /** Runs `listener` whenever an app span ends; returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Whether `span` is `rootId` or lies below it. */
+  isWithin(span: RecordedSpanImpl, rootId: string): boolean {
+    let current: Tracer.AnySpan | undefined = span
+    while (current !== undefined) {
+      if (current.spanId === rootId) return true
+      current = current._tag === "Span" && current.parent._tag === "Some" ? current.parent.value : undefined
+    }
+    return false
+  }
+
+  private evict(): void {
+    // Drop the oldest finished spans; open ones stay, they are still being written.
+    const keep = Math.floor(this.limit * 0.9)
+    let drop = this.started.length - keep
+    const kept: Array<RecordedSpanImpl> = []
+    for (const span of this.started) {
+      if (drop > 0 && span.status._tag === "Ended") {
+        drop--
+        this.byId.delete(span.spanId)
+      } else {
+        kept.push(span)
+      }
+    }
+    this.started.length = 0
+    this.started.push(...kept)
+  }
+}
+
+const formatDuration = (span: RecordedSpanImpl): string => {
+  if (span.status._tag !== "Ended") return "open"
+  const nanos = span.status.endTime - span.status.startTime
+  const millis = Number(nanos) / 1e6
+  return millis < 1 ? `${(Number(nanos) / 1e3).toFixed(0)}µs` : `${millis.toFixed(millis < 10 ? 2 : 0)}ms`
+}
+
+const formatValue = (value: unknown): string => {
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value))
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text
+}
+
+const formatExit = (span: RecordedSpanImpl): string => {
+  const exit = span.exit
+  if (exit === undefined) return ""
+  if (exit._tag === "Success") return ""
+  const cause = exit.cause
+  const failure = Cause.failureOption(cause)
+  const defect = Cause.dieOption(cause)
+  const reason = Option.isSome(failure)
+    ? `failed: ${formatValue(failure.value instanceof Error ? failure.value.message : failure.value)}`
+    : Option.isSome(defect)
+      ? `died: ${formatValue(defect.value instanceof Error ? defect.value.message : defect.value)}`
+      : Cause.isInterruptedOnly(cause)
+        ? "interrupted"
+        : "failed"
+  return ` [${reason}]`
+}
+
+/**
+ * The span tree as text: one line per span with its duration and outcome, its attributes
+ * and events indented below.
+ *
+ * @internal
+ */
+export const render = (spans: ReadonlyArray<RecordedSpanImpl>, rootId?: string): string => {
+  const children = new Map<string | undefined, Array<RecordedSpanImpl>>()
+  const ids = new Set(spans.map((span) => span.spanId))
+  for (const span of spans) {
+    const parentId = span.parentSpanId
+    const key = parentId !== undefined && ids.has(parentId) ? parentId : undefined
+    const list = children.get(key) ?? []
+    list.push(span)
+    children.set(key, list)
+  }
+  const lines: Array<string> = []
+  const walk = (span: RecordedSpanImpl, depth: number) => {
+    const indent = "  ".repeat(depth)
+    lines.push(`${indent}${span.name} (${formatDuration(span)})${formatExit(span)}`)
+    const attributes = Array.from(span.attributes, ([key, value]) => `${key}=${formatValue(value)}`)
+    if (attributes.length > 0) lines.push(`${indent}  · ${attributes.join(" ")}`)
+    for (const event of span.events) lines.push(`${indent}  ! ${event.name}`)
+    for (const child of children.get(span.spanId) ?? []) walk(child, depth + 1)
+  }
+  const roots = rootId === undefined ? (children.get(undefined) ?? []) : spans.filter((span) => span.spanId === rootId)
+  for (const root of roots) walk(root, 0)
+  return lines.length === 0 ? "(no spans)" : lines.join("\n")
+}
