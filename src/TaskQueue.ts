@@ -57,7 +57,8 @@ export const make = (options?: {
     // first wait, bounded, then whatever is left is interrupted.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
-        const waited = yield* FiberSet.awaitEmpty(tasks).pipe(Effect.timeoutOption(shutdownTimeout))
+        // Finalizers run uninterruptibly: the wait must be made interruptible for the timeout to end it.
+        const waited = yield* FiberSet.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(shutdownTimeout))
         const left = yield* FiberSet.size(tasks)
         if (waited._tag === "None" && left > 0) {
           yield* Effect.logWarning(
