@@ -4,11 +4,13 @@
  */
 import { HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
 import { Layer } from "effect"
+import { TaskQueue } from "effect-http-testkit"
 import { type Account, layerAccounts } from "./Accounts.js"
 import { Api } from "./Api.js"
 import { NotesEventsLive } from "./Events.js"
 import { AuthRoutesLive, NotesLive, NotesStreamRoutesLive } from "./Http.js"
 import { NotesRepoInMemory } from "./Notes.js"
+import { NotifierInMemory, ShareRoutesLive } from "./Share.js"
 
 export const demoAccounts: ReadonlyArray<Account> = [
   { username: "alice", displayName: "Alice Liddell", password: "wonderland" }
@@ -17,7 +19,9 @@ export const demoAccounts: ReadonlyArray<Account> = [
 /** The app's own services. */
 export const ServicesLive = Layer.mergeAll(
   NotesRepoInMemory.pipe(Layer.provideMerge(NotesEventsLive)),
-  layerAccounts(demoAccounts)
+  layerAccounts(demoAccounts),
+  NotifierInMemory,
+  TaskQueue.layer()
 )
 
 export const ApiLive = HttpApiBuilder.api(Api).pipe(Layer.provide(NotesLive))
@@ -26,6 +30,7 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(Layer.provide(NotesLive))
 export const HttpLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
   Layer.provide(AuthRoutesLive),
   Layer.provide(NotesStreamRoutesLive),
+  Layer.provide(ShareRoutesLive),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress
 )
