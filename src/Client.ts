@@ -21,6 +21,7 @@ import * as errors from "./internal/errors.js"
 import * as internalLayer from "./Layer.js"
 import type * as TestStream from "./Stream.js"
 import type * as TestTracer from "./Tracer.js"
+import type * as TestWebSocket from "./WebSocket.js"
 
 // ---------------------------------------------------------------------------
 // models
@@ -207,6 +208,14 @@ export interface Service {
     url: string,
     options?: RequestOptions
   ) => Effect.Effect<StreamResponse, TestClientError, Scope.Scope>
+  /**
+   * Connects to the app's WebSocket handler (`HttpServerRequest.upgrade`) in the current
+   * scope; closing the scope closes the connection and waits for the handler.
+   */
+  readonly websocket: (
+    url: string,
+    options?: TestWebSocket.WebSocketOptions
+  ) => Effect.Effect<TestWebSocket.TestWebSocket, TestClientError | TestWebSocket.WebSocketRejected, Scope.Scope>
   /** Recent round trips, every redirect hop included, oldest first. */
   readonly exchanges: Effect.Effect<ReadonlyArray<Exchange>>
   /** The jar's cookies for the `baseUrl` host, on any path. */
@@ -435,6 +444,32 @@ export const stream = (
   options?: RequestOptions
 ): Effect.Effect<StreamResponse, TestClientError, TestClient | Scope.Scope> =>
   Effect.flatMap(TestClient, (client) => client.stream(method, url, options))
+
+/**
+ * Connects to the app's WebSocket handler in process: the handshake (with the jar's cookies,
+ * `upgrade`/`sec-websocket-*` headers and offered `protocols`) runs through the app, whose
+ * `request.upgrade` gets an in-memory socket. Succeeds once the app has upgraded; a plain
+ * HTTP answer fails with `WebSocketRejected`. Leaving the scope closes the connection (1006
+ * for the app if it was still open), interrupts the handler as a client abort and waits.
+ *
+ * @example
+ * ```ts
+ * const ws = yield* TestClient.websocket("/chat", { protocols: ["chat.v1"] })
+ * yield* ws.send("hello")
+ * expect(yield* ws.receiveText).toBe("echo: hello")
+ * ```
+ *
+ * @since 0.1.0
+ * @category websockets
+ */
+export const websocket = (
+  url: string,
+  options?: TestWebSocket.WebSocketOptions
+): Effect.Effect<
+  TestWebSocket.TestWebSocket,
+  TestClientError | TestWebSocket.WebSocketRejected,
+  TestClient | Scope.Scope
+> => Effect.flatMap(TestClient, (client) => client.websocket(url, options))
 
 /**
  * Waits until the app's background work — every fiber its handlers forked (`forkDaemon`,

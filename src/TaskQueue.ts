@@ -58,7 +58,10 @@ export const make = (options?: {
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         // Finalizers run uninterruptibly: the wait must be made interruptible for the timeout to end it.
-        const waited = yield* FiberSet.awaitEmpty(tasks).pipe(Effect.interruptible, Effect.timeoutOption(shutdownTimeout))
+        const waited = yield* FiberSet.awaitEmpty(tasks).pipe(
+          Effect.interruptible,
+          Effect.timeoutOption(shutdownTimeout)
+        )
         const left = yield* FiberSet.size(tasks)
         if (waited._tag === "None" && left > 0) {
           yield* Effect.logWarning(

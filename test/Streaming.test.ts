@@ -321,7 +321,10 @@ describe("streams", () => {
       const lines = Array.from({ length: 100 }, (_, i) => `${i}\n`)
       const app = HttpRouter.empty.pipe(
         // One Stream chunk of 100 items: more than fit in the buffer between handler and test.
-        HttpRouter.get("/export", Effect.succeed(HttpServerResponse.stream(Stream.encodeText(Stream.fromIterable(lines)))))
+        HttpRouter.get(
+          "/export",
+          Effect.succeed(HttpServerResponse.stream(Stream.encodeText(Stream.fromIterable(lines))))
+        )
       )
       yield* Effect.gen(function* () {
         const r = yield* TestClient.stream("GET", "/export")

@@ -48,10 +48,18 @@ describe("TaskQueue.layer (production)", () => {
       const gate = yield* Deferred.make<void>()
       const scope = yield* Scope.make()
       const queue = yield* TaskQueue.make().pipe(Scope.extend(scope))
-      yield* queue.fork(Effect.zipRight(Deferred.await(gate), Ref.update(log, (all) => [...all, "task done"])))
+      yield* queue.fork(
+        Effect.zipRight(
+          Deferred.await(gate),
+          Ref.update(log, (all) => [...all, "task done"])
+        )
+      )
       expect(yield* queue.size).toBe(1)
       const closing = yield* Effect.fork(
-        Effect.zipRight(Scope.close(scope, Exit.void), Ref.update(log, (all) => [...all, "shut down"]))
+        Effect.zipRight(
+          Scope.close(scope, Exit.void),
+          Ref.update(log, (all) => [...all, "shut down"])
+        )
       )
       yield* Effect.yieldNow()
       expect(yield* Ref.get(log)).toEqual([])
@@ -102,10 +110,7 @@ describe("failure report", () => {
   })
 
   const app = HttpRouter.empty.pipe(
-    HttpRouter.get(
-      "/users/1",
-      Effect.withSpan(HttpServerResponse.json({ id: 1, name: "Ada" }), "load-user")
-    )
+    HttpRouter.get("/users/1", Effect.withSpan(HttpServerResponse.json({ id: 1, name: "Ada" }), "load-user"))
   )
 
   it.scoped("a failing test prints its last exchanges and their span trees", () =>

@@ -9,6 +9,7 @@ import * as ServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -18,6 +19,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { CookieOptions, Exchange, RequestOptions, Service, StreamResponse, TestResponse } from "../Client.js"
+import { type TestWebSocket, WebSocketRejected } from "../WebSocket.js"
 import { type Config, encodeCookieValue, tokenRe } from "./config.js"
 import { Jar } from "./cookies.js"
 import { codings, decodeBody, streamDecoder } from "./decode.js"
@@ -37,6 +39,7 @@ import { foldHeaderLines, type RequestSource } from "./request.js"
 import { BufferedSink, StreamingSink, StreamResponseImpl, TestResponseImpl } from "./response.js"
 import type { InProcessServer } from "./server.js"
 import type { Tracker } from "./tasks.js"
+import { Connection, makeTestWebSocket, websocketKey } from "./websocket.js"
 
 /** @internal */
 export class TestClient extends Context.Tag("effect-http-testkit/TestClient")<TestClient, Service>() {}
@@ -116,6 +119,26 @@ export const make = (server: InProcessServer, config: Config, tracker: Tracker):
           Effect.sync(() => jar.store(response.setCookie, response.url))
         )
       ),
+    websocket: (url, options = {}) => {
+      const protocols = options.protocols ?? []
+      const handshake: Record<string, string | ReadonlyArray<string> | undefined> = {
+        connection: "Upgrade",
+        upgrade: "websocket",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": websocketKey(),
+        ...(protocols.length === 0 ? {} : { "sec-websocket-protocol": protocols.join(", ") }),
+        ...options.headers
+      }
+      const requestOptions: RequestOptions = {
+        headers: handshake,
+        ...(options.params === undefined ? {} : { params: options.params }),
+        ...(options.cookies === undefined ? {} : { cookies: options.cookies }),
+        ...(options.timeout === undefined ? {} : { timeout: options.timeout })
+      }
+      return Effect.flatMap(prepare(config, "GET", url, requestOptions), (prepared) =>
+        openWebSocket(server, config, prepared, hopLines(prepared, prepared), protocols)
+      )
+    },
     exchanges: Effect.sync(() => exchanges.slice()),
     cookies: Effect.sync(() => jar.cookies(config.baseUrl)),
     cookieHeader: (url) => Effect.sync(() => jar.header(url === undefined ? config.baseUrl : absolute(config, url))),
@@ -204,7 +227,8 @@ const start = (
   config: Config,
   hop: Hop,
   lines: ReadonlyArray<readonly [string, string]>,
-  sink: RequestSource["sink"]
+  sink: RequestSource["sink"],
+  upgrade?: RequestSource["upgrade"]
 ): Fiber.RuntimeFiber<void> | ClientClosed => {
   const url = hop.url.href
   if (server.closed) return new ClientClosed({ method: hop.method, url, reason: "ScopeClosed" })
@@ -214,7 +238,8 @@ const start = (
     headers: foldHeaderLines(lines),
     body: hop.body,
     remoteAddress: config.remoteAddress,
-    sink
+    sink,
+    upgrade
   })
   return fiber ?? new ClientClosed({ method: hop.method, url, reason: "NotServing" })
 }
@@ -399,6 +424,76 @@ const openStream = (
       )
     }
     return response
+  })
+
+/**
+ * Opens a WebSocket: sends the handshake through the app and waits for it to upgrade
+ * (`request.upgrade` run), answer with a plain response (a rejection), or fail.
+ */
+const openWebSocket = (
+  server: InProcessServer,
+  config: Config,
+  hop: Prepared,
+  lines: ReadonlyArray<readonly [string, string]>,
+  protocols: ReadonlyArray<string>
+): Effect.Effect<TestWebSocket, TestClientError | WebSocketRejected, Scope.Scope> =>
+  Effect.gen(function* () {
+    const url = hop.url.href
+    const connection = yield* Connection.make(url.replace(/^http/, "ws"), protocols[0] ?? "")
+    const sink = new BufferedSink()
+    // Once upgraded, the app's eventual HTTP response goes nowhere, as on a Node socket.
+    connection.onAccept = () => sink.end()
+    const fiber = yield* Effect.acquireRelease(
+      Effect.suspend(() => {
+        const started = start(server, config, hop, lines, sink, connection.upgrade)
+        return "await" in started ? Effect.succeed(started) : Effect.fail(started)
+      }),
+      (fiber) =>
+        Effect.suspend(() => {
+          if (fiber.unsafePoll() !== null) return Effect.void
+          // Closed cleanly: the handler is finishing by itself. Still open: the connection
+          // drops (1006 for the app) and the handler is interrupted as a client abort.
+          const wasOpen = connection.closeInfo === undefined
+          connection.closedBy(1006, "")
+          const stop = wasOpen
+            ? disconnect(fiber, config)
+            : Effect.flatMap(awaitFiber(fiber, config.drainTimeout), (exit) =>
+                exit === timedOut ? disconnect(fiber, config) : Effect.succeed(true)
+              )
+          return Effect.flatMap(stop, (stopped) =>
+            stopped
+              ? Effect.void
+              : Effect.die(
+                  new DrainTimeout({
+                    timeout: config.drainTimeout,
+                    running: [`the handler of WebSocket ${url}, disconnected but still running`]
+                  })
+                )
+          )
+        })
+    )
+    const outcome = yield* Deferred.await(connection.accepted).pipe(
+      Effect.as("accepted" as const),
+      Effect.raceFirst(Effect.map(fiber.await, (exit) => exit)),
+      Effect.raceFirst(
+        Effect.async<typeof timedOut>((resume) => {
+          const millis = Duration.toMillis(hop.timeout)
+          if (!Number.isFinite(millis)) return
+          const timer = setTimeout(() => resume(Effect.succeed(timedOut)), millis)
+          return Effect.sync(() => clearTimeout(timer))
+        })
+      )
+    )
+    if (outcome === "accepted") return makeTestWebSocket(connection, hop.timeout)
+    if (outcome === timedOut) {
+      const handlerStopped = yield* disconnect(fiber, config)
+      return yield* Effect.fail(new RequestTimeout({ method: "GET", url, timeout: hop.timeout, handlerStopped }))
+    }
+    const error = judge(config, hop, sink, outcome)
+    if (error !== undefined) return yield* Effect.fail(error)
+    return yield* Effect.fail(
+      new WebSocketRejected({ url, status: sink.status, headers: sink.headers!, body: sink.body() })
+    )
   })
 
 /**

@@ -33,6 +33,8 @@ export interface RequestSource {
   readonly body: RequestBody
   readonly remoteAddress: string
   readonly sink: ResponseSink
+  /** For a WebSocket handshake: the app's end of the connection, opened by `request.upgrade`. */
+  readonly upgrade?: Effect.Effect<Socket.Socket> | undefined
 }
 
 /** @internal */
@@ -269,7 +271,7 @@ export class InProcessRequest extends Inspectable.Class implements ServerRequest
   }
 
   get upgrade(): Effect.Effect<Socket.Socket, ServerError.RequestError> {
-    return Effect.fail(this.decodeError(undefined, "not an upgradeable ServerRequest"))
+    return this.source.upgrade ?? Effect.fail(this.decodeError(undefined, "not an upgradeable ServerRequest"))
   }
 
   override toString(): string {

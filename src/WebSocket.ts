@@ -1,0 +1,142 @@
+/**
+ * WebSockets in process: `TestClient.websocket(url)` connects to the app's
+ * `HttpServerRequest.upgrade` handler with no socket. This module holds the connection's
+ * model and its errors.
+ *
+ * @since 0.1.0
+ */
+import type * as Headers from "@effect/platform/Headers"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as ParseResult from "effect/ParseResult"
+import type * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
+
+/**
+ * The test's end of a WebSocket connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TestWebSocket {
+  /** The subprotocol the app accepted (the first one offered, as `ws` picks), or `""`. */
+  readonly protocol: string
+  /** Sends a text (string) or binary (Uint8Array) message. */
+  readonly send: (data: string | Uint8Array) => Effect.Effect<void, WebSocketClosed>
+  /** Sends `JSON.stringify(value)` as a text message. */
+  readonly sendJson: (value: unknown) => Effect.Effect<void, WebSocketClosed | WebSocketMessageError>
+  /** The next message; fails with `WebSocketClosed` once the connection is closed, `WebSocketTimeout` after the client's `timeout`. */
+  readonly receive: Effect.Effect<string | Uint8Array, WebSocketError>
+  /** The next message, which must be text. */
+  readonly receiveText: Effect.Effect<string, WebSocketError | WebSocketMessageError>
+  /** The next message parsed as JSON, and decoded with `schema` when one is given. */
+  readonly receiveJson: {
+    (): Effect.Effect<unknown, WebSocketError | WebSocketMessageError>
+    <A, I, R>(
+      schema: Schema.Schema<A, I, R>
+    ): Effect.Effect<A, WebSocketError | WebSocketMessageError | ParseResult.ParseError, R>
+  }
+  /** Every following message; ends when the connection closes. Each wait is bounded by the client's `timeout`. */
+  readonly messages: Stream.Stream<string | Uint8Array, WebSocketTimeout>
+  /** Starts the closing handshake (default code 1000); the app's socket sees this code. */
+  readonly close: (code?: number, reason?: string) => Effect.Effect<void>
+  /** Waits until the connection is closed, by either end; the code and reason of the close. */
+  readonly closed: Effect.Effect<{ readonly code: number; readonly reason: string }>
+}
+
+/**
+ * Options of `TestClient.websocket`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WebSocketOptions {
+  /** Subprotocols to offer (`sec-websocket-protocol`). */
+  readonly protocols?: ReadonlyArray<string> | undefined
+  readonly headers?: Readonly<Record<string, string | ReadonlyArray<string> | undefined>> | undefined
+  readonly params?:
+    | Readonly<Record<string, string | number | boolean | ReadonlyArray<string | number | boolean>>>
+    | undefined
+  /** Cookies for this handshake only, on top of the jar's. */
+  readonly cookies?: Readonly<Record<string, string>> | undefined
+  /** Bounds the handshake and each `receive`; default: the client's `timeout`. */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * The app answered the handshake with a plain HTTP response instead of upgrading.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class WebSocketRejected extends Data.TaggedError("WebSocketRejected")<{
+  readonly url: string
+  readonly status: number
+  readonly headers: Headers.Headers
+  readonly body: Uint8Array
+}> {
+  /** The body as text. */
+  get text(): string {
+    return new TextDecoder().decode(this.body)
+  }
+  override get message(): string {
+    const body = this.text
+    return `WebSocket ${this.url}: the app refused the upgrade with ${this.status}${body === "" ? "" : `: ${body.slice(0, 200)}`}`
+  }
+}
+
+/**
+ * The connection is closed (by either end); `code` and `reason` are those of the close.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class WebSocketClosed extends Data.TaggedError("WebSocketClosed")<{
+  readonly url: string
+  readonly code: number
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `WebSocket ${this.url} is closed (code ${this.code}${this.reason === "" ? "" : `, reason "${this.reason}"`})`
+  }
+}
+
+/**
+ * No message arrived within the client's `timeout` (on the wall clock).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class WebSocketTimeout extends Data.TaggedError("WebSocketTimeout")<{
+  readonly url: string
+  readonly timeout: Duration.Duration
+}> {
+  override get message(): string {
+    return `WebSocket ${this.url}: no message within ${Duration.format(this.timeout)}; is the app waiting for the test?`
+  }
+}
+
+/**
+ * A message was not of the expected kind (text vs binary) or not valid JSON.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class WebSocketMessageError extends Data.TaggedError("WebSocketMessageError")<{
+  readonly url: string
+  readonly reason: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return `WebSocket ${this.url}: ${this.reason}`
+  }
+}
+
+/**
+ * What receiving can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type WebSocketError = WebSocketClosed | WebSocketTimeout
