@@ -295,13 +295,11 @@ describe("background work", () => {
           )
         )
       )
-      const started = Date.now()
       const exit = yield* Effect.exit(
         TestClient.post("/leak").pipe(
           Effect.provide(TestClient.layer(app, { drainTimeout: "100 millis", report: "never" }))
         )
       )
-      const elapsed = Date.now() - started
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) {
         const defect = Option.getOrUndefined(Cause.dieOption(exit.cause)) as { _tag: string; message: string }
@@ -309,8 +307,8 @@ describe("background work", () => {
         expect(defect.message).toContain("started by POST /leak")
         expect(defect.message).toContain('open span "leaky.task"')
       }
-      // Bounded by drainTimeout, not by the task (a generous margin for a loaded machine).
-      expect(elapsed).toBeLessThan(1500)
+      // Bounded by drainTimeout, not by the task: had scope close waited for the 2-second task,
+      // the drain would have succeeded instead of reporting it.
     })
   )
 

@@ -7,6 +7,7 @@ import { Layer } from "effect"
 import { TaskQueue } from "effect-http-testkit"
 import { type Account, layerAccounts } from "./Accounts.js"
 import { Api } from "./Api.js"
+import { ChatRoomsLive, ChatRoutesLive } from "./Chat.js"
 import { NotesEventsLive } from "./Events.js"
 import { AuthRoutesLive, NotesLive, NotesStreamRoutesLive } from "./Http.js"
 import { NotesRepoInMemory } from "./Notes.js"
@@ -21,6 +22,7 @@ export const ServicesLive = Layer.mergeAll(
   NotesRepoInMemory.pipe(Layer.provideMerge(NotesEventsLive)),
   layerAccounts(demoAccounts),
   NotifierInMemory,
+  ChatRoomsLive,
   TaskQueue.layer()
 )
 
@@ -31,6 +33,7 @@ export const HttpLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
   Layer.provide(AuthRoutesLive),
   Layer.provide(NotesStreamRoutesLive),
   Layer.provide(ShareRoutesLive),
+  Layer.provide(ChatRoutesLive),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress
 )
