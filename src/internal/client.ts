@@ -20,6 +20,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { CookieOptions, Exchange, RequestOptions, Service, StreamResponse, TestResponse } from "../Client.js"
 import { type TestWebSocket, WebSocketRejected } from "../WebSocket.js"
+import { wallClockSleep } from "./clock.js"
 import { type Config, encodeCookieValue, tokenRe } from "./config.js"
 import { Jar } from "./cookies.js"
 import { codings, decodeBody, streamDecoder } from "./decode.js"
@@ -475,14 +476,7 @@ const openWebSocket = (
     const outcome = yield* Deferred.await(connection.accepted).pipe(
       Effect.as("accepted" as const),
       Effect.raceFirst(Effect.map(fiber.await, (exit) => exit)),
-      Effect.raceFirst(
-        Effect.async<typeof timedOut>((resume) => {
-          const millis = Duration.toMillis(hop.timeout)
-          if (!Number.isFinite(millis)) return
-          const timer = setTimeout(() => resume(Effect.succeed(timedOut)), millis)
-          return Effect.sync(() => clearTimeout(timer))
-        })
-      )
+      Effect.raceFirst(Effect.as(wallClockSleep(hop.timeout), timedOut))
     )
     if (outcome === "accepted") return makeTestWebSocket(connection, hop.timeout)
     if (outcome === timedOut) {

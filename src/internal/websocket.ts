@@ -1,6 +1,6 @@
 import * as Socket from "@effect/platform/Socket"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -13,6 +13,7 @@ import {
   WebSocketMessageError,
   WebSocketTimeout
 } from "../WebSocket.js"
+import { wallClockSleep } from "./clock.js"
 
 /** What the test's end receives. @internal */
 export type Incoming =
@@ -169,14 +170,6 @@ export const websocketKey = (): string => Buffer.from(crypto.getRandomValues(new
 // the test's end
 // ---------------------------------------------------------------------------
 
-const wallClockTimeout = <E>(timeout: Duration.Duration, onTimeout: () => E): Effect.Effect<never, E> =>
-  Effect.async<never, E>((resume) => {
-    const millis = Duration.toMillis(timeout)
-    if (!Number.isFinite(millis)) return
-    const timer = setTimeout(() => resume(Effect.fail(onTimeout())), millis)
-    return Effect.sync(() => clearTimeout(timer))
-  })
-
 /** @internal */
 export const makeTestWebSocket = (connection: Connection, timeout: Duration.Duration): TestWebSocket => {
   const url = connection.url
@@ -186,7 +179,7 @@ export const makeTestWebSocket = (connection: Connection, timeout: Duration.Dura
   const receive: Effect.Effect<string | Uint8Array, WebSocketError> = Effect.suspend(() => {
     if (closeSeen !== undefined) return Effect.fail(closedError(closeSeen))
     return Queue.take(connection.incoming).pipe(
-      Effect.raceFirst(wallClockTimeout(timeout, () => new WebSocketTimeout({ url, timeout }))),
+      Effect.raceFirst(Effect.zipRight(wallClockSleep(timeout), Effect.failSync(() => new WebSocketTimeout({ url, timeout })))),
       Effect.flatMap((incoming) => {
         if (incoming._tag === "Message") return Effect.succeed(incoming.data)
         closeSeen = incoming
