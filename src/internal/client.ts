@@ -69,7 +69,13 @@ export const make = (server: InProcessServer, config: Config, tracker: Tracker):
         jar.store(response.setCookie, response.url)
         if (config.exchangeLimit === 0) return
         if (exchanges.length >= config.exchangeLimit) exchanges.shift()
-        exchanges.push({ request: response.request, response })
+        // The request object is built only if someone looks at it: not on the hot path.
+        exchanges.push({
+          get request() {
+            return response.request
+          },
+          response
+        })
       })
     )
 
