@@ -62,6 +62,21 @@ export type ServerRequirements<R> = Exclude<R, Provided>
 export type AppRequirements<R> = Exclude<R, HttpServerRequest.HttpServerRequest | Scope.Scope | Provided>
 
 /**
+ * The Node platform services, built once per process: they hold no state (Terminal's
+ * readline is acquired lazily, per use), and building them is most of what a fresh client
+ * costs, which every `it.scoped` test pays.
+ */
+let builtPlatform: Context.Context<Provided> | undefined
+const platformScope = Effect.runSync(Scope.make())
+const platformContext: Effect.Effect<Context.Context<Exclude<Provided, HttpServer.HttpServer>>> = Effect.suspend(() =>
+  builtPlatform !== undefined
+    ? Effect.succeed(builtPlatform)
+    : Effect.tap(Layer.buildWithScope(NodeHttpServer.layerContext, platformScope), (context) => {
+        builtPlatform = context as Context.Context<Provided>
+      })
+)
+
+/**
  * See `TestClient.layerServer`.
  *
  * @since 0.1.0
@@ -99,7 +114,7 @@ export const layerServer = <A, E, R>(
         tracker
       )
       testClient = client.make(server, config, tracker)
-      const platform = yield* Layer.buildWithScope(NodeHttpServer.layerContext, appScope)
+      const platform = yield* platformContext
       const app = yield* Layer.buildWithScope(bootstrap, appScope).pipe(
         Effect.provide(Context.add(platform, HttpServer.HttpServer, server.httpServer))
       )

@@ -82,7 +82,10 @@ export const lines = <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Strea
     return Stream.concat(
       Stream.mapChunks(self, (chunk) => {
         const out: Array<string> = []
-        for (const bytes of chunk) splitter.push(bytes, out)
+        const onLine = (text: string, start: number, end: number) => {
+          out.push(text.slice(start, end))
+        }
+        for (const bytes of chunk) splitter.push(bytes, onLine)
         return Chunk.unsafeFromArray(out)
       }),
       Stream.suspend(() => {

@@ -13,20 +13,24 @@ export class LineSplitter {
   /** The last chunk ended with CR: a LF at the start of the next one belongs to it. */
   private pendingCR = false
 
-  push(bytes: Uint8Array, out: Array<string>): void {
-    this.scan(this.decoder.decode(bytes, { stream: true }), out)
+  /**
+   * Calls `onLine(text, start, end)` for each complete line: the line is
+   * `text.slice(start, end)`, left to the caller to cut only what it needs.
+   */
+  push(bytes: Uint8Array, onLine: (text: string, start: number, end: number) => void): void {
+    this.scan(this.decoder.decode(bytes, { stream: true }), onLine)
   }
 
   /** The last, unterminated line, if any. */
   end(): string | undefined {
     const tail = this.decoder.decode()
-    if (tail !== "") this.scan(tail, [])
+    if (tail !== "") this.scan(tail, ignore)
     const last = this.rest
     this.rest = ""
     return last === "" ? undefined : last
   }
 
-  private scan(text: string, out: Array<string>): void {
+  private scan(text: string, onLine: (text: string, start: number, end: number) => void): void {
     if (text === "") return
     let start = 0
     if (this.pendingCR) {
@@ -40,12 +44,12 @@ export class LineSplitter {
     let cr = s.indexOf("\r")
     while (lf !== -1 || cr !== -1) {
       if (cr === -1 || (lf !== -1 && lf < cr)) {
-        out.push(s.slice(start, lf))
+        onLine(s, start, lf)
         start = lf + 1
         lf = s.indexOf("\n", start)
         continue
       }
-      out.push(s.slice(start, cr))
+      onLine(s, start, cr)
       if (cr + 1 === length) {
         this.pendingCR = true
         start = length
@@ -63,6 +67,8 @@ export class LineSplitter {
   }
 }
 
+const ignore = () => {}
+
 const digitsRe = /^[0-9]+$/
 
 /**
@@ -75,55 +81,57 @@ const digitsRe = /^[0-9]+$/
  */
 export class SseParser {
   private readonly lines = new LineSplitter()
-  private readonly buffer: Array<string> = []
+  private out: Array<SseEvent> = []
   private event: string | undefined = undefined
   private data: string | undefined = undefined
   private id: string | undefined = undefined
   private retry: number | undefined = undefined
+  private readonly onLine = (s: string, start: number, end: number) => this.line(s, start, end)
 
   push(bytes: Uint8Array, out: Array<SseEvent>): void {
-    const lines = this.buffer
-    this.lines.push(bytes, lines)
-    for (let i = 0; i < lines.length; i++) this.line(lines[i], out)
-    lines.length = 0
+    this.out = out
+    this.lines.push(bytes, this.onLine)
   }
 
-  private line(line: string, out: Array<SseEvent>): void {
-    if (line === "") {
+  // Works on the decoded text in place: only a field's value is ever cut out of it.
+  private line(s: string, start: number, end: number): void {
+    if (start === end) {
       if (this.event !== undefined || this.data !== undefined || this.id !== undefined || this.retry !== undefined) {
         const frame: { event?: string; data?: string; id?: string; retry?: number } = {}
         if (this.event !== undefined) frame.event = this.event
         if (this.data !== undefined) frame.data = this.data
         if (this.id !== undefined) frame.id = this.id
         if (this.retry !== undefined) frame.retry = this.retry
-        out.push(frame)
+        this.out.push(frame)
         this.event = this.data = this.id = this.retry = undefined
       }
       return
     }
-    const colon = line.indexOf(":")
-    if (colon === 0) return
-    let field: string
-    let value: string
-    if (colon === -1) {
-      field = line
-      value = ""
-    } else {
-      field = line.slice(0, colon)
-      value = line.charCodeAt(colon + 1) === 32 ? line.slice(colon + 2) : line.slice(colon + 1)
-    }
-    switch (field) {
-      case "data":
-        this.data = this.data === undefined ? value : `${this.data}\n${value}`
+    if (s.charCodeAt(start) === 58) return
+    let colon = s.indexOf(":", start)
+    if (colon >= end) colon = -1
+    const fieldEnd = colon === -1 ? end : colon
+    const valueStart = colon === -1 ? end : colon + 1 < end && s.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1
+    switch (fieldEnd - start) {
+      case 4:
+        if (s.startsWith("data", start)) {
+          const value = s.slice(valueStart, end)
+          this.data = this.data === undefined ? value : `${this.data}\n${value}`
+        }
         break
-      case "event":
-        this.event = value
+      case 5:
+        if (s.startsWith("event", start)) {
+          this.event = s.slice(valueStart, end)
+        } else if (s.startsWith("retry", start)) {
+          const value = s.slice(valueStart, end)
+          if (digitsRe.test(value)) this.retry = Number(value)
+        }
         break
-      case "id":
-        if (!value.includes("\0")) this.id = value
-        break
-      case "retry":
-        if (digitsRe.test(value)) this.retry = Number(value)
+      case 2:
+        if (s.startsWith("id", start)) {
+          const value = s.slice(valueStart, end)
+          if (!value.includes("\0")) this.id = value
+        }
         break
     }
   }

@@ -179,7 +179,12 @@ export const makeTestWebSocket = (connection: Connection, timeout: Duration.Dura
   const receive: Effect.Effect<string | Uint8Array, WebSocketError> = Effect.suspend(() => {
     if (closeSeen !== undefined) return Effect.fail(closedError(closeSeen))
     return Queue.take(connection.incoming).pipe(
-      Effect.raceFirst(Effect.zipRight(wallClockSleep(timeout), Effect.failSync(() => new WebSocketTimeout({ url, timeout })))),
+      Effect.raceFirst(
+        Effect.zipRight(
+          wallClockSleep(timeout),
+          Effect.failSync(() => new WebSocketTimeout({ url, timeout }))
+        )
+      ),
       Effect.flatMap((incoming) => {
         if (incoming._tag === "Message") return Effect.succeed(incoming.data)
         closeSeen = incoming
