@@ -2,13 +2,28 @@
  * `npm run bench`: runs every scenario, prints one table, writes bench/RESULTS.md.
  */
 import * as fs from "node:fs"
+import * as fresh from "./fresh.js"
 import { machine, type Row } from "./harness.js"
+import * as memory from "./memory.js"
+import * as post from "./post.js"
+import * as roundtrip from "./roundtrip.js"
+import * as sse from "./sse.js"
 import * as streaming from "./streaming.js"
+import * as tracing from "./tracing.js"
 
 const runs = Number(process.env.BENCH_RUNS ?? 5)
 
 const scenarios: ReadonlyArray<{ readonly name: string; readonly run: (runs: number) => Promise<ReadonlyArray<Row>> }> =
-  [{ name: "streaming", run: streaming.run }]
+  [
+    // First: its RSS target needs a process that has not already grown its heap.
+    { name: "streaming", run: streaming.run },
+    { name: "roundtrip", run: roundtrip.run },
+    { name: "fresh", run: fresh.run },
+    { name: "post", run: post.run },
+    { name: "sse", run: sse.run },
+    { name: "memory", run: memory.run },
+    { name: "tracing", run: tracing.run }
+  ]
 
 const main = async () => {
   const only = process.argv.slice(2)
@@ -17,7 +32,9 @@ const main = async () => {
   for (const scenario of scenarios) {
     if (only.length > 0 && !only.includes(scenario.name)) continue
     process.stderr.write(`running ${scenario.name}...\n`)
+    const began = Date.now()
     rows.push(...(await scenario.run(runs)))
+    process.stderr.write(`  ${scenario.name}: ${((Date.now() - began) / 1000).toFixed(1)} s\n`)
   }
   const header = "| scenario | subject | measured | ratio | target | met |\n|---|---|---|---|---|---|"
   const lines = rows.map(
