@@ -77,23 +77,21 @@ const platformContext: Effect.Effect<Context.Context<Exclude<Provided, HttpServe
 )
 
 /**
- * See `TestClient.layerServer`.
- *
- * @since 0.1.0
- * @category layers
+ * The client's layer around a way to start the app: `start` runs in the app's scope with
+ * the in-process server and the platform services, and returns what the app provides.
  */
-export const layerServer = <A, E, R>(
-  bootstrap: Layer.Layer<A, E, R>,
-  options?: Options
-): Layer.Layer<client.TestClient | Tracer.TestTracer | A, E, ServerRequirements<R>> =>
+const make = <A, E, R>(
+  start: (appScope: Scope.Scope, context: Context.Context<Provided>) => Effect.Effect<Context.Context<A>, E, R>,
+  options: Options | undefined
+): Layer.Layer<client.TestClient | Tracer.TestTracer | A, E, R> =>
   Layer.scopedContext(
     Effect.gen(function* () {
       const config = makeConfig(options)
       const url = new URL(config.origin)
       const recorder = new Recorder()
       const tracker = new Tracker(recorder)
-      // The app's runtime (captured by HttpServer.serve while the bootstrap is built) and
-      // the test the layer is provided to both trace into the recorder.
+      // The app's runtime (captured by HttpServer.serve while the app starts) and the test
+      // the layer is provided to both trace into the recorder.
       yield* Effect.withTracerScoped(recorder.tracer)
       // Finalizers run in reverse order of registration, so scope close goes: disconnect
       // the requests still in flight (the server's finalizer), drain the background work,
@@ -115,15 +113,30 @@ export const layerServer = <A, E, R>(
       )
       testClient = client.make(server, config, tracker)
       const platform = yield* platformContext
-      const app = yield* Layer.buildWithScope(bootstrap, appScope).pipe(
-        Effect.provide(Context.add(platform, HttpServer.HttpServer, server.httpServer))
-      )
+      const app = yield* start(appScope, Context.add(platform, HttpServer.HttpServer, server.httpServer))
       return app.pipe(Context.add(client.TestClient, testClient), Context.add(Tracer.TestTracer, { recorder }))
     })
+  )
+
+/**
+ * See `TestClient.layerServer`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServer = <A, E, R>(
+  bootstrap: Layer.Layer<A, E, R>,
+  options?: Options
+): Layer.Layer<client.TestClient | Tracer.TestTracer | A, E, ServerRequirements<R>> =>
+  make(
+    (appScope, context) => Effect.provide(Layer.buildWithScope(bootstrap, appScope), context),
+    options
   ) as Layer.Layer<client.TestClient | Tracer.TestTracer | A, E, ServerRequirements<R>>
 
 /**
- * See `TestClient.layer`.
+ * See `TestClient.layer`. Equivalent to `layerServer(HttpServer.serve(app))`, without the
+ * cost of building a layer for it: the in-process server's `serve` is called directly, in
+ * the app's scope, exactly as that layer would call it.
  *
  * @since 0.1.0
  * @category layers
@@ -132,8 +145,17 @@ export const layer = <E, R>(
   app: HttpApp.Default<E, R>,
   options?: Options
 ): Layer.Layer<client.TestClient | Tracer.TestTracer, never, AppRequirements<R>> =>
-  layerServer(HttpServer.serve(app), options) as Layer.Layer<
-    client.TestClient | Tracer.TestTracer,
-    never,
-    AppRequirements<R>
-  >
+  make(
+    (appScope, context) =>
+      Effect.as(
+        Effect.provide(
+          Scope.extend(
+            Effect.flatMap(HttpServer.HttpServer, (server) => server.serve(app as HttpApp.Default<unknown>)),
+            appScope
+          ),
+          context
+        ),
+        Context.empty()
+      ),
+    options
+  ) as Layer.Layer<client.TestClient | Tracer.TestTracer, never, AppRequirements<R>>
