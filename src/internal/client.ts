@@ -20,7 +20,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { CookieOptions, Exchange, RequestOptions, Service, StreamResponse, TestResponse } from "../Client.js"
 import { type TestWebSocket, WebSocketRejected } from "../WebSocket.js"
-import { wallClockSleep } from "./clock.js"
+import { setWallTimer, wallClockSleep } from "./clock.js"
 import { type Config, encodeCookieValue, tokenRe } from "./config.js"
 import { Jar } from "./cookies.js"
 import { codings, decodeBody, streamDecoder } from "./decode.js"
@@ -36,7 +36,7 @@ import {
 } from "./errors.js"
 import { type Hop, type Prepared, prepare } from "./prepare.js"
 import { nextHop } from "./redirect.js"
-import { foldHeaderLines, type RequestSource } from "./request.js"
+import { bodyAllowed, foldHeaderLines, type RequestSource } from "./request.js"
 import { BufferedSink, StreamingSink, StreamResponseImpl, TestResponseImpl } from "./response.js"
 import type { InProcessServer } from "./server.js"
 import type { Tracker } from "./tasks.js"
@@ -203,15 +203,14 @@ const awaitFiber = <A>(
   timeout: Duration.Duration
 ): Effect.Effect<Exit.Exit<A, unknown> | typeof timedOut> =>
   Effect.async((resume) => {
-    const millis = Duration.toMillis(timeout)
-    const timer = Number.isFinite(millis) ? setTimeout(() => resume(Effect.succeed(timedOut)), millis) : undefined
+    const cancel = setWallTimer(timeout, () => resume(Effect.succeed(timedOut)))
     const observer = (exit: Exit.Exit<A, unknown>) => {
-      if (timer !== undefined) clearTimeout(timer)
+      cancel()
       resume(Effect.succeed(exit))
     }
     fiber.addObserver(observer)
     return Effect.sync(() => {
-      if (timer !== undefined) clearTimeout(timer)
+      cancel()
       fiber.removeObserver(observer)
     })
   })
@@ -378,7 +377,8 @@ const openStream = (
       if (error !== undefined) return yield* Effect.fail(error)
     }
     const headers = sink.headers!
-    const list = codings(headers["content-encoding"])
+    // HEAD, 204 and 304 carry no body whatever their Content-Encoding says: nothing to decode.
+    const list = hop.method === "HEAD" || !bodyAllowed(sink.status) ? [] : codings(headers["content-encoding"])
     const trailer = Stream.suspend(() =>
       failure === undefined
         ? Stream.empty
@@ -509,21 +509,20 @@ const awaitHead = (
     const done = fiber.unsafePoll()
     if (done !== null) return resume(Effect.succeed(done))
     if (sink.headersSent && sink.streaming) return resume(Effect.succeed("head"))
-    const millis = Duration.toMillis(timeout)
-    const timer = Number.isFinite(millis) ? setTimeout(() => resume(Effect.succeed(timedOut)), millis) : undefined
+    const cancel = setWallTimer(timeout, () => resume(Effect.succeed(timedOut)))
     const observer = (exit: Exit.Exit<void, unknown>) => {
-      if (timer !== undefined) clearTimeout(timer)
+      cancel()
       resume(Effect.succeed(exit))
     }
     sink.onHead = () => {
       if (!sink.streaming) return
-      if (timer !== undefined) clearTimeout(timer)
+      cancel()
       fiber.removeObserver(observer)
       resume(Effect.succeed("head"))
     }
     fiber.addObserver(observer)
     return Effect.sync(() => {
-      if (timer !== undefined) clearTimeout(timer)
+      cancel()
       fiber.removeObserver(observer)
       sink.onHead = undefined
     })

@@ -10,8 +10,24 @@ import * as Effect from "effect/Effect"
  */
 export const wallClockSleep = (duration: Duration.Duration): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
-    const millis = Duration.toMillis(duration)
-    if (!Number.isFinite(millis)) return
-    const timer = setTimeout(() => resume(Effect.void), millis)
-    return Effect.sync(() => clearTimeout(timer))
+    const cancel = setWallTimer(duration, () => resume(Effect.void))
+    return Effect.sync(cancel)
   })
+
+// Node clamps a delay above 2^31-1 ms (about 24.8 days) to 1 ms: longer bounds wait "forever".
+const maxDelay = 2 ** 31 - 1
+
+/**
+ * Calls `f` after `duration` on the wall clock; returns what cancels it. Infinite (or
+ * longer than Node's timers reach) never fires.
+ *
+ * @internal
+ */
+export const setWallTimer = (duration: Duration.Duration, f: () => void): (() => void) => {
+  const millis = Duration.toMillis(duration)
+  if (!Number.isFinite(millis) || millis > maxDelay) return noop
+  const timer = setTimeout(f, millis)
+  return () => clearTimeout(timer)
+}
+
+const noop = () => {}

@@ -61,13 +61,14 @@ export const streamDecoder = (coding: string): (() => Transform) | undefined => 
   switch (coding) {
     case "gzip":
     case "x-gzip":
-      return () => Zlib.createGunzip()
+      return () => new LazyDecoder(1, () => Zlib.createGunzip())
     case "deflate":
-      return () => new AutoInflate()
+      // "deflate" means zlib-wrapped data, but some servers send raw deflate: the first two bytes tell.
+      return () => new LazyDecoder(2, (head) => (isZlibHeader(head) ? Zlib.createInflate() : Zlib.createInflateRaw()))
     case "br":
-      return () => Zlib.createBrotliDecompress()
+      return () => new LazyDecoder(1, () => Zlib.createBrotliDecompress())
     case "zstd":
-      return nodeZstdStream === undefined ? () => new FzstdTransform() : () => nodeZstdStream()
+      return () => new LazyDecoder(1, () => (nodeZstdStream === undefined ? new FzstdTransform() : nodeZstdStream()))
     default:
       return undefined
   }
@@ -84,26 +85,56 @@ export const codings = (contentEncoding: string | undefined): ReadonlyArray<stri
 
 const nodeZstdStream = (Zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress
 
-const isZlibHeader = (bytes: Uint8Array) => (bytes[0] & 0x0f) === 8 && ((bytes[0] << 8) | bytes[1]) % 31 === 0
+const isZlibHeader = (bytes: Uint8Array) =>
+  bytes.length >= 2 && (bytes[0] & 0x0f) === 8 && ((bytes[0] << 8) | bytes[1]) % 31 === 0
 
-/** "deflate" that may be zlib-wrapped or raw, decided on the first bytes. */
-class AutoInflate extends Transform {
+/**
+ * Starts the real decoder only once there are enough bytes to choose it (`need`), so an
+ * empty body decodes to nothing instead of "unexpected end of file", and "deflate" can tell
+ * zlib-wrapped from raw data even when the first chunk is a single byte.
+ */
+class LazyDecoder extends Transform {
   private inner: Transform | undefined
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.inner === undefined) {
-      const inner = isZlibHeader(chunk) ? Zlib.createInflate() : Zlib.createInflateRaw()
-      inner.on("data", (data: Buffer) => this.push(data))
-      inner.on("error", (error) => this.destroy(error))
-      this.inner = inner
-    }
-    this.inner.write(chunk, callback)
+  private pending: Array<Buffer> = []
+  private pendingLength = 0
+
+  constructor(
+    private readonly need: number,
+    private readonly make: (head: Buffer) => Transform
+  ) {
+    super()
   }
+
+  private start(): Transform {
+    const head = Buffer.concat(this.pending)
+    const inner = this.make(head)
+    inner.on("data", (data: Buffer) => this.push(data))
+    inner.on("error", (error) => this.destroy(error))
+    this.inner = inner
+    this.pending = []
+    inner.write(head)
+    return inner
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.inner !== undefined) {
+      this.inner.write(chunk, () => callback())
+      return
+    }
+    if (chunk.length > 0) {
+      this.pending.push(chunk)
+      this.pendingLength += chunk.length
+      if (this.pendingLength >= this.need) this.start()
+    }
+    callback()
+  }
+
   override _flush(callback: TransformCallback): void {
-    const inner = this.inner
-    if (inner === undefined) {
+    if (this.inner === undefined && this.pendingLength === 0) {
       callback()
       return
     }
+    const inner = this.inner ?? this.start()
     inner.once("end", () => callback())
     inner.end()
   }

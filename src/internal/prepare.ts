@@ -118,17 +118,19 @@ export const prepare = (
     maxRedirects = options.maxRedirects
   }
 
+  // Builds a fresh request each time: an effect that is run again (retried) sends it again.
   const finish = (body: RequestBody, contentType: string | undefined): Prepared => {
-    const has = (name: string) => headerLines.some(([n]) => n === name)
-    if (contentType !== undefined && !has("content-type")) headerLines.push(["content-type", contentType])
-    if (body._tag === "Bytes" && !has("content-length")) headerLines.push(["content-length", String(body.bytes.length)])
+    const lines = [...headerLines]
+    const has = (name: string) => lines.some(([n]) => n === name)
+    if (contentType !== undefined && !has("content-type")) lines.push(["content-type", contentType])
+    if (body._tag === "Bytes" && !has("content-length")) lines.push(["content-length", String(body.bytes.length)])
     if (body._tag === "Stream" && !has("content-length") && !has("transfer-encoding")) {
-      headerLines.push(["transfer-encoding", "chunked"])
+      lines.push(["transfer-encoding", "chunked"])
     }
     return {
       method,
-      url,
-      headerLines,
+      url: new URL(url),
+      headerLines: lines,
       body,
       timeout,
       cookies: options.cookies,
@@ -169,12 +171,13 @@ export const prepare = (
       } catch (cause) {
         return invalid(`multipart: ${cause instanceof Error ? cause.message : String(cause)}`, cause)
       }
-      // The platform's own encoder picks the boundary, as fetch would.
-      const encoded = new Response(form)
-      return Effect.map(
-        Effect.promise(() => encoded.arrayBuffer()),
-        (buffer) => finish(bytes(new Uint8Array(buffer)), encoded.headers.get("content-type")!)
-      )
+      // The platform's own encoder picks the boundary, as fetch would; a body is read once,
+      // so each run encodes afresh.
+      return Effect.promise(async () => {
+        const encoded = new Response(form)
+        const buffer = await encoded.arrayBuffer()
+        return finish(bytes(new Uint8Array(buffer)), encoded.headers.get("content-type")!)
+      })
     }
     case "body": {
       const body = options.body

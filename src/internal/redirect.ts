@@ -15,9 +15,9 @@ const bodyHeaders = new Set([
 ])
 
 /**
- * The hop that follows a redirect response, per RFC 9110 §15.4 and Fetch: 301/302/303 turn
- * any method but GET/HEAD into GET and drop the body and its headers; 307/308 keep method and
- * body; HEAD stays HEAD. `Location` resolves against the current URL. A hop to another origin
+ * The hop that follows a redirect response, as the API contract specifies: 301/302/303 turn
+ * any method but GET/HEAD into GET and drop the body and its headers (broader than Fetch,
+ * which rewrites only POST on 301/302); 307/308 keep method and body; HEAD stays HEAD. `Location` resolves against the current URL. A hop to another origin
  * drops `Authorization` and the caller's explicit `Cookie` header (cookies then come from
  * the jar alone).
  *

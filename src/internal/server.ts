@@ -12,7 +12,7 @@ import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -20,6 +20,7 @@ import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
+import { setWallTimer } from "./clock.js"
 import { DrainTimeout } from "./errors.js"
 import { InProcessRequest, type RequestSource } from "./request.js"
 import type { Tracker } from "./tasks.js"
@@ -136,11 +137,11 @@ export const awaitAll = <A, E>(
     if (pending.size === 0) return resume(Effect.succeed([]))
     const observers = new Map<Fiber.RuntimeFiber<A, E>, () => void>()
     const finish = () => {
-      clearTimeout(timer)
+      cancel()
       for (const [fiber, observer] of observers) fiber.removeObserver(observer)
       resume(Effect.succeed(Array.from(pending)))
     }
-    const timer = setTimeout(finish, Duration.toMillis(timeout))
+    const cancel = setWallTimer(timeout, finish)
     for (const fiber of pending) {
       const observer = () => {
         pending.delete(fiber)
@@ -150,7 +151,7 @@ export const awaitAll = <A, E>(
       fiber.addObserver(observer)
     }
     return Effect.sync(() => {
-      clearTimeout(timer)
+      cancel()
       for (const [fiber, observer] of observers) fiber.removeObserver(observer)
     })
   })

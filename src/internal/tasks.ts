@@ -1,10 +1,11 @@
 import type * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as Option from "effect/Option"
 import * as Supervisor from "effect/Supervisor"
+import { setWallTimer } from "./clock.js"
 import { DrainDeadlock, DrainTimeout } from "./errors.js"
 import type { Recorder } from "./tracer.js"
 
@@ -87,14 +88,14 @@ export class Tracker extends Supervisor.AbstractSupervisor<void> {
           cleanup()
           resume(Effect.void)
         }
-        const timer = setTimeout(() => {
+        const cancel = setWallTimer(timeout, () => {
           cleanup()
           resume(Effect.fail(new DrainTimeout({ timeout, running: this.running() })))
-        }, Duration.toMillis(timeout))
+        })
         this.listeners.add(check)
         const unsubscribe = this.recorder.subscribe(check)
         const cleanup = () => {
-          clearTimeout(timer)
+          cancel()
           this.listeners.delete(check)
           unsubscribe()
         }
