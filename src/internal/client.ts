@@ -23,7 +23,7 @@ import { type TestWebSocket, WebSocketRejected } from "../WebSocket.js"
 import { setWallTimer, wallClockSleep } from "./clock.js"
 import { type Config, encodeCookieValue, tokenRe } from "./config.js"
 import { Jar } from "./cookies.js"
-import { codings, decodeBody, streamDecoder } from "./decode.js"
+import { codings, decodeBody, streamDecoder, unsupportedCoding } from "./decode.js"
 import {
   ClientClosed,
   ConnectionReset,
@@ -250,6 +250,26 @@ const start = (
   return fiber ?? new ClientClosed({ method: hop.method, url, reason: "NotServing" })
 }
 
+/** `start` as an effect, for `acquireRelease`: dispatch and the release are one step. */
+const startScoped = (...args: Parameters<typeof start>): Effect.Effect<Fiber.RuntimeFiber<void>, ClientClosed> =>
+  Effect.suspend(() => {
+    const started = start(...args)
+    return "await" in started ? Effect.succeed(started) : Effect.fail(started)
+  })
+
+/** After a disconnect: a handler that did not stop within `drainTimeout` fails the scope close. */
+const reportStuck =
+  (config: Config, what: string) =>
+  (stopped: boolean): Effect.Effect<void> =>
+    stopped
+      ? Effect.void
+      : Effect.die(
+          new DrainTimeout({
+            timeout: config.drainTimeout,
+            running: [`the handler of ${what}, disconnected but still running`]
+          })
+        )
+
 /**
  * What a finished handler means for the client: the error a real client would see (a reset
  * connection, a failure before any response, a truncated body) or, with `serverErrors:
@@ -341,24 +361,10 @@ const openStream = (
     const mailbox = yield* Mailbox.make<Uint8Array>(streamBuffer)
     const sink = new StreamingSink(mailbox)
     // Dispatch and the scope's disconnect are one step: no interruption can separate them.
-    const fiber = yield* Effect.acquireRelease(
-      Effect.suspend(() => {
-        const started = start(server, config, hop, lines, sink)
-        return "await" in started ? Effect.succeed(started) : Effect.fail(started)
-      }),
-      (fiber) =>
-        fiber.unsafePoll() !== null
-          ? Effect.void
-          : Effect.flatMap(disconnect(fiber, config), (stopped) =>
-              stopped
-                ? Effect.void
-                : Effect.die(
-                    new DrainTimeout({
-                      timeout: config.drainTimeout,
-                      running: [`the handler of streamed ${hop.method} ${url}, disconnected but still running`]
-                    })
-                  )
-            )
+    const fiber = yield* Effect.acquireRelease(startScoped(server, config, hop, lines, sink), (fiber) =>
+      fiber.unsafePoll() !== null
+        ? Effect.void
+        : Effect.flatMap(disconnect(fiber, config), reportStuck(config, `streamed ${hop.method} ${url}`))
     )
     // A failure after the headers must fail the body stream, never end it short.
     let failure: ConnectionReset | TestServerError | undefined
@@ -413,7 +419,7 @@ const openStream = (
             request: response.request,
             response,
             reason: "Decode",
-            description: `unsupported content-encoding ${JSON.stringify(list[i])}: the client decodes gzip, deflate, br and zstd`
+            description: unsupportedCoding(list[i])
           })
         )
       }
@@ -451,10 +457,7 @@ const openWebSocket = (
     // Once upgraded, the app's eventual HTTP response goes nowhere, as on a Node socket.
     connection.onAccept = () => sink.end()
     const fiber = yield* Effect.acquireRelease(
-      Effect.suspend(() => {
-        const started = start(server, config, hop, lines, sink, connection.upgrade)
-        return "await" in started ? Effect.succeed(started) : Effect.fail(started)
-      }),
+      startScoped(server, config, hop, lines, sink, connection.upgrade),
       (fiber) =>
         Effect.suspend(() => {
           if (fiber.unsafePoll() !== null) return Effect.void
@@ -467,16 +470,7 @@ const openWebSocket = (
             : Effect.flatMap(awaitFiber(fiber, config.drainTimeout), (exit) =>
                 exit === timedOut ? disconnect(fiber, config) : Effect.succeed(true)
               )
-          return Effect.flatMap(stop, (stopped) =>
-            stopped
-              ? Effect.void
-              : Effect.die(
-                  new DrainTimeout({
-                    timeout: config.drainTimeout,
-                    running: [`the handler of WebSocket ${url}, disconnected but still running`]
-                  })
-                )
-          )
+          return Effect.flatMap(stop, reportStuck(config, `WebSocket ${url}`))
         })
     )
     const outcome = yield* Deferred.await(connection.accepted).pipe(

@@ -32,8 +32,8 @@ export const defaultBaseUrl = "http://testserver"
 
 /** @internal */
 export const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-// RFC 9110 field values: visible ASCII, obs-text, space and tab; no CR, LF or NUL.
-const invalidValueRe = /[^\t\x20-\x7e\x80-\xff]/
+/** RFC 9110 field values: visible ASCII, obs-text, space and tab; no CR, LF or NUL. @internal */
+export const invalidValueRe = /[^\t\x20-\x7e\x80-\xff]/
 
 /** @internal */
 export const describe = (value: unknown): string => JSON.stringify(value) ?? String(value)

@@ -20,7 +20,7 @@ export const decodeBody = (
     const coding = list[i]
     const decoder = decoders[coding]
     if (decoder === undefined) {
-      return { problem: `unsupported content-encoding ${JSON.stringify(coding)}: the client decodes ${supported}` }
+      return { problem: unsupportedCoding(coding) }
     }
     try {
       bytes = decoder(bytes)
@@ -47,7 +47,9 @@ const decoders: Record<string, (bytes: Uint8Array) => Uint8Array> = {
   zstd: (bytes) => (nodeZstd === undefined ? Zstd.decompress(bytes) : nodeZstd(bytes))
 }
 
-const supported = "gzip, deflate, br and zstd"
+/** @internal */
+export const unsupportedCoding = (coding: string): string =>
+  `unsupported content-encoding ${JSON.stringify(coding)}: the client decodes gzip, deflate, br and zstd`
 
 /** @internal */
 export const defaultAcceptEncoding = "gzip, deflate, br, zstd"

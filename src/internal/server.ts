@@ -21,6 +21,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import { setWallTimer } from "./clock.js"
+import { invalidValueRe, tokenRe } from "./config.js"
 import { DrainTimeout } from "./errors.js"
 import { InProcessRequest, type RequestSource } from "./request.js"
 import type { Tracker } from "./tasks.js"
@@ -358,9 +359,6 @@ const serverSpanId = (context: Context.Context<never>): string => {
   }
   return span?._tag === "Span" ? span.spanId : ""
 }
-
-const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const invalidValueRe = /[^\t\x20-\x7e\x80-\xff]/
 
 // Node's `writeHead` throws on these (ERR_INVALID_HTTP_TOKEN / ERR_INVALID_CHAR); the throw
 // becomes a defect and `toHandled` answers 500, exactly as in production.
