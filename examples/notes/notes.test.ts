@@ -1,6 +1,6 @@
 import { HttpApiError, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Effect, Layer, Schema, TestClock } from "effect"
+import { Cause, DateTime, Effect, Layer, Schema, Stream, TestClock } from "effect"
 import { TestClient } from "effect-http-testkit"
 import { Note, NoteNotFound } from "./Api.js"
 import { NotesRepo } from "./Notes.js"
@@ -172,6 +172,35 @@ describe("notes API", () => {
       expect(list.map((note) => note.title)).toEqual(["Seeded"])
     }).pipe(Effect.provide(TestClient.layerServer(HttpLive.pipe(Layer.provideMerge(ServicesLive)))))
   )
+
+  it.scoped("a broken repository surfaces as ServerError with its cause, not as a bare 500", () =>
+    Effect.gen(function* () {
+      // The bootstrap serves through HttpMiddleware.logger, as production does; the test
+      // still sees the defect itself.
+      const error = yield* Effect.flip(TestClient.get("/notes"))
+      expect(error._tag).toBe("ServerError")
+      if (error._tag !== "ServerError") return
+      expect(error.status).toBe(500)
+      expect(Cause.pretty(error.cause)).toContain("database is down")
+    }).pipe(
+      Effect.provide(
+        TestClient.layerServer(
+          HttpLive.pipe(Layer.provide(Layer.succeed(NotesRepo, brokenRepo)), Layer.provideMerge(ServicesLive))
+        )
+      )
+    )
+  )
+})
+
+/** A repository whose every call dies, as a driver does when its database is gone. */
+const down = Effect.die(new Error("database is down"))
+const brokenRepo = NotesRepo.of({
+  list: () => down,
+  stream: () => Stream.die(new Error("database is down")),
+  findById: () => down,
+  create: () => down,
+  update: () => down,
+  remove: () => down
 })
 
 // One app shared by every test in the block: built once, closed after the last test.

@@ -283,8 +283,8 @@ const judge = (
 ): ConnectionReset | TestServerError | undefined => {
   const url = hop.url.href
   if (sink.resetReason !== undefined) return new ConnectionReset({ method: hop.method, url, reason: sink.resetReason })
-  if (exit._tag === "Success") return undefined
-  const cause = exit.cause
+  const cause = exit._tag === "Failure" ? exit.cause : sink.failure
+  if (cause === undefined) return undefined
   if (sink.truncated || !sink.headersSent || (config.serverErrors === "fail" && isUnhandled(cause))) {
     return new TestServerError({
       method: hop.method,

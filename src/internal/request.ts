@@ -12,6 +12,7 @@ import type * as Socket from "@effect/platform/Socket"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as NodeMultipart from "@effect/platform-node/NodeMultipart"
 import * as NodeStream from "@effect/platform-node/NodeStream"
+import type * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Inspectable from "effect/Inspectable"
@@ -62,6 +63,11 @@ export interface ResponseSink {
   abort(): void
   /** The server destroyed the connection before responding (as platform-node does on an oversized body). */
   reset(reason: string): void
+  /**
+   * The failure that reached the server's own error handling (`toHandled`'s), recorded when a
+   * middleware given to `serve` keeps it out of the handler fiber's exit.
+   */
+  failure: Cause.Cause<unknown> | undefined
 }
 
 /**

@@ -5,6 +5,7 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as ClientResponse from "@effect/platform/HttpClientResponse"
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
+import type * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -34,6 +35,7 @@ abstract class SinkBase implements ResponseSink {
   truncated = false
   /** Why the connection was reset before a response, if it was. */
   resetReason: string | undefined = undefined
+  failure: Cause.Cause<unknown> | undefined = undefined
   protected discard = false
 
   head(status: number, headers: Headers.Headers, setCookie: ReadonlyArray<string>, streaming: boolean): void {

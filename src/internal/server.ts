@@ -62,7 +62,14 @@ export const make = (
       serve: (app: HttpApp.Default<unknown>, middleware?: Middleware.HttpMiddleware) =>
         Effect.gen(function* () {
           // Supervised: every fiber the handler forks, however deeply, is tracked.
-          const handled = Effect.supervised(HttpApp.toHandled(app, handleResponse, middleware), tracker)
+          const handled = Effect.supervised(
+            HttpApp.toHandled(
+              app,
+              handleResponse,
+              middleware === undefined ? undefined : recordingFailures(middleware)
+            ),
+            tracker
+          )
           const runFork = Runtime.runFork(yield* Effect.runtime<never>())
           // The fiber registers itself as its first step: `runFork` starts running it at once,
           // so anything it forks or traces must find it already tracked.
@@ -122,6 +129,29 @@ export const make = (
       }
     }
   })
+
+/**
+ * With a middleware given to `serve`, `toHandled` answers an unhandled failure itself and
+ * then ends the handler fiber successfully (as it must: the response is already written),
+ * so the fiber's exit no longer holds the app's cause. The cause is recorded on the way
+ * instead, where `toHandled`'s own error handling sees it: the failure of the app with its
+ * error response already sent (inside the middleware), or a failure of the middleware
+ * itself (outside it). A middleware that maps errors to a response of its own cannot change
+ * what was sent, in production either: such a mapping belongs around the app.
+ */
+const recordingFailures =
+  (middleware: Middleware.HttpMiddleware): Middleware.HttpMiddleware =>
+  (app) =>
+    recordFailure(middleware(recordFailure(app)))
+
+const recordFailure = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+  Effect.tapErrorCause(app, (cause) =>
+    Effect.withFiberRuntime((fiber) => {
+      const request = Context.unsafeGet(fiber.currentContext, ServerRequest.HttpServerRequest)
+      if (request instanceof InProcessRequest) request.source.sink.failure ??= cause
+      return Effect.void
+    })
+  )
 
 /**
  * Waits for fibers to end, at most `timeout` on the wall clock (TestClock cannot stall it);
