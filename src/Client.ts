@@ -10,6 +10,7 @@ import type * as HttpApp from "@effect/platform/HttpApp"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as Socket from "@effect/platform/Socket"
 import type * as UrlParams from "@effect/platform/UrlParams"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -20,7 +21,6 @@ import * as internal from "./internal/client.js"
 import * as errors from "./internal/errors.js"
 import * as internalLayer from "./Layer.js"
 import type * as TestStream from "./Stream.js"
-import type * as TestTracer from "./Tracer.js"
 import type * as TestWebSocket from "./WebSocket.js"
 
 // ---------------------------------------------------------------------------
@@ -112,14 +112,16 @@ export interface RequestOptions {
 
 /**
  * One round trip: the request as sent (with the `host` and `cookie` headers of that hop)
- * and the response received.
+ * and the response received — a buffered {@link TestResponse} from the kit's own requests,
+ * a {@link StreamResponse} from the platform `HttpClient` the layers provide (its body is the
+ * caller's to read; tell them apart with `"body" in response`).
  *
  * @since 0.1.0
  * @category models
  */
 export interface Exchange {
   readonly request: HttpClientRequest.HttpClientRequest
-  readonly response: TestResponse
+  readonly response: TestResponse | StreamResponse
 }
 
 /**
@@ -366,7 +368,7 @@ export type TestClientError = errors.TestClientError
 export const layer: <E, R>(
   app: HttpApp.Default<E, R>,
   options?: Options
-) => Layer.Layer<TestClient | TestTracer.TestTracer, never, internalLayer.AppRequirements<R>> = internalLayer.layer
+) => Layer.Layer<internalLayer.Outputs, never, internalLayer.AppRequirements<R>> = internalLayer.layer
 
 /**
  * A `TestClient` for the app's production entry layer (`HttpServer.serve(router)`,
@@ -381,8 +383,64 @@ export const layer: <E, R>(
 export const layerServer: <A, E, R>(
   bootstrap: Layer.Layer<A, E, R>,
   options?: Options
-) => Layer.Layer<TestClient | TestTracer.TestTracer | A, E, internalLayer.ServerRequirements<R>> =
-  internalLayer.layerServer
+) => Layer.Layer<internalLayer.Outputs | A, E, internalLayer.ServerRequirements<R>> = internalLayer.layerServer
+
+/**
+ * A drop-in for `NodeHttpServer.layerTest`: the same outputs — an `HttpServer` (in process,
+ * no socket; serve the app later, from the test body or a layer), a platform `HttpClient`
+ * pointed at it, `HttpPlatform`, `Etag.Generator` and `NodeContext` — plus `TestClient` and
+ * `TestTracer`. Swapping the identifier is the whole migration.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { TestClient } from "effect-http-testkit"
+ *
+ * const test = Effect.gen(function* () {
+ *   yield* HttpServer.serveEffect(HttpServerResponse.text("hello"))
+ *   const client = yield* HttpClient.HttpClient
+ *   const response = yield* client.get("/")
+ *   return yield* response.text // "hello"
+ * }).pipe(Effect.scoped, Effect.provide(TestClient.layerTest))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerTest: Layer.Layer<internalLayer.Outputs | internalLayer.Provided> = internalLayer.layerTest
+
+/**
+ * {@link layerTest} with client options (`baseUrl`, `timeout`, `serverErrors`, ...).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerTestWith: (options?: Options) => Layer.Layer<internalLayer.Outputs | internalLayer.Provided> =
+  internalLayer.layerTestWith
+
+/**
+ * A drop-in for `NodeSocket.layerWebSocket`: a platform `Socket` connected to the app's
+ * WebSocket handler in process (any `ws:`/`http:` URL reaches it; a relative one resolves
+ * against `baseUrl`). Needs a `TestClient` layer.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWebSocket: (
+  url: string,
+  options?: { readonly closeCodeIsError?: ((code: number) => boolean) | undefined }
+) => Layer.Layer<Socket.Socket, never, TestClient> = internalLayer.layerWebSocket
+
+/**
+ * `Socket.WebSocketConstructor` connecting in process, so `Socket.makeWebSocket` and
+ * `RpcClient.layerProtocolSocket` reach the app with no socket. Needs a `TestClient` layer.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWebSocketConstructor: Layer.Layer<Socket.WebSocketConstructor, never, TestClient> =
+  internalLayer.layerWebSocketConstructor
 
 // ---------------------------------------------------------------------------
 // accessors

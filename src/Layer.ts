@@ -8,10 +8,12 @@
 import type * as Etag from "@effect/platform/Etag"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpPlatform from "@effect/platform/HttpPlatform"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as Path from "@effect/platform/Path"
+import * as Socket from "@effect/platform/Socket"
 import type * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
@@ -22,8 +24,10 @@ import * as Scope from "effect/Scope"
 import type { Options } from "./Client.js"
 import * as client from "./internal/client.js"
 import { makeConfig } from "./internal/config.js"
+import * as httpClient from "./internal/httpClient.js"
 import { reportOnFailure } from "./internal/report.js"
 import * as InProcessServer from "./internal/server.js"
+import * as socketClient from "./internal/socketClient.js"
 import { Tracker } from "./internal/tasks.js"
 import { Recorder } from "./internal/tracer.js"
 import * as Tracer from "./Tracer.js"
@@ -43,6 +47,15 @@ export type Provided =
   | FileSystem.FileSystem
   | Path.Path
   | NodeContext.NodeContext
+
+/**
+ * What every TestClient layer provides: the kit's client and tracer, and a platform
+ * `HttpClient` pointed at the app.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Outputs = client.TestClient | Tracer.TestTracer | HttpClient.HttpClient
 
 /**
  * What a bootstrap layer still needs from the user once the testkit's services are given.
@@ -83,7 +96,7 @@ const platformContext: Effect.Effect<Context.Context<Exclude<Provided, HttpServe
 const make = <A, E, R>(
   start: (appScope: Scope.Scope, context: Context.Context<Provided>) => Effect.Effect<Context.Context<A>, E, R>,
   options: Options | undefined
-): Layer.Layer<client.TestClient | Tracer.TestTracer | A, E, R> =>
+): Layer.Layer<client.TestClient | Tracer.TestTracer | HttpClient.HttpClient | A, E, R> =>
   Layer.scopedContext(
     Effect.gen(function* () {
       const config = makeConfig(options)
@@ -111,10 +124,15 @@ const make = <A, E, R>(
         config.drainTimeout,
         tracker
       )
-      testClient = client.make(server, config, tracker)
+      const exchanges = new client.Exchanges(config.exchangeLimit)
+      testClient = client.make(server, config, tracker, exchanges)
       const platform = yield* platformContext
       const app = yield* start(appScope, Context.add(platform, HttpServer.HttpServer, server.httpServer))
-      return app.pipe(Context.add(client.TestClient, testClient), Context.add(Tracer.TestTracer, { recorder }))
+      return app.pipe(
+        Context.add(client.TestClient, testClient),
+        Context.add(Tracer.TestTracer, { recorder }),
+        Context.add(HttpClient.HttpClient, httpClient.make(server, config, exchanges))
+      )
     })
   )
 
@@ -127,11 +145,11 @@ const make = <A, E, R>(
 export const layerServer = <A, E, R>(
   bootstrap: Layer.Layer<A, E, R>,
   options?: Options
-): Layer.Layer<client.TestClient | Tracer.TestTracer | A, E, ServerRequirements<R>> =>
+): Layer.Layer<Outputs | A, E, ServerRequirements<R>> =>
   make(
     (appScope, context) => Effect.provide(Layer.buildWithScope(bootstrap, appScope), context),
     options
-  ) as Layer.Layer<client.TestClient | Tracer.TestTracer | A, E, ServerRequirements<R>>
+  ) as Layer.Layer<Outputs | A, E, ServerRequirements<R>>
 
 /**
  * See `TestClient.layer`. Equivalent to `layerServer(HttpServer.serve(app))`, without the
@@ -144,7 +162,7 @@ export const layerServer = <A, E, R>(
 export const layer = <E, R>(
   app: HttpApp.Default<E, R>,
   options?: Options
-): Layer.Layer<client.TestClient | Tracer.TestTracer, never, AppRequirements<R>> =>
+): Layer.Layer<Outputs, never, AppRequirements<R>> =>
   make(
     (appScope, context) =>
       Effect.as(
@@ -158,4 +176,50 @@ export const layer = <E, R>(
         Context.empty()
       ),
     options
-  ) as Layer.Layer<client.TestClient | Tracer.TestTracer, never, AppRequirements<R>>
+  ) as Layer.Layer<Outputs, never, AppRequirements<R>>
+
+/**
+ * See `TestClient.layerTestWith`: the in-process server itself and the platform services, as
+ * `NodeHttpServer.layerTest` provides them, for suites that serve their app from the test
+ * body (`HttpServer.serveEffect(app)`, a `HttpRouter.Default.serve()` layer, ...).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerTestWith = (options?: Options): Layer.Layer<Outputs | Provided> =>
+  make((_, context) => Effect.succeed(context), options)
+
+/**
+ * See `TestClient.layerTest`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerTest: Layer.Layer<Outputs | Provided> = layerTestWith()
+
+/**
+ * See `TestClient.layerWebSocketConstructor`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWebSocketConstructor: Layer.Layer<Socket.WebSocketConstructor, never, client.TestClient> =
+  Layer.effect(
+    Socket.WebSocketConstructor,
+    Effect.map(client.TestClient, (service) => {
+      const { config, server } = client.internalsOf(service)
+      return socketClient.makeConstructor(server, config)
+    })
+  )
+
+/**
+ * See `TestClient.layerWebSocket`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWebSocket = (
+  url: string,
+  options?: { readonly closeCodeIsError?: ((code: number) => boolean) | undefined }
+): Layer.Layer<Socket.Socket, never, client.TestClient> =>
+  Layer.scoped(Socket.Socket, Socket.makeWebSocket(url, options)).pipe(Layer.provide(layerWebSocketConstructor))

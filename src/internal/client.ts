@@ -36,7 +36,7 @@ import {
 } from "./errors.js"
 import { type Hop, type Prepared, prepare } from "./prepare.js"
 import { nextHop } from "./redirect.js"
-import { bodyAllowed, foldHeaderLines, type RequestSource } from "./request.js"
+import { bodyAllowed, foldHeaderLines, type RequestBody, type RequestSource } from "./request.js"
 import { BufferedSink, StreamingSink, StreamResponseImpl, TestResponseImpl } from "./response.js"
 import type { InProcessServer } from "./server.js"
 import type { Tracker } from "./tasks.js"
@@ -45,18 +45,60 @@ import { Connection, makeTestWebSocket, websocketKey } from "./websocket.js"
 /** @internal */
 export class TestClient extends Context.Tag("effect-http-testkit/TestClient")<TestClient, Service>() {}
 
+/**
+ * The recent round trips of every client of one app (the kit's own and the platform
+ * `HttpClient` it provides), oldest first, bounded by `exchangeLimit`.
+ *
+ * @internal
+ */
+export class Exchanges {
+  private readonly ring: Array<Exchange> = []
+  constructor(private readonly limit: number) {}
+  push(exchange: Exchange): void {
+    if (this.limit === 0) return
+    if (this.ring.length >= this.limit) this.ring.shift()
+    this.ring.push(exchange)
+  }
+  list(): ReadonlyArray<Exchange> {
+    return this.ring.slice()
+  }
+}
+
+const internals = Symbol.for("effect-http-testkit/TestClient/internals")
+
+/** What the layers built around a client (its WebSocket constructor) need of it. @internal */
+export interface Internals {
+  readonly server: InProcessServer
+  readonly config: Config
+}
+
 /** @internal */
-export const make = (server: InProcessServer, config: Config, tracker: Tracker): Service => {
+export const internalsOf = (service: Service): Internals => (service as Service & { [internals]: Internals })[internals]
+
+/** @internal */
+export const make = (server: InProcessServer, config: Config, tracker: Tracker, exchanges: Exchanges): Service =>
+  Object.assign(makeService(server, config, tracker, exchanges), { [internals]: { server, config } })
+
+const makeService = (server: InProcessServer, config: Config, tracker: Tracker, exchanges: Exchanges): Service => {
   const jar = new Jar()
   for (const [name, value] of Object.entries(config.cookies)) {
     jar.set(`${name}=${encodeCookieValue(value)}; Path=/`, config.baseUrl)
   }
-  const exchanges: Array<Exchange> = []
 
-  /** The header lines of one hop: `host` and `cookie` are computed for each. */
+  /**
+   * The header lines of one hop: `cookie` is computed for each, and so is `host`, unless the
+   * test gave its own (Node's client sends the caller's) and the hop stays on its origin.
+   */
   const hopLines = (prepared: Prepared, hop: Hop): ReadonlyArray<readonly [string, string]> => {
     const sameOrigin = hop.url.origin === prepared.url.origin
-    const lines: Array<readonly [string, string]> = [["host", hop.url.host], ...hop.headerLines]
+    const explicitHost = hop.headerLines.some(([name]) => name === "host")
+    const lines: Array<readonly [string, string]> =
+      explicitHost && sameOrigin
+        ? [...hop.headerLines]
+        : [
+            ["host", hop.url.host],
+            ...(explicitHost ? hop.headerLines.filter(([name]) => name !== "host") : hop.headerLines)
+          ]
     const cookie = cookieHeader(jar.header(hop.url.href), sameOrigin ? prepared.cookies : undefined)
     if (cookie !== "") lines.push(["cookie", cookie])
     return lines
@@ -67,8 +109,6 @@ export const make = (server: InProcessServer, config: Config, tracker: Tracker):
     Effect.tap(exchange(server, config, prepared.timeout, hop, hopLines(prepared, hop), history), (response) =>
       Effect.sync(() => {
         jar.store(response.setCookie, response.url)
-        if (config.exchangeLimit === 0) return
-        if (exchanges.length >= config.exchangeLimit) exchanges.shift()
         // The request object is built only if someone looks at it: not on the hot path.
         exchanges.push({
           get request() {
@@ -146,7 +186,7 @@ export const make = (server: InProcessServer, config: Config, tracker: Tracker):
         openWebSocket(server, config, prepared, hopLines(prepared, prepared), protocols)
       )
     },
-    exchanges: Effect.sync(() => exchanges.slice()),
+    exchanges: Effect.sync(() => exchanges.list()),
     cookies: Effect.sync(() => jar.cookies(config.baseUrl)),
     cookieHeader: (url) => Effect.sync(() => jar.header(url === undefined ? config.baseUrl : absolute(config, url))),
     setCookie: (name, value, options) =>
@@ -195,7 +235,8 @@ const setCookieString = (name: string, value: string, options: CookieOptions): s
 // the exchange
 // ---------------------------------------------------------------------------
 
-const timedOut = Symbol("timedOut")
+/** @internal */
+export const timedOut = Symbol("timedOut")
 
 /** Waits for the handler fiber, bounded on the wall clock so TestClock cannot stall it. */
 const awaitFiber = <A>(
@@ -227,22 +268,42 @@ export const disconnect = (fiber: Fiber.RuntimeFiber<unknown, unknown>, config: 
     return Effect.map(awaitFiber(fiber, config.drainTimeout), (result) => result !== timedOut)
   })
 
-/** Starts the handler for one hop, or says why it cannot. */
-const start = (
+/**
+ * Starts the handler for one hop, or says why it cannot. A Stream body that fails while the
+ * app reads it aborts the exchange as a real client aborts its connection: the handler is
+ * disconnected and the failure recorded on the sink for `judge`.
+ *
+ * @internal
+ */
+export const start = (
   server: InProcessServer,
   config: Config,
-  hop: Hop,
+  hop: Pick<Hop, "method" | "url" | "body">,
   lines: ReadonlyArray<readonly [string, string]>,
-  sink: RequestSource["sink"],
+  sink: BufferedSink | StreamingSink,
   upgrade?: RequestSource["upgrade"]
 ): Fiber.RuntimeFiber<void> | ClientClosed => {
   const url = hop.url.href
   if (server.closed) return new ClientClosed({ method: hop.method, url, reason: "ScopeClosed" })
-  const fiber = server.dispatch({
+  let fiber: Fiber.RuntimeFiber<void> | undefined
+  const body: RequestBody =
+    hop.body._tag !== "Stream"
+      ? hop.body
+      : {
+          _tag: "Stream",
+          stream: Stream.tapErrorCause(hop.body.stream, (cause) =>
+            Effect.sync(() => {
+              if (Cause.isInterruptedOnly(cause)) return
+              sink.requestFailure ??= cause
+              fiber?.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
+            })
+          )
+        }
+  fiber = server.dispatch({
     method: hop.method,
     url: hop.url.pathname + hop.url.search,
     headers: foldHeaderLines(lines),
-    body: hop.body,
+    body,
     remoteAddress: config.remoteAddress,
     sink,
     upgrade
@@ -270,18 +331,34 @@ const reportStuck =
           })
         )
 
+/** The first line of a cause, for a message. */
+const describeCause = (cause: Cause.Cause<unknown>): string => {
+  const squashed = Cause.squash(cause)
+  return squashed instanceof Error ? squashed.message : String(squashed)
+}
+
 /**
  * What a finished handler means for the client: the error a real client would see (a reset
  * connection, a failure before any response, a truncated body) or, with `serverErrors:
  * "fail"`, any failure the app did not turn into a response itself.
  */
-const judge = (
-  config: Config,
-  hop: Hop,
+export const judge = (
+  config: Pick<Config, "serverErrors">,
+  hop: Pick<Hop, "method" | "url">,
   sink: BufferedSink | StreamingSink,
   exit: Exit.Exit<void, unknown>
-): ConnectionReset | TestServerError | undefined => {
+): ConnectionReset | TestServerError | InvalidRequest | undefined => {
   const url = hop.url.href
+  if (sink.requestFailure !== undefined) {
+    return new InvalidRequest({
+      method: hop.method,
+      url,
+      reason:
+        `the request body Stream failed while it was being sent (${describeCause(sink.requestFailure)}); ` +
+        "the connection was aborted, as a real client aborts it, and the app saw a client abort",
+      cause: Cause.squash(sink.requestFailure)
+    })
+  }
   if (sink.resetReason !== undefined) return new ConnectionReset({ method: hop.method, url, reason: sink.resetReason })
   const cause = exit._tag === "Failure" ? exit.cause : sink.failure
   if (cause === undefined) return undefined
@@ -348,7 +425,8 @@ const exchange = (
   })
 
 /** How many body chunks may wait for the test to read them before the handler must wait. */
-const streamBuffer = 16
+/** @internal */
+export const streamBuffer = 16
 
 const openStream = (
   server: InProcessServer,
@@ -367,7 +445,7 @@ const openStream = (
         : Effect.flatMap(disconnect(fiber, config), reportStuck(config, `streamed ${hop.method} ${url}`))
     )
     // A failure after the headers must fail the body stream, never end it short.
-    let failure: ConnectionReset | TestServerError | undefined
+    let failure: ConnectionReset | TestServerError | InvalidRequest | undefined
     fiber.addObserver((exit) => {
       failure = judge(config, hop, sink, exit)
       mailbox.unsafeDone(Exit.void)
@@ -452,7 +530,7 @@ const openWebSocket = (
 ): Effect.Effect<TestWebSocket, TestClientError | WebSocketRejected, Scope.Scope> =>
   Effect.gen(function* () {
     const url = hop.url.href
-    const connection = yield* Connection.make(url.replace(/^http/, "ws"), protocols[0] ?? "")
+    const { connection, incoming } = yield* Connection.make(url.replace(/^http/, "ws"), protocols[0] ?? "")
     const sink = new BufferedSink()
     // Once upgraded, the app's eventual HTTP response goes nowhere, as on a Node socket.
     connection.onAccept = () => sink.end()
@@ -478,7 +556,7 @@ const openWebSocket = (
       Effect.raceFirst(Effect.map(fiber.await, (exit) => exit)),
       Effect.raceFirst(Effect.as(wallClockSleep(hop.timeout), timedOut))
     )
-    if (outcome === "accepted") return makeTestWebSocket(connection, hop.timeout)
+    if (outcome === "accepted") return makeTestWebSocket(connection, incoming, hop.timeout)
     if (outcome === timedOut) {
       const handlerStopped = yield* disconnect(fiber, config)
       return yield* Effect.fail(new RequestTimeout({ method: "GET", url, timeout: hop.timeout, handlerStopped }))
@@ -491,25 +569,29 @@ const openWebSocket = (
   })
 
 /**
- * Waits until the headers of a streaming body are sent, or the handler ends (a complete or
- * failed response), or `timeout` passes on the wall clock.
+ * Waits until the headers of a streaming body are sent (with `anyBody`, the headers of any
+ * response, as a socket client returns at headers), or the handler ends (a complete or failed
+ * response), or `timeout` passes on the wall clock.
+ *
+ * @internal
  */
-const awaitHead = (
+export const awaitHead = (
   sink: StreamingSink,
   fiber: Fiber.RuntimeFiber<void>,
-  timeout: Duration.Duration
+  timeout: Duration.Duration,
+  anyBody = false
 ): Effect.Effect<"head" | Exit.Exit<void, unknown> | typeof timedOut> =>
   Effect.async((resume) => {
     const done = fiber.unsafePoll()
     if (done !== null) return resume(Effect.succeed(done))
-    if (sink.headersSent && sink.streaming) return resume(Effect.succeed("head"))
+    if (sink.headersSent && (anyBody || sink.streaming)) return resume(Effect.succeed("head"))
     const cancel = setWallTimer(timeout, () => resume(Effect.succeed(timedOut)))
     const observer = (exit: Exit.Exit<void, unknown>) => {
       cancel()
       resume(Effect.succeed(exit))
     }
     sink.onHead = () => {
-      if (!sink.streaming) return
+      if (!anyBody && !sink.streaming) return
       cancel()
       fiber.removeObserver(observer)
       resume(Effect.succeed("head"))

@@ -104,17 +104,22 @@ export const makeConfig = (options: Options = {}): Config => {
 
 /**
  * Appends header lines from any accepted input; a name given here replaces earlier lines of
- * that name (the defaults) rather than adding to them. Returns a problem, if any.
+ * that name (the defaults) rather than adding to them, and a name given as `undefined`
+ * removes them (`{ "user-agent": undefined }` sends no user-agent). Returns a problem, if any.
  *
  * @internal
  */
 export const mergeHeaderInput = (lines: Array<readonly [string, string]>, input: HeadersInput): string | undefined => {
   const incoming: Array<readonly [string, string]> = []
+  const removed: Array<string> = []
   const entries: Iterable<readonly [string, unknown]> =
     input instanceof globalThis.Headers ? input.entries() : Object.entries(input)
   for (const [name, value] of entries) {
-    if (value === undefined) continue
     if (!tokenRe.test(name)) return `invalid header name ${describe(name)}: only token characters are allowed`
+    if (value === undefined) {
+      removed.push(name.toLowerCase())
+      continue
+    }
     const values: ReadonlyArray<unknown> = Array.isArray(value) ? value : [value]
     for (const v of values) {
       if (typeof v !== "string") return `header ${describe(name)} must be a string or an array of strings`
@@ -124,7 +129,7 @@ export const mergeHeaderInput = (lines: Array<readonly [string, string]>, input:
       incoming.push([name.toLowerCase(), v])
     }
   }
-  const replaced = new Set(incoming.map(([name]) => name))
+  const replaced = new Set([...removed, ...incoming.map(([name]) => name)])
   for (let i = lines.length - 1; i >= 0; i--) {
     if (replaced.has(lines[i][0])) lines.splice(i, 1)
   }

@@ -51,7 +51,7 @@ export const reportOnFailure = (
             return [
               `  ${request.method} ${response.url} -> ${response.status}`,
               headers,
-              `    body: ${excerpt(response.body)}`,
+              `    body: ${"body" in response ? excerpt(response.body) : "(streamed to the caller)"}`,
               "  spans:",
               spans
             ].join("\n")

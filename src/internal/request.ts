@@ -187,8 +187,8 @@ export class InProcessRequest extends Inspectable.Class implements ServerRequest
   get stream(): Stream.Stream<Uint8Array, ServerError.RequestError> {
     const body = this.source.body
     if (body._tag === "Empty") return Stream.empty
-    if (body._tag === "Bytes") return Stream.succeed(body.bytes)
-    return Stream.mapError(body.stream, (cause) => this.decodeError(cause))
+    if (body._tag === "Bytes") return Stream.fromIterable(socketChunks(body.bytes))
+    return Stream.mapError(socketSized(body.stream), (cause) => this.decodeError(cause))
   }
 
   private bytesEffect: Effect.Effect<Uint8Array, ServerError.RequestError> | undefined
@@ -252,9 +252,9 @@ export class InProcessRequest extends Inspectable.Class implements ServerRequest
       case "Empty":
         return Readable.from([])
       case "Bytes":
-        return Readable.from([body.bytes])
+        return Readable.from(socketChunks(body.bytes))
       case "Stream":
-        return NodeStream.toReadableNever(body.stream)
+        return NodeStream.toReadableNever(socketSized(body.stream))
     }
   }
 
@@ -294,6 +294,31 @@ export class InProcessRequest extends Inspectable.Class implements ServerRequest
 }
 
 const utf8 = new TextDecoder()
+
+/**
+ * The most a Node server reads off a socket at once (its stream's 64 KiB high-water mark).
+ * The app's body arrives in pieces no larger, as from a socket: parsers with limits (busboy's
+ * `maxFileSize`) only check them between pieces.
+ *
+ * @internal
+ */
+export const socketChunkSize = 64 * 1024
+
+const socketChunks = (bytes: Uint8Array): Array<Uint8Array> => {
+  if (bytes.length <= socketChunkSize) return [bytes]
+  const out: Array<Uint8Array> = []
+  for (let offset = 0; offset < bytes.length; offset += socketChunkSize) {
+    out.push(bytes.subarray(offset, offset + socketChunkSize))
+  }
+  return out
+}
+
+const socketSized = <E>(stream: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array, E> =>
+  Stream.mapChunks(stream, (chunk) =>
+    Chunk.some(chunk, (bytes) => bytes.length > socketChunkSize)
+      ? Chunk.flatMap(chunk, (bytes) => Chunk.unsafeFromArray(socketChunks(bytes)))
+      : chunk
+  )
 
 /**
  * An ArrayBuffer holding exactly these bytes. Node Buffers are often views into a shared

@@ -36,6 +36,8 @@ abstract class SinkBase implements ResponseSink {
   /** Why the connection was reset before a response, if it was. */
   resetReason: string | undefined = undefined
   failure: Cause.Cause<unknown> | undefined = undefined
+  /** The request's Stream body failed while the app read it: the client aborted the exchange. */
+  requestFailure: Cause.Cause<unknown> | undefined = undefined
   protected discard = false
 
   head(status: number, headers: Headers.Headers, setCookie: ReadonlyArray<string>, streaming: boolean): void {

@@ -2,6 +2,7 @@ import * as Socket from "@effect/platform/Socket"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
@@ -84,20 +85,25 @@ export class Connection {
   closeInfo: CloseInfo | undefined = undefined
   /** Called once, when the app accepts the upgrade. */
   onAccept: (() => void) | undefined = undefined
+  readonly accepted = Deferred.unsafeMake<void>(FiberId.none)
+  readonly closed = Deferred.unsafeMake<CloseInfo>(FiberId.none)
 
+  /** `deliver` hands what the app sends (messages, then its close) to the test's end, in order. */
   constructor(
     readonly url: string,
     readonly protocol: string,
-    readonly incoming: Queue.Queue<Incoming>,
-    readonly accepted: Deferred.Deferred<void>,
-    readonly closed: Deferred.Deferred<CloseInfo>
+    private readonly deliver: (incoming: Incoming) => void
   ) {}
 
-  static make(url: string, protocol: string): Effect.Effect<Connection> {
-    return Effect.map(
-      Effect.all([Queue.unbounded<Incoming>(), Deferred.make<void>(), Deferred.make<CloseInfo>()]),
-      ([incoming, accepted, closed]) => new Connection(url, protocol, incoming, accepted, closed)
-    )
+  /** A connection whose test end reads from a queue (the kit's `TestWebSocket`). */
+  static make(
+    url: string,
+    protocol: string
+  ): Effect.Effect<{ connection: Connection; incoming: Queue.Queue<Incoming> }> {
+    return Effect.map(Queue.unbounded<Incoming>(), (incoming) => ({
+      connection: new Connection(url, protocol, (message) => Queue.unsafeOffer(incoming, message)),
+      incoming
+    }))
   }
 
   /**
@@ -128,7 +134,7 @@ export class Connection {
   }
 
   toTest(message: Incoming): void {
-    Queue.unsafeOffer(this.incoming, message)
+    this.deliver(message)
   }
 
   /** A message from the test to the app. */
@@ -171,14 +177,18 @@ export const websocketKey = (): string => Buffer.from(crypto.getRandomValues(new
 // ---------------------------------------------------------------------------
 
 /** @internal */
-export const makeTestWebSocket = (connection: Connection, timeout: Duration.Duration): TestWebSocket => {
+export const makeTestWebSocket = (
+  connection: Connection,
+  incoming: Queue.Queue<Incoming>,
+  timeout: Duration.Duration
+): TestWebSocket => {
   const url = connection.url
   let closeSeen: CloseInfo | undefined
   const closedError = (info: CloseInfo) => new WebSocketClosed({ url, code: info.code, reason: info.reason })
 
   const receive: Effect.Effect<string | Uint8Array, WebSocketError> = Effect.suspend(() => {
     if (closeSeen !== undefined) return Effect.fail(closedError(closeSeen))
-    return Queue.take(connection.incoming).pipe(
+    return Queue.take(incoming).pipe(
       Effect.raceFirst(
         Effect.zipRight(
           wallClockSleep(timeout),
