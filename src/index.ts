@@ -24,6 +24,12 @@ export * as TestStream from "./Stream.js"
  */
 export * as TaskQueue from "./TaskQueue.js"
 /**
+ * Run one handler against an in-memory request, without routing or a server.
+ *
+ * @since 0.2.0
+ */
+export * as TestRequest from "./TestRequest.js"
+/**
  * A recording tracer: assert on the spans a request produced.
  *
  * @since 0.1.0

@@ -61,11 +61,13 @@ export class ClientWebSocket extends EventTarget {
   private connect(server: InProcessServer, config: Config, protocols: ReadonlyArray<string>): void {
     if (this.readyState !== CONNECTING) return
     if (config.problem !== undefined) {
-      return this.fail(new InvalidRequest({ method: "GET", url: this.url, reason: config.problem }))
+      this.fail(new InvalidRequest({ method: "GET", url: this.url, reason: config.problem }))
+      return
     }
     const target = httpUrl(config, this.url)
     if (typeof target === "string") {
-      return this.fail(new InvalidRequest({ method: "GET", url: this.url, reason: target }))
+      this.fail(new InvalidRequest({ method: "GET", url: this.url, reason: target }))
+      return
     }
     const connection = new Connection(target.href.replace(/^http/, "ws"), protocols[0] ?? "", (incoming) =>
       queueMicrotask(() => this.receive(incoming))
@@ -106,7 +108,8 @@ export class ClientWebSocket extends EventTarget {
     const fiber = start(server, config, hop, lines, sink, connection.upgrade)
     if (!("await" in fiber)) {
       cancel()
-      return this.fail(fiber)
+      this.fail(fiber)
+      return
     }
     this.fiber = fiber
     fiber.addObserver((exit) => {
@@ -123,15 +126,13 @@ export class ClientWebSocket extends EventTarget {
     if (this.readyState === CONNECTING)
       throw new DOMException("WebSocket is not open: readyState 0 (CONNECTING)", "InvalidStateError")
     if (this.readyState !== OPEN) return
-    if (typeof data === "string") return this.connection!.fromTest(data)
-    if (ArrayBuffer.isView(data)) {
-      return this.connection!.fromTest(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
-    }
-    if (data instanceof Blob) {
-      void data.arrayBuffer().then((buffer) => this.connection?.fromTest(new Uint8Array(buffer)))
-      return
-    }
-    this.connection!.fromTest(new Uint8Array(data as ArrayBuffer))
+    const connection = this.connection!
+    if (typeof data === "string") connection.fromTest(data)
+    else if (ArrayBuffer.isView(data)) {
+      connection.fromTest(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    } else if (data instanceof Blob) {
+      void data.arrayBuffer().then((buffer) => connection.fromTest(new Uint8Array(buffer)))
+    } else connection.fromTest(new Uint8Array(data as ArrayBuffer))
   }
 
   /** Starts the closing handshake; before the app accepted, the connection is abandoned (1006). */
