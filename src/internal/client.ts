@@ -182,7 +182,9 @@ const makeService = (server: InProcessServer, config: Config, tracker: Tracker, 
         ...(options.cookies === undefined ? {} : { cookies: options.cookies }),
         ...(options.timeout === undefined ? {} : { timeout: options.timeout })
       }
-      return Effect.flatMap(prepare(config, "GET", url, requestOptions), (prepared) =>
+      // The handshake is an http(s) request: ws:// and wss:// name the same origins.
+      const httpUrl = typeof url === "string" ? url.replace(/^ws(s?):/i, "http$1:") : url
+      return Effect.flatMap(prepare(config, "GET", httpUrl, requestOptions), (prepared) =>
         openWebSocket(server, config, prepared, hopLines(prepared, prepared), protocols)
       )
     },
