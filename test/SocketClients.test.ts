@@ -132,12 +132,15 @@ describe("TestClient.layerWebSocketConstructor", () => {
     "the kit's own TestClient.websocket takes ws:// URLs too, and refuses other schemes with InvalidRequest",
     () =>
       Effect.gen(function* () {
-        const ws = yield* TestClient.websocket("ws://testserver/echo")
-        yield* ws.send("kit")
-        expect(yield* ws.receiveText).toBe("echo: kit")
-        const error = yield* Effect.flip(TestClient.websocket("ftp://testserver/echo"))
-        expect(error._tag).toBe("InvalidRequest")
-      }).pipe(Effect.provide(TestClient.layer(echoApp(Deferred.unsafeMake(undefined as never)))))
+        const closedWith = yield* Deferred.make<number>()
+        yield* Effect.gen(function* () {
+          const ws = yield* TestClient.websocket("ws://testserver/echo")
+          yield* ws.send("kit")
+          expect(yield* ws.receiveText).toBe("echo: kit")
+          const error = yield* Effect.flip(TestClient.websocket("ftp://testserver/echo"))
+          expect(error._tag).toBe("InvalidRequest")
+        }).pipe(Effect.provide(TestClient.layer(echoApp(closedWith))))
+      })
   )
 })
 
