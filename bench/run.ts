@@ -2,8 +2,10 @@
  * `npm run bench`: runs every scenario, prints one table, writes bench/RESULTS.md.
  */
 import * as fs from "node:fs"
+import * as cookies from "./cookies.js"
 import * as fresh from "./fresh.js"
 import { machine, type Row } from "./harness.js"
+import * as longlines from "./longlines.js"
 import * as memory from "./memory.js"
 import * as post from "./post.js"
 import * as roundtrip from "./roundtrip.js"
@@ -21,6 +23,8 @@ const scenarios: ReadonlyArray<{ readonly name: string; readonly run: (runs: num
     { name: "fresh", run: fresh.run },
     { name: "post", run: post.run },
     { name: "sse", run: sse.run },
+    { name: "longlines", run: longlines.run },
+    { name: "cookies", run: cookies.run },
     { name: "memory", run: memory.run },
     { name: "tracing", run: tracing.run }
   ]

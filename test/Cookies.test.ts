@@ -8,6 +8,7 @@ import { Cookies, HttpRouter, HttpServerRequest, HttpServerResponse } from "@eff
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Option } from "effect"
 import { TestClient } from "effect-http-testkit"
+import { MemoryCookieStore } from "tough-cookie"
 
 const PAST = "Wed, 21 Oct 2015 07:28:00 GMT"
 const FUTURE = "Fri, 01 Jan 2100 00:00:00 GMT"
@@ -72,6 +73,28 @@ const app = HttpRouter.empty.pipe(
         ])
       )
     )
+  ),
+  // A session cookie whose Domain names the very host that sets it (RFC 6265 §5.3 step 5).
+  HttpRouter.get(
+    "/login-host-domain",
+    Effect.sync(() =>
+      HttpServerResponse.empty({ status: 204 }).pipe(
+        HttpServerResponse.unsafeSetCookies([["sid", "abc", { domain: "testserver", path: "/", httpOnly: true }]])
+      )
+    )
+  ),
+  // `?n=` cookies c0..c{n-1} on Path=/ in one response, then two that try to shadow a Secure `s`.
+  HttpRouter.get(
+    "/many",
+    Effect.gen(function* () {
+      const params = yield* HttpServerRequest.ParsedSearchParams
+      const n = Number(params.n)
+      const cookies = Array.from({ length: n }, (_, i) => [`c${i}`, String(i), { path: "/" }] as const)
+      return HttpServerResponse.empty({ status: 204 }).pipe(
+        HttpServerResponse.unsafeSetCookies([...cookies, ["s", "shadow", { path: "/" }]]),
+        HttpServerResponse.setHeader("set-cookie", "s=shadow; Path=/deeper")
+      )
+    })
   ),
   HttpRouter.all("*", anyPath)
 )
@@ -230,6 +253,71 @@ const cases: ReadonlyArray<Case> = [
     set: ["a=1; Domain="],
     to: "http://www.example.com/",
     expected: ""
+  },
+  // --- RFC 6265 §5.3 step 5: a Domain that is a public suffix (or a single label, which the
+  // public suffix rules treat as one) and equals the request host is stored host-only
+  {
+    name: "Domain equal to a single-label request host (Domain=intranet from intranet) is stored host-only",
+    from: "http://intranet/",
+    set: ["a=1; Domain=intranet"],
+    to: "http://intranet/",
+    expected: "a=1"
+  },
+  {
+    name: "Domain equal to a single-label request host: the host-only cookie is not sent to a subdomain",
+    from: "http://intranet/",
+    set: ["a=1; Domain=intranet"],
+    to: "http://www.intranet/",
+    expected: ""
+  },
+  {
+    name: "Domain equal to a public-suffix request host (Domain=co.uk from co.uk) is stored host-only",
+    from: "http://co.uk/",
+    set: ["a=1; Domain=co.uk"],
+    to: "http://co.uk/",
+    expected: "a=1"
+  },
+  {
+    name: "Domain equal to a public-suffix request host is not sent to a domain under it",
+    from: "http://co.uk/",
+    set: ["a=1; Domain=co.uk"],
+    to: "http://example.co.uk/",
+    expected: ""
+  },
+  {
+    name: "Domain equal to the request host matches after canonicalisation (.INTRANET)",
+    from: "http://intranet/",
+    set: ["a=1; Domain=.INTRANET"],
+    to: "http://intranet/",
+    expected: "a=1"
+  },
+  {
+    name: "a single-label Domain set by a host under it is still rejected (not identical to the host)",
+    from: "http://www.intranet/",
+    set: ["a=1; Domain=intranet"],
+    to: "http://www.intranet/",
+    expected: ""
+  },
+  {
+    name: "a single-label Domain set by a host under it is not stored for the label either",
+    from: "http://www.intranet/",
+    set: ["a=1; Domain=intranet"],
+    to: "http://intranet/",
+    expected: ""
+  },
+  {
+    name: "Domain equal to a public-suffix host replaces that host's host-only cookie of the same name",
+    from: "http://intranet/",
+    set: ["a=1", "a=2; Domain=intranet", "b=1"],
+    to: "http://intranet/",
+    expected: "a=2; b=1"
+  },
+  {
+    name: "Domain equal to a public-suffix host with Max-Age=0 deletes that host's host-only cookie",
+    from: "http://intranet/",
+    set: ["a=1", "b=1", "a=; Domain=intranet; Max-Age=0"],
+    to: "http://intranet/",
+    expected: "b=1"
   },
   {
     name: "a cookie for another host is not sent",
@@ -395,6 +483,54 @@ const cases: ReadonlyArray<Case> = [
     set: ["a=1; Secure", ["http://example.com/", "a=2"]],
     to: "https://example.com/",
     expected: "a=1"
+  },
+
+  {
+    name: "leave secure cookies alone: a Secure Domain cookie blocks the name from plain http on a host it covers",
+    from: "https://www.example.com/",
+    set: ["a=1; Secure; Domain=example.com", ["http://api.example.com/", "a=2"]],
+    to: "http://api.example.com/",
+    expected: ""
+  },
+  {
+    name: "leave secure cookies alone: a plain-http Domain cookie may not cover a Secure host-only one",
+    from: "https://www.example.com/",
+    set: ["a=1; Secure", ["http://api.example.com/", "a=2; Domain=example.com"]],
+    to: "https://www.example.com/",
+    expected: "a=1"
+  },
+  {
+    name: "leave secure cookies alone: a deeper path is covered by the Secure cookie's path",
+    from: "https://example.com/",
+    set: ["a=1; Secure; Path=/", ["http://example.com/", "a=2; Path=/x"]],
+    to: "https://example.com/x/y",
+    expected: "a=1"
+  },
+  {
+    name: "leave secure cookies alone: another name, another domain or a path outside are not blocked",
+    from: "https://example.com/",
+    set: [
+      "a=1; Secure; Path=/x",
+      ["http://example.com/", "b=2; Path=/"],
+      ["http://example.com/", "a=3; Path=/"],
+      ["http://example.org/", "a=4; Path=/"]
+    ],
+    to: "http://example.com/x",
+    expected: "b=2; a=3"
+  },
+  {
+    name: "leave secure cookies alone: once the Secure cookie is replaced by a plain one over https, http may set it",
+    from: "https://example.com/",
+    set: ["a=1; Secure", "a=2", ["http://example.com/", "a=3"]],
+    to: "http://example.com/",
+    expected: "a=3"
+  },
+  {
+    name: "leave secure cookies alone: once the Secure cookie is deleted, http may set the name",
+    from: "https://example.com/",
+    set: ["a=1; Secure", "a=; Secure; Max-Age=0", ["http://example.com/", "a=3"]],
+    to: "http://example.com/",
+    expected: "a=3"
   },
 
   // --- HttpOnly (RFC 6265 §5.3 step 10: only non-HTTP APIs are barred)
@@ -878,6 +1014,166 @@ describe("control characters in Set-Cookie", () => {
       expect(r.setCookie).toEqual([])
       expect(yield* TestClient.cookieHeader()).toBe("")
     }).pipe(Effect.provide(TestClient.layer(app, { serverErrors: "respond" })))
+  )
+})
+
+// ---------------------------------------------------------------------------
+// RFC 6265 §5.3 step 5: Domain equal to the request host
+// ---------------------------------------------------------------------------
+
+describe("a Domain attribute equal to the request host (RFC 6265 §5.3 step 5)", () => {
+  it.scoped("Domain=testserver from http://testserver is stored host-only: sent back there, not to subdomains", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/login-host-domain")
+      expect(r.setCookie).toEqual(["sid=abc; Domain=testserver; Path=/; HttpOnly"])
+      expect(yield* sentTo("/me")).toBe("sid=abc")
+      expect(yield* sentTo("http://testserver:8080/me")).toBe("sid=abc")
+      expect(yield* sentTo("http://api.testserver/me")).toBe("")
+      expect(yield* TestClient.cookieHeader("http://api.testserver/")).toBe("")
+      const sid = Option.getOrThrow(Cookies.get(yield* TestClient.cookies, "sid"))
+      expect(sid.value).toBe("abc")
+      // Host-only: reported without a domain, as a cookie set with no Domain attribute is.
+      expect(sid.options?.domain).toBeUndefined()
+      expect(sid.options?.httpOnly).toBe(true)
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("a subdomain of testserver cannot set Domain=testserver (a public suffix it is not identical to)", () =>
+    Effect.gen(function* () {
+      yield* setFrom("http://api.testserver/", "sid=abc; Domain=testserver; Path=/")
+      expect(yield* sentTo("http://api.testserver/")).toBe("")
+      expect(yield* sentTo("/")).toBe("")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("setCookie with domain equal to the baseUrl host stores it host-only", () =>
+    Effect.gen(function* () {
+      yield* TestClient.setCookie("theme", "dark", { domain: "testserver" })
+      expect(yield* sentTo("/")).toBe("theme=dark")
+      expect(yield* sentTo("http://www.testserver/")).toBe("")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("__Host- cookies keep their rule: a Domain attribute, even the host's own, is refused", () =>
+    Effect.gen(function* () {
+      yield* setFrom("http://localhost/", "__Host-id=1; Secure; Path=/; Domain=localhost")
+      yield* setFrom("https://intranet/", "__Host-id=2; Secure; Path=/; Domain=intranet")
+      expect(yield* sentTo("http://localhost/")).toBe("")
+      expect(yield* sentTo("https://intranet/")).toBe("")
+    }).pipe(Effect.provide(TestApp))
+  )
+})
+
+// ---------------------------------------------------------------------------
+// many cookies with a Secure cookie present
+// ---------------------------------------------------------------------------
+
+/**
+ * Runs `effect` while counting the cookies the jar's store hands out in bulk (`getAllCookies`,
+ * `findCookies`): the work of walking the jar. Storing one cookie needs no walk at all; a jar
+ * that walks (or serialises) all of itself per `Set-Cookie` hands out O(n²) cookies for n.
+ */
+const countWalked = <A, E, R>(effect: Effect.Effect<A, E, R>) => {
+  type Method = (this: unknown, ...args: Array<unknown>) => unknown
+  const proto = MemoryCookieStore.prototype as unknown as Record<"getAllCookies" | "findCookies", Method>
+  const originals = { getAllCookies: proto.getAllCookies, findCookies: proto.findCookies }
+  let walked = 0
+  const tally = (cookies: unknown) => {
+    if (Array.isArray(cookies)) walked += cookies.length
+  }
+  const wrap = (original: Method): Method =>
+    function (...args) {
+      const last = args[args.length - 1]
+      if (typeof last === "function") {
+        args[args.length - 1] = (error: unknown, cookies: unknown) => {
+          tally(cookies)
+          return (last as (error: unknown, cookies: unknown) => unknown)(error, cookies)
+        }
+        return original.apply(this, args)
+      }
+      const result = original.apply(this, args)
+      return result instanceof Promise
+        ? result.then((cookies) => {
+            tally(cookies)
+            return cookies
+          })
+        : result
+    }
+  return Effect.acquireUseRelease(
+    Effect.sync(() => {
+      proto.getAllCookies = wrap(originals.getAllCookies)
+      proto.findCookies = wrap(originals.findCookies)
+    }),
+    () => Effect.map(effect, (result) => ({ result, walked })),
+    () =>
+      Effect.sync(() => {
+        proto.getAllCookies = originals.getAllCookies
+        proto.findCookies = originals.findCookies
+      })
+  )
+}
+
+describe("many cookies with a Secure cookie present", () => {
+  const n = 2000
+
+  it.scoped(
+    "one response with 2,000 Set-Cookie over plain http stores them all without walking the jar per cookie",
+    () =>
+      Effect.gen(function* () {
+        // http://localhost is a secure context: the Secure cookie is stored, and the jar must then
+        // check every plain-http cookie against it ("leave secure cookies alone").
+        yield* setFrom("/", "s=1; Secure; Path=/")
+        expect(yield* sentTo("/")).toBe("s=1")
+
+        const { result: r, walked } = yield* countWalked(TestClient.get("/many", { params: { n } }))
+        expect(r.status).toBe(204)
+        expect(r.setCookie).toHaveLength(n + 2)
+        // Structural: storing n cookies walks fewer than n cookies in all (the request's own
+        // Cookie header walks the one cookie there was); the per-cookie walk handed out ~n²/2.
+        expect(walked).toBeLessThan(n)
+
+        // Correct: all n stored, in creation order after `s`; neither shadowing `s` got in.
+        const expected = ["s=1", ...Array.from({ length: n }, (_, i) => `c${i}=${i}`)].join("; ")
+        expect(yield* TestClient.cookieHeader("/")).toBe(expected)
+        expect(yield* TestClient.cookieHeader("/deeper")).toBe(expected)
+        expect(yield* sentTo("/")).toBe(expected)
+        const record = Cookies.toRecord(yield* TestClient.cookies)
+        expect(Object.keys(record)).toHaveLength(n + 1)
+        expect(record.s).toBe("1")
+        expect(record[`c${n - 1}`]).toBe(String(n - 1))
+
+        // Storing again replaces, still without walking the jar per cookie.
+        const again = yield* countWalked(TestClient.get("/many", { params: { n } }))
+        expect(again.walked).toBeLessThanOrEqual(n + 1)
+        expect(yield* TestClient.cookieHeader("/")).toBe(expected)
+      }).pipe(Effect.provide(TestClient.layer(app, { baseUrl: "http://localhost" })))
+  )
+
+  it.scoped("the Secure cookie stops guarding its name once it is cleared, deleted or replaced", () =>
+    Effect.gen(function* () {
+      yield* setFrom("/", "s=1; Secure; Path=/")
+      yield* setFrom("http://testserver/", "s=elsewhere; Path=/")
+      yield* TestClient.get("/many", { params: { n: 3 } })
+      expect(yield* sentTo("/")).toBe("s=1; c0=0; c1=1; c2=2")
+      // Another host's `s` is not guarded by this host's Secure one.
+      expect(yield* sentTo("http://testserver/")).toBe("s=elsewhere")
+
+      yield* TestClient.clearCookies("s")
+      yield* setFrom("/", "s=2; Path=/")
+      expect(yield* sentTo("/")).toBe("c0=0; c1=1; c2=2; s=2")
+
+      // Secure again (replacing the plain one), then deleted: the name is free again.
+      yield* setFrom("/", "s=3; Secure; Path=/")
+      yield* setFrom("/", "s=4; Path=/")
+      expect(yield* sentTo("/")).toBe("c0=0; c1=1; c2=2; s=3")
+      yield* setFrom("/", "s=; Secure; Path=/; Max-Age=0")
+      yield* setFrom("/", "s=5; Path=/")
+      expect(yield* sentTo("/")).toBe("c0=0; c1=1; c2=2; s=5")
+
+      yield* TestClient.clearCookies()
+      yield* setFrom("/", "s=6; Path=/")
+      expect(yield* sentTo("/")).toBe("s=6")
+    }).pipe(Effect.provide(TestClient.layer(app, { baseUrl: "http://localhost" })))
   )
 })
 

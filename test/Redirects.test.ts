@@ -28,7 +28,8 @@ const target = Effect.gen(function* () {
       "x-seen-body": body === "" ? "(none)" : body,
       "x-seen-content-type": request.headers["content-type"] ?? "(none)",
       "x-seen-content-length": request.headers["content-length"] ?? "(none)",
-      "x-seen-authorization": request.headers.authorization ?? "(none)"
+      "x-seen-authorization": request.headers.authorization ?? "(none)",
+      "x-seen-proxy-authorization": request.headers["proxy-authorization"] ?? "(none)"
     }
   })
 })
@@ -180,6 +181,36 @@ describe("redirects", () => {
       })
       expect(scheme.headers["x-seen-authorization"]).toBe("(none)")
     }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped(
+    "Proxy-Authorization is kept on same-origin hops and dropped on cross-origin hops, like Authorization",
+    () =>
+      Effect.gen(function* () {
+        const headers = { "proxy-authorization": "Basic cHJveHk6c2VjcmV0", authorization: "Bearer secret" }
+        const same = yield* TestClient.get("/redirect/302?to=/target", { headers })
+        expect(same.headers["x-seen-proxy-authorization"]).toBe("Basic cHJveHk6c2VjcmV0")
+        expect(same.headers["x-seen-authorization"]).toBe("Bearer secret")
+        for (const [status, to] of [
+          [302, "http://elsewhere.example/target"],
+          [307, "https://testserver/target"],
+          [308, "http://testserver:8080/target"],
+          [303, "//cdn.example/target"]
+        ] as const) {
+          const cross = yield* TestClient.post(`/redirect/${status}?to=${encodeURIComponent(to)}`, {
+            body: "x",
+            // A header name in any case is the same header.
+            headers: { "Proxy-Authorization": "Basic cHJveHk6c2VjcmV0" }
+          })
+          expect(cross.status).toBe(200)
+          expect(cross.history.map((hop) => hop.status)).toEqual([status])
+          expect(cross.headers["x-seen-proxy-authorization"]).toBe("(none)")
+        }
+        // The first hop itself carried it: only the cross-origin follow-up loses it.
+        const exchanges = yield* TestClient.exchanges
+        const last = exchanges.slice(-2)
+        expect(last.map((e) => e.request.headers["proxy-authorization"])).toEqual(["Basic cHJveHk6c2VjcmV0", undefined])
+      }).pipe(Effect.provide(TestApp))
   )
 
   it.scoped("a 307/308 that must resend a Stream body fails with InvalidRequest; a 303 needs no body", () =>

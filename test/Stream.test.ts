@@ -750,3 +750,111 @@ describe("properties", () => {
     { fastCheck: { numRuns: 200 } }
   )
 })
+
+// ---------------------------------------------------------------------------------------------
+// Linear time: a long line arriving in many chunks
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Runs `run` while counting the characters `String.prototype.indexOf` examines (from the start
+ * position to the match, or to the end of the string when there is none): the work the line
+ * splitter and the SSE field parser do to find line ends and colons. A parser that rescans the
+ * pending part of a line on every chunk examines O(line × chunks) characters; a linear one
+ * O(input). No timing involved: the count is the same on any machine.
+ */
+const countIndexOfWork = <A>(run: () => A): { readonly result: A; readonly examined: number } => {
+  const original = String.prototype.indexOf
+  let examined = 0
+  String.prototype.indexOf = function (this: string, search: string, position?: number): number {
+    const found = original.call(this, search, position)
+    const from = Math.min(Math.max(Math.trunc(position ?? 0) || 0, 0), this.length)
+    examined += (found === -1 ? this.length : found + search.length) - from
+    return found
+  }
+  try {
+    return { result: run(), examined }
+  } finally {
+    String.prototype.indexOf = original
+  }
+}
+
+/** `text` as UTF-8, cut into chunks of `size` bytes (a multi-byte character may straddle two). */
+const chunked = (text: string, size: number): Array<Uint8Array> => {
+  const bytes = utf8(text)
+  const chunks: Array<Uint8Array> = []
+  for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size))
+  return chunks
+}
+
+describe("linear time in the length of a line", () => {
+  const MiB = 1024 * 1024
+
+  it("lines: a 1 MiB line in 1 KiB chunks examines each character a bounded number of times", () => {
+    const line = "x".repeat(MiB)
+    const input = chunked(`${line}\nnext`, 1024)
+    const { examined, result } = countIndexOfWork(() => Effect.runSync(linesOf(...input)))
+    expect(result).toHaveLength(2)
+    expect(result[0] === line).toBe(true)
+    expect(result[1]).toBe("next")
+    // One pass for LF and one for CR over the input, plus slack; the quadratic parser examined ~1e9.
+    expect(examined).toBeLessThanOrEqual(3 * (MiB + 5))
+  })
+
+  it("sse: a 1 MiB data line in 1 KiB chunks examines each character a bounded number of times", () => {
+    const data = "\u00e9x".repeat(MiB / 2)
+    const input = chunked(`data: ${data}\nid: 1\n\n`, 1024)
+    const { examined, result } = countIndexOfWork(() => Effect.runSync(sseOf(...input)))
+    expect(result).toHaveLength(1)
+    expect(result[0]?.data === data).toBe(true)
+    expect(result[0]?.id).toBe("1")
+    expect(examined).toBeLessThanOrEqual(3 * (MiB + 20))
+  })
+
+  it("sse: many short lines without a colon in one chunk do not each scan to the chunk's end", () => {
+    // "data" alone (empty value) and an unknown field: a colon search that is not bounded by the
+    // line end runs to the next colon, here the end of each 64 KiB chunk.
+    const text = `${"data\nx\n".repeat(32 * 1024)}\n`
+    const input = chunked(text, 64 * 1024)
+    const { examined, result } = countIndexOfWork(() => Effect.runSync(sseOf(...input)))
+    expect(result).toStrictEqual([{ data: "\n".repeat(32 * 1024 - 1) }])
+    expect(examined).toBeLessThanOrEqual(3 * text.length)
+  })
+
+  it("ndjson: a 1 MiB JSON string in 1 KiB chunks examines each character a bounded number of times", () => {
+    const value = "\u20ac".repeat(MiB / 4)
+    const input = chunked(`${JSON.stringify(value)}\n[1]`, 1024)
+    const { examined, result } = countIndexOfWork(() => Effect.runSync(ndjsonOf(...input)))
+    expect(result).toHaveLength(2)
+    expect(result[0] === value).toBe(true)
+    expect(result[1]).toStrictEqual([1])
+    expect(examined).toBeLessThanOrEqual(3 * (MiB / 4 + 10))
+  })
+
+  it("lines: a 50 MiB line in 64 KiB chunks, characters split across chunks, comes back whole", () => {
+    // "€" is 3 bytes and 64 KiB is not a multiple of 3: most chunk boundaries cut a character.
+    const count = Math.floor((50 * MiB) / 3)
+    const pattern = utf8("\u20ac")
+    const bytes = new Uint8Array(count * 3 + 7)
+    bytes.set(pattern, 0)
+    for (let filled = 3; filled < count * 3; filled *= 2)
+      bytes.copyWithin(filled, 0, Math.min(filled, count * 3 - filled))
+    bytes.set(utf8("\r\nend\r\n"), count * 3)
+    const chunks: Array<Uint8Array> = []
+    for (let at = 0; at < bytes.length; at += 64 * 1024) chunks.push(bytes.subarray(at, at + 64 * 1024))
+    const result = Effect.runSync(linesOf(...chunks))
+    expect(result).toHaveLength(2)
+    expect(result[0]?.length).toBe(count)
+    expect(result[0] === "\u20ac".repeat(count)).toBe(true)
+    expect(result[1]).toBe("end")
+  })
+
+  it("sse: a 4 MiB data line in 1 KiB chunks, then a short frame, parses", () => {
+    const data = "y".repeat(4 * MiB)
+    const input = chunked(`event: big\r\ndata: ${data}\r\n\r\ndata: small\r\n\r\n`, 1024)
+    const result = Effect.runSync(sseOf(...input))
+    expect(result).toHaveLength(2)
+    expect(result[0]?.event).toBe("big")
+    expect(result[0]?.data === data).toBe(true)
+    expect(result[1]).toStrictEqual({ data: "small" })
+  })
+})

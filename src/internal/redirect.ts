@@ -14,12 +14,15 @@ const bodyHeaders = new Set([
   "transfer-encoding"
 ])
 
+// Credentials for the origin the request was first sent to: they never follow it elsewhere.
+const originHeaders = new Set(["authorization", "proxy-authorization", "cookie"])
+
 /**
  * The hop that follows a redirect response, as the API contract specifies: 301/302/303 turn
  * any method but GET/HEAD into GET and drop the body and its headers (broader than Fetch,
  * which rewrites only POST on 301/302); 307/308 keep method and body; HEAD stays HEAD. `Location` resolves against the current URL. A hop to another origin
- * drops `Authorization` and the caller's explicit `Cookie` header (cookies then come from
- * the jar alone).
+ * drops the credentials meant for the first one: `Authorization`, `Proxy-Authorization` (as
+ * undici does) and the caller's explicit `Cookie` header (cookies then come from the jar alone).
  *
  * Returns `undefined` when the response is not a redirect to follow (not 301/302/303/307/308,
  * no `Location`, or one that is not an http(s) URL), or a problem when the body cannot be
@@ -46,7 +49,7 @@ export const nextHop = (
   const crossOrigin = url.origin !== hop.url.origin
   const toGet = status <= 303 && hop.method !== "GET" && hop.method !== "HEAD"
   const headerLines = hop.headerLines.filter(
-    ([name]) => !(toGet && bodyHeaders.has(name)) && !(crossOrigin && (name === "authorization" || name === "cookie"))
+    ([name]) => !(toGet && bodyHeaders.has(name)) && !(crossOrigin && originHeaders.has(name))
   )
   if (toGet) return { method: "GET", url, headerLines, body: { _tag: "Empty" } }
   if (hop.body._tag === "Stream") {

@@ -1,0 +1,672 @@
+/**
+ * `TestStream.sse` and `TestStream.lines` against our own transcription of the WHATWG HTML
+ * "Interpreting an event stream" algorithm (§9.2.6): a table of small format cases in the
+ * style of the web-platform-tests `eventsource/format-*` files (written here, expectations
+ * worked out from the algorithm), then differential property tests that feed random streams,
+ * cut at random byte offsets, to the parser and compare with the reference run on the whole.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, FastCheck as fc, Stream } from "effect"
+import { TestStream } from "effect-http-testkit"
+
+// ---------------------------------------------------------------------------------------------
+// The reference: the WHATWG algorithm, step by step
+// ---------------------------------------------------------------------------------------------
+
+/** What a browser's `EventSource` dispatches: a `MessageEvent` with these attributes. */
+interface Dispatched {
+  readonly type: string
+  readonly data: string
+  readonly lastEventId: string
+}
+
+interface Interpretation {
+  /** The frames our `SseEvent` contract reports (see CONTRACT notes below). */
+  readonly frames: ReadonlyArray<TestStream.SseEvent>
+  /** What the spec's algorithm dispatches, unchanged. */
+  readonly dispatched: ReadonlyArray<Dispatched>
+  /** The spec's reconnection time at the end of the stream (`undefined`: never set). */
+  readonly reconnectionTime: number | undefined
+  /** The reconnection time as it stood at the last empty line (the last frame end). */
+  readonly reconnectionTimeAtLastFrameEnd: number | undefined
+}
+
+const isAsciiDigits = (value: string): boolean => {
+  // "consists of only ASCII digits": an empty value does not count (web-platform-tests'
+  // format-field-retry-empty expects the reconnection time untouched by a bare `retry`).
+  if (value.length === 0) return false
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c < 0x30 || c > 0x39) return false
+  }
+  return true
+}
+
+/**
+ * The event-stream interpretation algorithm, run on a whole body at once.
+ *
+ * It keeps the spec's own state (data buffer, event type buffer, last event ID buffer, the
+ * source's last event ID string, reconnection time) and produces the spec's dispatched events.
+ * Alongside, it records the raw frames our `SseEvent` contract reports. Where the contract
+ * deliberately differs from what a browser dispatches, the step is marked CONTRACT:
+ *
+ * - CONTRACT (frames, not events): a frame is reported when it has any of `event`, `data`, `id`,
+ *   `retry`; the spec dispatches only frames whose data buffer is non-empty. A frame with only
+ *   an `id`, an `event` or a `retry` is reported; one with none of them (comments, unknown
+ *   fields, nothing) is not.
+ * - CONTRACT (only what is in the frame): `id` is reported in the frame whose `id` line set it;
+ *   the spec's last event ID buffer persists across frames (and the `lastEventId` of later
+ *   events carries it). `event` is reported raw (`""` for an empty value); the spec dispatches
+ *   `"message"` for an empty type.
+ * - CONTRACT (retry belongs to its frame): a valid `retry` is reported in its frame; the spec
+ *   sets the reconnection time at once, so a `retry` in a frame never ended by an empty line
+ *   still counts for a browser but is not reported by us.
+ * - Same as the spec: an unterminated frame at the end is discarded; an `id` holding NUL is
+ *   ignored (an earlier `id` in the same frame stands); `data` lines are joined with LF.
+ */
+const interpret = (body: Uint8Array): Interpretation => {
+  // "Streams must be decoded using the UTF-8 decode algorithm": one leading BOM is dropped,
+  // invalid sequences become U+FFFD. TextDecoder's defaults are that algorithm.
+  const text = new TextDecoder("utf-8").decode(body)
+
+  // Spec state.
+  let data = ""
+  let eventType = ""
+  let lastEventIdBuffer = ""
+  let lastEventId = ""
+  let reconnectionTime: number | undefined
+  let reconnectionTimeAtLastFrameEnd: number | undefined
+  const dispatched: Array<Dispatched> = []
+
+  // CONTRACT state: the fields present in the current frame.
+  let frame: { event?: string; data?: string; id?: string; retry?: number } = {}
+  const frames: Array<TestStream.SseEvent> = []
+
+  const dispatch = () => {
+    reconnectionTimeAtLastFrameEnd = reconnectionTime
+    // CONTRACT: report the frame's fields, whether or not the spec dispatches anything.
+    if (Object.keys(frame).length > 0) frames.push(frame)
+    frame = {}
+    // 1. Set the last event ID string of the event source to the last event ID buffer.
+    lastEventId = lastEventIdBuffer
+    // 2. If the data buffer is an empty string, set the data buffer and the event type buffer
+    //    to the empty string and return.
+    if (data === "") {
+      eventType = ""
+      return
+    }
+    // 3. If the data buffer's last character is a U+000A LINE FEED (LF), remove it.
+    if (data.endsWith("\n")) data = data.slice(0, -1)
+    // 4-5. Create the event: type is the event type buffer, or "message" when it is empty;
+    //      data is the data buffer; lastEventId is the last event ID string.
+    dispatched.push({ type: eventType === "" ? "message" : eventType, data, lastEventId })
+    // 6. Set the data buffer and the event type buffer to the empty string.
+    data = ""
+    eventType = ""
+  }
+
+  const processField = (field: string, value: string) => {
+    switch (field) {
+      case "event":
+        eventType = value
+        frame.event = value
+        break
+      case "data":
+        // Append the value, then a single U+000A LINE FEED, to the data buffer.
+        data += `${value}\n`
+        frame.data = frame.data === undefined ? value : `${frame.data}\n${value}`
+        break
+      case "id":
+        // If the value does not contain U+0000 NULL, set the last event ID buffer; else ignore.
+        if (!value.includes("\u0000")) {
+          lastEventIdBuffer = value
+          frame.id = value
+        }
+        break
+      case "retry":
+        // Only ASCII digits: interpret as a base-ten integer, set the reconnection time.
+        if (isAsciiDigits(value)) {
+          reconnectionTime = Number.parseInt(value, 10)
+          frame.retry = reconnectionTime
+        }
+        break
+      default:
+      // Any other field is ignored.
+    }
+  }
+
+  const processLine = (line: string) => {
+    // An empty line: dispatch the event.
+    if (line === "") return dispatch()
+    // Starts with a colon: a comment, ignored.
+    if (line.startsWith(":")) return
+    const colon = line.indexOf(":")
+    if (colon !== -1) {
+      // Field name: the characters before the first colon; value: those after it, with one
+      // leading U+0020 SPACE removed if there is one.
+      const value = line.slice(colon + 1)
+      return processField(line.slice(0, colon), value.startsWith(" ") ? value.slice(1) : value)
+    }
+    // No colon: the whole line is the field name, the value is the empty string.
+    return processField(line, "")
+  }
+
+  // Lines end at CRLF, a lone LF or a lone CR. A last line with no line end is never
+  // processed: "once the end of the file is reached, any pending data must be discarded".
+  let start = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x0a || c === 0x0d) {
+      processLine(text.slice(start, i))
+      if (c === 0x0d && text.charCodeAt(i + 1) === 0x0a) i++
+      start = i + 1
+    }
+  }
+
+  return { frames, dispatched, reconnectionTime, reconnectionTimeAtLastFrameEnd }
+}
+
+/**
+ * What a browser would dispatch given only our frames: the CONTRACT differences undone
+ * (`lastEventId` carried across frames, empty type as "message", data-less frames not
+ * dispatched, reconnection time from the last reported `retry`). Equal to the reference's
+ * `dispatched` for every stream: our frames lose nothing a browser acts on, except a `retry`
+ * in an unterminated last frame.
+ */
+const asBrowser = (
+  frames: ReadonlyArray<TestStream.SseEvent>
+): { readonly dispatched: ReadonlyArray<Dispatched>; readonly reconnectionTime: number | undefined } => {
+  const dispatched: Array<Dispatched> = []
+  let lastEventId = ""
+  let reconnectionTime: number | undefined
+  for (const frame of frames) {
+    if (frame.id !== undefined) lastEventId = frame.id
+    if (frame.retry !== undefined) reconnectionTime = frame.retry
+    if (frame.data !== undefined) {
+      dispatched.push({
+        type: frame.event === undefined || frame.event === "" ? "message" : frame.event,
+        data: frame.data,
+        lastEventId
+      })
+    }
+  }
+  return { dispatched, reconnectionTime }
+}
+
+/** The simplest statement of `lines`: decode the whole, split at CRLF / LF / CR, and an empty last piece is no line. */
+const referenceLines = (body: Uint8Array): Array<string> => {
+  const pieces = new TextDecoder("utf-8").decode(body).split(/\r\n|\r|\n/)
+  if (pieces[pieces.length - 1] === "") pieces.pop()
+  return pieces
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+const encoder = new TextEncoder()
+
+const bytesOf = (input: string | Uint8Array): Uint8Array => (typeof input === "string" ? encoder.encode(input) : input)
+
+const sseOf = (chunks: ReadonlyArray<Uint8Array>): Array<TestStream.SseEvent> =>
+  Effect.runSync(Stream.fromIterable(chunks).pipe(TestStream.sse, Stream.runCollect, Effect.map(Chunk.toArray)))
+
+const linesOf = (chunks: ReadonlyArray<Uint8Array>): Array<string> =>
+  Effect.runSync(Stream.fromIterable(chunks).pipe(TestStream.lines, Stream.runCollect, Effect.map(Chunk.toArray)))
+
+const ndjsonOf = (chunks: ReadonlyArray<Uint8Array>): Array<unknown> =>
+  Effect.runSync(TestStream.ndjson(Stream.fromIterable(chunks)).pipe(Stream.runCollect, Effect.map(Chunk.toArray)))
+
+/** Cuts `buffer` at `offsets` (any order, repeats give empty chunks, taken modulo length + 1). */
+const cut = (buffer: Uint8Array, offsets: ReadonlyArray<number>): Array<Uint8Array> => {
+  const sorted = offsets.map((o) => o % (buffer.length + 1)).sort((a, b) => a - b)
+  const chunks: Array<Uint8Array> = []
+  let start = 0
+  for (const offset of sorted) {
+    chunks.push(buffer.subarray(start, offset))
+    start = offset
+  }
+  chunks.push(buffer.subarray(start))
+  return chunks
+}
+
+/** The whole buffer, every cut in two, and one byte per chunk. */
+const chunkings = (buffer: Uint8Array): Array<Array<Uint8Array>> => [
+  [buffer],
+  ...Array.from({ length: buffer.length + 1 }, (_, i) => cut(buffer, [i])),
+  Array.from(buffer, (b) => Uint8Array.of(b))
+]
+
+// ---------------------------------------------------------------------------------------------
+// Format cases
+// ---------------------------------------------------------------------------------------------
+
+interface FormatCase {
+  readonly name: string
+  readonly input: string | Uint8Array
+  /** What `TestStream.sse` reports. */
+  readonly frames: ReadonlyArray<TestStream.SseEvent>
+  /** What a browser dispatches. */
+  readonly dispatched: ReadonlyArray<Dispatched>
+  /** A browser's reconnection time at the end, when the stream sets one. */
+  readonly reconnectionTime?: number
+}
+
+const msg = (data: string, lastEventId = "", type = "message"): Dispatched => ({ type, data, lastEventId })
+
+const formatCases: ReadonlyArray<FormatCase> = [
+  // --- comments
+  {
+    name: "comments are ignored wherever they are, including ones holding colons",
+    input: ":\n: comment\n:comment: with colon\ndata: x\n:\n\n",
+    frames: [{ data: "x" }],
+    dispatched: [msg("x")]
+  },
+  { name: "a comment-only frame yields nothing", input: ": keep-alive\n\n", frames: [], dispatched: [] },
+  // --- field and value splitting
+  {
+    name: "a field without a colon is that field with an empty value",
+    input: "data\n\n",
+    frames: [{ data: "" }],
+    dispatched: [msg("")]
+  },
+  {
+    name: '"data" and "data:" are the same line; two empty data lines give one LF',
+    input: "data\ndata:\n\n",
+    frames: [{ data: "\n" }],
+    dispatched: [msg("\n")]
+  },
+  {
+    name: "empty data lines between non-empty ones are kept",
+    input: "data: a\ndata\ndata:\ndata: b\n\n",
+    frames: [{ data: "a\n\n\nb" }],
+    dispatched: [msg("a\n\n\nb")]
+  },
+  {
+    name: "only one leading space is stripped; a tab is not",
+    input: "data:  two\n\ndata:\tx\n\ndata:x\n\n",
+    frames: [{ data: " two" }, { data: "\tx" }, { data: "x" }],
+    dispatched: [msg(" two"), msg("\tx"), msg("x")]
+  },
+  {
+    name: "the value runs from the first colon: later colons are part of it",
+    input: "data: a: b\ndata:: c\n\n",
+    frames: [{ data: "a: b\n: c" }],
+    dispatched: [msg("a: b\n: c")]
+  },
+  {
+    name: "field names are case-sensitive and exact: Data, DATA, ' data' and 'data ' are unknown",
+    input: "Data: a\nDATA: b\n data: c\ndata : d\n\n",
+    frames: [],
+    dispatched: []
+  },
+  { name: "unknown fields alone yield nothing", input: "foo: bar\nfoo\n\n", frames: [], dispatched: [] },
+  {
+    name: "unknown fields inside a frame are ignored",
+    input: "foo: bar\ndata: y\nbaz\n\n",
+    frames: [{ data: "y" }],
+    dispatched: [msg("y")]
+  },
+  // --- line ends
+  {
+    name: "CR-only line ends",
+    input: "data: a\rdata: b\r\rdata: c\r\r",
+    frames: [{ data: "a\nb" }, { data: "c" }],
+    dispatched: [msg("a\nb"), msg("c")]
+  },
+  {
+    name: "CRLF line ends",
+    input: "event: e\r\ndata: a\r\n\r\n",
+    frames: [{ event: "e", data: "a" }],
+    dispatched: [msg("a", "", "e")]
+  },
+  {
+    name: "LF then CRLF, CRLF then CR: mixed line ends",
+    input: "data: a\n\r\ndata: b\r\n\r",
+    frames: [{ data: "a" }, { data: "b" }],
+    dispatched: [msg("a"), msg("b")]
+  },
+  {
+    name: "LF CR is two line ends (an empty line), not one",
+    input: "data: a\n\rdata: b\n\n",
+    frames: [{ data: "a" }, { data: "b" }],
+    dispatched: [msg("a"), msg("b")]
+  },
+  {
+    name: "extra empty lines between frames yield nothing",
+    input: "\n\n\ndata: a\n\n\n\r\n\r",
+    frames: [{ data: "a" }],
+    dispatched: [msg("a")]
+  },
+  // --- BOM
+  { name: "a leading BOM is dropped", input: "\uFEFFdata: a\n\n", frames: [{ data: "a" }], dispatched: [msg("a")] },
+  {
+    name: "only one BOM is dropped: a second makes the field name unknown",
+    input: "\uFEFF\uFEFFdata: a\n\ndata: b\n\n",
+    frames: [{ data: "b" }],
+    dispatched: [msg("b")]
+  },
+  {
+    name: "a BOM after the start is an ordinary character",
+    input: "data: a\n\n\uFEFFdata: b\n\ndata: \uFEFFc\n\n",
+    frames: [{ data: "a" }, { data: "\uFEFFc" }],
+    dispatched: [msg("a"), msg("\uFEFFc")]
+  },
+  { name: "a BOM alone is an empty stream", input: "\uFEFF", frames: [], dispatched: [] },
+  // --- end of stream
+  { name: "an empty stream yields nothing", input: "", frames: [], dispatched: [] },
+  {
+    name: "a trailing frame with no empty line after it is discarded",
+    input: "data: a\n\ndata: b\n",
+    frames: [{ data: "a" }],
+    dispatched: [msg("a")]
+  },
+  {
+    name: "a trailing line with no line end is discarded",
+    input: "data: a\n\ndata: b",
+    frames: [{ data: "a" }],
+    dispatched: [msg("a")]
+  },
+  {
+    name: "a CR at the very end ends the line but not the frame",
+    input: "data: a\r",
+    frames: [],
+    dispatched: []
+  },
+  {
+    name: "CR CR at the very end ends the frame",
+    input: "data: a\r\r",
+    frames: [{ data: "a" }],
+    dispatched: [msg("a")]
+  },
+  // --- event
+  {
+    name: "an empty event is reported as such, and dispatched as message",
+    input: "event\ndata: a\n\nevent:\ndata: b\n\n",
+    frames: [
+      { event: "", data: "a" },
+      { event: "", data: "b" }
+    ],
+    dispatched: [msg("a"), msg("b")]
+  },
+  {
+    name: "the event type does not carry over to the next frame",
+    input: "event: e\ndata: a\n\ndata: b\n\n",
+    frames: [{ event: "e", data: "a" }, { data: "b" }],
+    dispatched: [msg("a", "", "e"), msg("b")]
+  },
+  {
+    name: "an event-only frame is reported, dispatches nothing, and its type is forgotten",
+    input: "event: e\n\ndata: b\n\n",
+    frames: [{ event: "e" }, { data: "b" }],
+    dispatched: [msg("b")]
+  },
+  {
+    name: "the last event and id in a frame win",
+    input: "event: a\nevent: b\nid: 1\nid: 2\ndata: x\n\n",
+    frames: [{ event: "b", id: "2", data: "x" }],
+    dispatched: [msg("x", "2", "b")]
+  },
+  // --- id
+  {
+    name: "an id holding NUL is ignored",
+    input: "id: a\u0000b\ndata: x\n\n",
+    frames: [{ data: "x" }],
+    dispatched: [msg("x")]
+  },
+  {
+    name: "an id holding NUL leaves an earlier id of the frame standing",
+    input: "id: 1\nid: 2\u0000\ndata: x\n\n",
+    frames: [{ id: "1", data: "x" }],
+    dispatched: [msg("x", "1")]
+  },
+  {
+    name: "NUL elsewhere is ordinary text",
+    input: "data: a\u0000b\nevent: \u0000\n\n",
+    frames: [{ data: "a\u0000b", event: "\u0000" }],
+    dispatched: [msg("a\u0000b", "", "\u0000")]
+  },
+  {
+    name: "an id is reported in its own frame only; a browser carries it to later events",
+    input: "id: 7\ndata: a\n\ndata: b\n\n",
+    frames: [{ id: "7", data: "a" }, { data: "b" }],
+    dispatched: [msg("a", "7"), msg("b", "7")]
+  },
+  {
+    name: "an empty id resets the last event ID",
+    input: "id: 7\ndata: a\n\nid\ndata: b\n\n",
+    frames: [
+      { id: "7", data: "a" },
+      { id: "", data: "b" }
+    ],
+    dispatched: [msg("a", "7"), msg("b", "")]
+  },
+  {
+    name: "an id-only frame is reported and sets the last event ID for later events",
+    input: "id: 3\n\ndata: a\n\n",
+    frames: [{ id: "3" }, { data: "a" }],
+    dispatched: [msg("a", "3")]
+  },
+  // --- retry
+  {
+    name: "a valid retry is reported in its frame and sets the reconnection time",
+    input: "retry: 1000\n\n",
+    frames: [{ retry: 1000 }],
+    dispatched: [],
+    reconnectionTime: 1000
+  },
+  {
+    name: "retry with leading zeros is a base-ten integer",
+    input: "retry: 007\ndata: x\n\n",
+    frames: [{ retry: 7, data: "x" }],
+    dispatched: [msg("x")],
+    reconnectionTime: 7
+  },
+  {
+    name: "retry that is not all ASCII digits is ignored",
+    input:
+      "retry: 1000ms\n\nretry: -1\n\nretry: 1.5\n\nretry:  10\n\nretry: 10 \n\nretry: +1\n\nretry: \u0663\n\nretry\n\nretry:\n\n",
+    frames: [],
+    dispatched: []
+  },
+  {
+    name: "an invalid retry after a valid one in the same frame leaves the valid one",
+    input: "retry: 10\nretry: x\n\n",
+    frames: [{ retry: 10 }],
+    dispatched: [],
+    reconnectionTime: 10
+  },
+  {
+    name: "a retry in an unterminated last frame counts for a browser, but is not reported",
+    input: "data: a\n\nretry: 5\n",
+    frames: [{ data: "a" }],
+    dispatched: [msg("a")],
+    reconnectionTime: 5
+  },
+  // --- encoding
+  {
+    name: "UTF-8 text of every length",
+    input: "data: \u00a1hola! \u20ac \u{1F600}\u{1D11E}\nevent: caf\u00e9\n\n",
+    frames: [{ data: "\u00a1hola! \u20ac \u{1F600}\u{1D11E}", event: "caf\u00e9" }],
+    dispatched: [msg("\u00a1hola! \u20ac \u{1F600}\u{1D11E}", "", "caf\u00e9")]
+  },
+  {
+    name: "invalid UTF-8 bytes become U+FFFD",
+    input: Uint8Array.of(...encoder.encode("data: a"), 0xff, 0xc3, 0x28, 0xe2, 0x82, ...encoder.encode("\n\n")),
+    frames: [{ data: "a\uFFFD\uFFFD(\uFFFD" }],
+    dispatched: [msg("a\uFFFD\uFFFD(\uFFFD")]
+  }
+]
+
+describe("event-stream format cases (WPT style)", () => {
+  it("the table is non-trivial and its names are unique", () => {
+    expect(formatCases.length).toBeGreaterThanOrEqual(35)
+    expect(new Set(formatCases.map((c) => c.name)).size).toBe(formatCases.length)
+  })
+
+  for (const c of formatCases) {
+    it(c.name, () => {
+      const buffer = bytesOf(c.input)
+      // The reference agrees with the expectations worked out by hand ...
+      const reference = interpret(buffer)
+      expect(reference.frames).toStrictEqual(c.frames)
+      expect(reference.dispatched).toStrictEqual(c.dispatched)
+      expect(reference.reconnectionTime).toBe(c.reconnectionTime)
+      // ... the parser agrees with them, however the bytes are cut ...
+      for (const chunks of chunkings(buffer)) expect(sseOf(chunks)).toStrictEqual(c.frames)
+      // ... and a browser's view of our frames is the browser's view of the stream.
+      expect(asBrowser(c.frames).dispatched).toStrictEqual(c.dispatched)
+    })
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// Differential property tests
+// ---------------------------------------------------------------------------------------------
+
+/** Pieces an event stream is made of, weighted towards the syntax and the awkward characters. */
+const tokenArb: fc.Arbitrary<string> = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom("\n", "\r", "\r\n", "\n\n", "\r\r", "\r\n\r\n") },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom("data", "data:", "data: ", "event:", "id:", "retry:", "id", "retry", "event")
+  },
+  { weight: 3, arbitrary: fc.constantFrom(":", " ", "  ", "\t", "Data", "foo", "dat", "a") },
+  { weight: 3, arbitrary: fc.constantFrom("0", "7", "42", "1000", "-1", "1.5", "1e3", "\u0663") },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom("\u0000", "\uFEFF", "\u00e9", "\u20ac", "\u{1F600}", "\u2028", "x", "hello")
+  },
+  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 4 }) }
+)
+
+const streamArb: fc.Arbitrary<string> = fc.array(tokenArb, { maxLength: 60 }).map((tokens) => tokens.join(""))
+
+/** Raw bytes, half of them from the bytes that matter to the parser (line ends, colon, space, NUL, BOM, UTF-8 lead and continuation bytes). */
+const byteArb: fc.Arbitrary<number> = fc.oneof(
+  fc.constantFrom(0x0a, 0x0d, 0x3a, 0x20, 0x00, 0xef, 0xbb, 0xbf, 0xc3, 0xa9, 0xe2, 0x82, 0xf0, 0x9f, 0xff),
+  fc.constantFrom(...Array.from(encoder.encode("dataeventidretry09")).filter((b, i, all) => all.indexOf(b) === i)),
+  fc.integer({ min: 0, max: 255 })
+)
+
+const bytesArb: fc.Arbitrary<Uint8Array> = fc.array(byteArb, { maxLength: 120 }).map((bytes) => Uint8Array.from(bytes))
+
+const cutsArb = fc.array(fc.nat(), { maxLength: 16 })
+
+describe("TestStream.sse against the reference", () => {
+  it.prop(
+    "random event streams, cut at random byte offsets: the parser reports the reference's frames",
+    { text: streamArb, bom: fc.boolean(), cuts: cutsArb },
+    ({ bom, cuts, text }) => {
+      const buffer = encoder.encode((bom ? "\uFEFF" : "") + text)
+      const reference = interpret(buffer)
+      const frames = sseOf(cut(buffer, cuts))
+      expect(frames).toStrictEqual(reference.frames)
+      // What a browser dispatches is recoverable from the frames, retry included up to the last frame end.
+      const browser = asBrowser(frames)
+      expect(browser.dispatched).toStrictEqual(reference.dispatched)
+      expect(browser.reconnectionTime).toBe(reference.reconnectionTimeAtLastFrameEnd)
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
+
+  it.prop(
+    "random bytes (invalid UTF-8 included), cut at random offsets: the parser reports the reference's frames",
+    { buffer: bytesArb, cuts: cutsArb },
+    ({ buffer, cuts }) => {
+      expect(sseOf(cut(buffer, cuts))).toStrictEqual(interpret(buffer).frames)
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
+
+  it.prop(
+    "one byte per chunk gives the same frames as the whole buffer",
+    { text: streamArb },
+    ({ text }) => {
+      const buffer = encoder.encode(text)
+      expect(sseOf(Array.from(buffer, (b) => Uint8Array.of(b)))).toStrictEqual(interpret(buffer).frames)
+    },
+    { fastCheck: { numRuns: 200 } }
+  )
+})
+
+// ---------------------------------------------------------------------------------------------
+// lines and ndjson against a plain split
+// ---------------------------------------------------------------------------------------------
+
+const lineTokenArb: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom("\n", "\r", "\r\n", "\n\r", "\r\r") },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom("a", "line", " ", "\t", "\u00e9", "\u20ac", "\u{1F600}", "\uFEFF", "\u0000")
+  },
+  { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 6 }) }
+)
+
+describe("TestStream.lines against a plain split", () => {
+  it.prop(
+    "random text, cut at random byte offsets",
+    { text: fc.array(lineTokenArb, { maxLength: 60 }).map((t) => t.join("")), cuts: cutsArb },
+    ({ cuts, text }) => {
+      const buffer = encoder.encode(text)
+      expect(linesOf(cut(buffer, cuts))).toStrictEqual(referenceLines(buffer))
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
+
+  it.prop(
+    "random bytes (invalid UTF-8 included), cut at random offsets",
+    { buffer: bytesArb, cuts: cutsArb },
+    ({ buffer, cuts }) => {
+      expect(linesOf(cut(buffer, cuts))).toStrictEqual(referenceLines(buffer))
+    },
+    { fastCheck: { numRuns: 500 } }
+  )
+
+  it("a few fixed cases pin the reference itself", () => {
+    const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+      ["", []],
+      ["\n", [""]],
+      ["a", ["a"]],
+      ["a\n", ["a"]],
+      ["a\r\n", ["a"]],
+      ["a\r", ["a"]],
+      ["a\r\r", ["a", ""]],
+      ["a\n\r", ["a", ""]],
+      ["a\r\nb", ["a", "b"]],
+      ["\uFEFFa", ["a"]],
+      ["\uFEFF\uFEFFa", ["\uFEFFa"]]
+    ]
+    for (const [text, expected] of cases) {
+      const buffer = encoder.encode(text)
+      expect(referenceLines(buffer)).toStrictEqual(expected)
+      for (const chunks of chunkings(buffer)) expect(linesOf(chunks)).toStrictEqual(expected)
+    }
+  })
+
+  it.prop(
+    "ndjson: JSON values and blank lines with any line ends, cut at random offsets, parse as the split says",
+    {
+      items: fc.array(
+        fc.record({
+          value: fc.jsonValue({ maxDepth: 2 }),
+          blank: fc.constantFrom("", " ", "\t", " \t "),
+          ending: fc.constantFrom("\n", "\r", "\r\n")
+        }),
+        { maxLength: 8 }
+      ),
+      cuts: cutsArb
+    },
+    ({ cuts, items }) => {
+      const buffer = encoder.encode(
+        items.map(({ blank, ending, value }) => `${blank}${ending}${JSON.stringify(value)}${ending}`).join("")
+      )
+      const expected = referenceLines(buffer)
+        .filter((line) => line.trim() !== "")
+        .map((line): unknown => JSON.parse(line))
+      expect(ndjsonOf(cut(buffer, cuts))).toStrictEqual(expected)
+      expect(expected).toHaveLength(items.length)
+    },
+    { fastCheck: { numRuns: 300 } }
+  )
+})
