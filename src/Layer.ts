@@ -17,15 +17,19 @@ import * as Socket from "@effect/platform/Socket"
 import type * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import type { Options } from "./Client.js"
 import * as client from "./internal/client.js"
+import { awaitFibers } from "./internal/clock.js"
 import { makeConfig } from "./internal/config.js"
+import { DrainTimeout } from "./internal/errors.js"
 import * as httpClient from "./internal/httpClient.js"
-import { reportOnFailure } from "./internal/report.js"
+import { Reporter } from "./internal/report.js"
 import * as InProcessServer from "./internal/server.js"
 import * as socketClient from "./internal/socketClient.js"
 import { Tracker } from "./internal/tasks.js"
@@ -90,6 +94,31 @@ const platformContext: Effect.Effect<Context.Context<Exclude<Provided, HttpServe
 )
 
 /**
+ * Closes the app's scope (its layers' finalizers: the shutdown), bounded by `timeout` on the
+ * wall clock. A shutdown still running then fails the scope close with `DrainTimeout`
+ * rather than hanging the test; it goes on in the background.
+ */
+const shutdown = (
+  appScope: Scope.CloseableScope,
+  exit: Exit.Exit<unknown, unknown>,
+  timeout: Duration.Duration
+): Effect.Effect<void> =>
+  Effect.flatMap(Effect.forkDaemon(Scope.close(appScope, exit)), (closing) =>
+    Effect.flatMap(awaitFibers([closing], timeout), (stuck) =>
+      stuck.length === 0
+        ? Effect.void
+        : Effect.die(
+            new DrainTimeout({
+              timeout,
+              during: "scope close",
+              running: ["the app's shutdown (the finalizers of its layers)"],
+              notes: ["It goes on in the background; make its finalizers finish, or raise drainTimeout."]
+            })
+          )
+    )
+  )
+
+/**
  * The client's layer around a way to start the app: `start` runs in the app's scope with
  * the in-process server and the platform services, and returns what the app provides.
  */
@@ -109,13 +138,13 @@ const make = <A, E, R>(
       // Finalizers run in reverse order of registration, so scope close goes: disconnect
       // the requests still in flight (the server's finalizer), drain the background work,
       // shut the app down (its scope, forked first), and last, on failure, the report.
-      let testClient: client.TestClient["Type"] | undefined
-      yield* Effect.addFinalizer((exit) =>
-        testClient === undefined ? Effect.void : reportOnFailure(exit, config, testClient, recorder)
-      )
+      let server: InProcessServer.InProcessServer | undefined
+      const reporter = new Reporter(config, recorder, () => server)
+      yield* Effect.addFinalizer((exit) => reporter.onScopeClose(exit))
       const appScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-      yield* Effect.addFinalizer(() => Effect.orDie(tracker.drain(config.drainTimeout)))
-      const server = yield* InProcessServer.make(
+      yield* Effect.addFinalizer((exit) => shutdown(appScope, exit, config.drainTimeout))
+      yield* Effect.addFinalizer(() => Effect.orDie(tracker.close(config.drainTimeout, config.backgroundWork)))
+      server = yield* InProcessServer.make(
         {
           _tag: "TcpAddress",
           hostname: url.hostname,
@@ -125,13 +154,13 @@ const make = <A, E, R>(
         tracker
       )
       const exchanges = new client.Exchanges(config.exchangeLimit)
-      testClient = client.make(server, config, tracker, exchanges)
+      const testClient = client.make(server, config, tracker, exchanges, reporter)
       const platform = yield* platformContext
       const app = yield* start(appScope, Context.add(platform, HttpServer.HttpServer, server.httpServer))
       return app.pipe(
         Context.add(client.TestClient, testClient),
         Context.add(Tracer.TestTracer, { recorder }),
-        Context.add(HttpClient.HttpClient, httpClient.make(server, config, exchanges))
+        Context.add(HttpClient.HttpClient, httpClient.make(server, config, exchanges, reporter))
       )
     })
   )

@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import { wallClockSleep } from "./internal/clock.js"
 
 /**
  * @since 0.1.0
@@ -57,13 +58,16 @@ export const make = (options?: {
     // first wait, bounded, then whatever is left is interrupted.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
-        // Finalizers run uninterruptibly: the wait must be made interruptible for the timeout to end it.
+        // Finalizers run uninterruptibly: the race must be made interruptible, or its loser
+        // could not be stopped and the wait would last the whole bound. The bound is on the
+        // wall clock, so a test's TestClock cannot stall a shutdown.
         const waited = yield* FiberSet.awaitEmpty(tasks).pipe(
-          Effect.interruptible,
-          Effect.timeoutOption(shutdownTimeout)
+          Effect.as(true),
+          Effect.raceFirst(Effect.as(wallClockSleep(shutdownTimeout), false)),
+          Effect.interruptible
         )
         const left = yield* FiberSet.size(tasks)
-        if (waited._tag === "None" && left > 0) {
+        if (!waited && left > 0) {
           yield* Effect.logWarning(
             `TaskQueue: ${left} task(s) still running ${Duration.format(shutdownTimeout)} after shutdown began; interrupting them`
           )

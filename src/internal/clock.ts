@@ -1,5 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 
 /**
  * Completes after `duration` on the wall clock, whatever `Clock` the fiber has: the
@@ -31,3 +32,37 @@ export const setWallTimer = (duration: Duration.Duration, f: () => void): (() =>
 }
 
 const noop = () => {}
+
+/**
+ * Waits for fibers to end, at most `timeout` on the wall clock (TestClock cannot stall it);
+ * returns those still running.
+ *
+ * @internal
+ */
+export const awaitFibers = <A, E>(
+  fibers: ReadonlyArray<Fiber.RuntimeFiber<A, E>>,
+  timeout: Duration.Duration
+): Effect.Effect<ReadonlyArray<Fiber.RuntimeFiber<A, E>>> =>
+  Effect.async((resume) => {
+    const pending = new Set(fibers.filter((fiber) => fiber.unsafePoll() === null))
+    if (pending.size === 0) return resume(Effect.succeed([]))
+    const observers = new Map<Fiber.RuntimeFiber<A, E>, () => void>()
+    const finish = () => {
+      cancel()
+      for (const [fiber, observer] of observers) fiber.removeObserver(observer)
+      resume(Effect.succeed(Array.from(pending)))
+    }
+    const cancel = setWallTimer(timeout, finish)
+    for (const fiber of pending) {
+      const observer = () => {
+        pending.delete(fiber)
+        if (pending.size === 0) finish()
+      }
+      observers.set(fiber, observer)
+      fiber.addObserver(observer)
+    }
+    return Effect.sync(() => {
+      cancel()
+      for (const [fiber, observer] of observers) fiber.removeObserver(observer)
+    })
+  })

@@ -10,6 +10,7 @@ import * as Stream from "effect/Stream"
 import { awaitHead, disconnect, type Exchanges, judge, start, streamBuffer, timedOut } from "./client.js"
 import { type Config, invalidValueRe, tokenRe } from "./config.js"
 import { RequestTimeout } from "./errors.js"
+import type { Reporter } from "./report.js"
 import type { RequestBody } from "./request.js"
 import { StreamingSink, StreamResponseImpl } from "./response.js"
 import type { InProcessServer } from "./server.js"
@@ -34,9 +35,18 @@ import type { InProcessServer } from "./server.js"
  *
  * @internal
  */
-export const make = (server: InProcessServer, config: Config, exchanges: Exchanges): HttpClient.HttpClient =>
+export const make = (
+  server: InProcessServer,
+  config: Config,
+  exchanges: Exchanges,
+  reporter: Reporter
+): HttpClient.HttpClient =>
   HttpClient.mapRequest(
-    HttpClient.make((request, url, signal) => send(server, config, exchanges, request, url, signal)),
+    HttpClient.make((request, url, signal) =>
+      Effect.tapError(send(server, config, exchanges, reporter, request, url, signal), (error) =>
+        Effect.sync(() => reporter.failure(request.method, url.href, "", error))
+      )
+    ),
     (request) => (absoluteUrlRe.test(request.url) ? request : withBaseUrl(config, request))
   )
 
@@ -62,6 +72,7 @@ const send = (
   server: InProcessServer,
   config: Config,
   exchanges: Exchanges,
+  reporter: Reporter,
   request: HttpClientRequest.HttpClientRequest,
   url: URL,
   signal: AbortSignal
@@ -148,6 +159,7 @@ const send = (
             body
           )
           exchanges.push({ request, response })
+          reporter.response(request.method, url.href, response.status, response.headers, response.spanId, "streamed")
           return Effect.succeed(response)
         }
       )

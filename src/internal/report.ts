@@ -1,12 +1,147 @@
+import type * as Headers from "@effect/platform/Headers"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
-import type { Service } from "../Client.js"
 import type { Config } from "./config.js"
+import { currentTest } from "./runner.js"
+import type { InProcessServer } from "./server.js"
 import { type Recorder, render } from "./tracer.js"
 
-const maxExchanges = 5
+const maxEntries = 5
+const keptEntries = 20
 const maxBody = 400
 const maxReport = 12_000
+
+/** One thing the test did with the app, as the report shows it. */
+interface Entry {
+  /** `GET http://testserver/x -> 200`, `... -> failed: RequestTimeout`, ... */
+  readonly title: string
+  /** The request's `http.server` span, whose tree the report prints ("" if none). */
+  readonly spanId: string
+  /** Computed only when a report is printed. */
+  readonly details: () => ReadonlyArray<string>
+}
+
+/**
+ * What a person needs to see when a test fails: the last exchanges of every kind (buffered
+ * requests, streams, WebSockets, the platform HttpClient's), the requests that failed and
+ * why, the requests still in flight, and the span tree of each. Printed to stderr, bounded
+ * in size:
+ * - under vitest, when the current test fails (also for a client shared by `it.layer`,
+ *   whose own scope closes successfully), with what happened during that test;
+ * - otherwise when the scope that owns the client closes with a failure.
+ *
+ * @internal
+ */
+export class Reporter {
+  private readonly entries: Array<Entry> = []
+  private count = 0
+  private hooked: object | undefined = undefined
+  /** The test whose report the scope close already printed (the test's failure need not again). */
+  private printedFor: object | undefined = undefined
+
+  constructor(
+    private readonly config: Config,
+    private readonly recorder: Recorder,
+    private readonly server: () => InProcessServer | undefined
+  ) {}
+
+  /** Records a response that arrived (its body, if buffered, for an excerpt). */
+  response(
+    method: string,
+    url: string,
+    status: number,
+    headers: Headers.Headers,
+    spanId: string,
+    body: Uint8Array | "streamed"
+  ): void {
+    this.push({
+      title: `${method} ${url} -> ${status}${body === "streamed" ? " (streamed)" : ""}`,
+      spanId,
+      details: () => [
+        ...Object.entries(headers)
+          .slice(0, 20)
+          .map(([name, value]) => `    ${name}: ${value}`),
+        `    body: ${body === "streamed" ? "(streamed to the test)" : excerpt(body)}`
+      ]
+    })
+  }
+
+  /** Records a request that failed, with the error the test got. */
+  failure(
+    method: string,
+    url: string,
+    spanId: string,
+    error: { readonly _tag: string; readonly message: string }
+  ): void {
+    this.push({
+      title: `${method} ${url} -> failed: ${error._tag}`,
+      spanId,
+      details: () =>
+        error.message
+          .split("\n")
+          .slice(0, 12)
+          .map((line) => `    ${line}`)
+    })
+  }
+
+  /** Records an opened WebSocket. */
+  websocket(url: string, spanId: string): void {
+    this.push({ title: `WebSocket ${url} -> open`, spanId, details: () => [] })
+  }
+
+  private push(entry: Entry): void {
+    if (this.config.report === "never") return
+    if (this.entries.length >= keptEntries) this.entries.shift()
+    this.entries.push(entry)
+    this.count++
+    this.hookCurrentTest()
+  }
+
+  /** Under vitest: print when the current test fails, with what it did (once per test). */
+  private hookCurrentTest(): void {
+    const test = currentTest()
+    if (test === undefined || test === this.hooked) return
+    this.hooked = test
+    const from = this.count - 1
+    test.onFailed ??= []
+    test.onFailed.push(() => {
+      if (this.printedFor !== test) this.print(from)
+    })
+  }
+
+  /** At scope close: print on failure (and tell the failing test it need not print again). */
+  onScopeClose(exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (exit._tag === "Success" || this.config.report === "never") return
+      this.printedFor = currentTest()
+      this.print(0)
+    })
+  }
+
+  private print(fromCount: number): void {
+    const skipped = this.count - this.entries.length
+    const since = this.entries.slice(Math.max(0, fromCount - skipped))
+    const inFlight = this.server()?.inFlight() ?? []
+    if (since.length === 0 && inFlight.length === 0) return
+    const finished = this.recorder.finished()
+    const shown = since.slice(-maxEntries)
+    const sections = shown.map((entry) => {
+      const spans =
+        entry.spanId === ""
+          ? "    (no span)"
+          : render(finished, entry.spanId)
+              .split("\n")
+              .map((line) => `    ${line}`)
+              .join("\n")
+      return [`  ${entry.title}`, ...entry.details(), "  spans:", spans].join("\n")
+    })
+    const omitted = since.length > maxEntries ? ` (last ${maxEntries} of ${since.length})` : ""
+    let text = `effect-http-testkit: the test failed; its exchanges${omitted}:\n${sections.join("\n\n")}`
+    if (inFlight.length > 0) text += `\n\n  still in flight:\n${inFlight.map((what) => `    ${what}`).join("\n")}`
+    if (text.length > maxReport) text = `${text.slice(0, maxReport)}\n  … (report cut at ${maxReport} characters)`
+    console.error(text)
+  }
+}
 
 const excerpt = (body: Uint8Array): string => {
   if (body.length === 0) return "(empty)"
@@ -16,49 +151,3 @@ const excerpt = (body: Uint8Array): string => {
   if (unprintable > text.length / 10) return `(${body.length} bytes of binary data)`
   return body.length > maxBody ? `${text}… (${body.length} bytes)` : text
 }
-
-/**
- * When the scope that owns a client closes with a failure, prints what a person needs to see
- * why: the last exchanges (method, URL, status, headers, a body excerpt) and the span tree
- * of each. Bounded in size.
- *
- * @internal
- */
-export const reportOnFailure = (
-  exit: Exit.Exit<unknown, unknown>,
-  config: Config,
-  client: Service,
-  recorder: Recorder
-): Effect.Effect<void> =>
-  exit._tag === "Success" || config.report === "never"
-    ? Effect.void
-    : Effect.flatMap(client.exchanges, (exchanges) =>
-        Effect.sync(() => {
-          if (exchanges.length === 0) return
-          const finished = recorder.finished()
-          const sections = exchanges.slice(-maxExchanges).map(({ request, response }) => {
-            const headers = Object.entries(response.headers)
-              .slice(0, 20)
-              .map(([name, value]) => `    ${name}: ${value}`)
-              .join("\n")
-            const spans =
-              response.spanId === ""
-                ? "    (no span)"
-                : render(finished, response.spanId)
-                    .split("\n")
-                    .map((line) => `    ${line}`)
-                    .join("\n")
-            return [
-              `  ${request.method} ${response.url} -> ${response.status}`,
-              headers,
-              `    body: ${"body" in response ? excerpt(response.body) : "(streamed to the caller)"}`,
-              "  spans:",
-              spans
-            ].join("\n")
-          })
-          const omitted = exchanges.length > maxExchanges ? ` (last ${maxExchanges} of ${exchanges.length})` : ""
-          let text = `effect-http-testkit: the test failed; its exchanges${omitted}:\n${sections.join("\n\n")}`
-          if (text.length > maxReport) text = `${text.slice(0, maxReport)}\n  … (report cut at ${maxReport} characters)`
-          console.error(text)
-        })
-      )

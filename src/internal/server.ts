@@ -20,7 +20,7 @@ import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
-import { setWallTimer } from "./clock.js"
+import { awaitFibers } from "./clock.js"
 import { invalidValueRe, tokenRe } from "./config.js"
 import { DrainTimeout } from "./errors.js"
 import { InProcessRequest, type RequestSource } from "./request.js"
@@ -38,8 +38,13 @@ export interface InProcessServer {
   /** Starts the handler fiber; `undefined` when no app is served. */
   dispatch(source: RequestSource): Fiber.RuntimeFiber<void> | undefined
   readonly closed: boolean
-  /** Fibers of requests still being handled. */
-  readonly inFlight: ReadonlySet<Fiber.RuntimeFiber<void>>
+  /**
+   * Takes a handler the client already disconnected and reported as stuck out of the
+   * server's care, so scope close does not wait for it and report it again.
+   */
+  abandon(fiber: Fiber.RuntimeFiber<void>): void
+  /** The requests whose handlers are still running, e.g. `GET /feed`. */
+  inFlight(): ReadonlyArray<string>
 }
 
 /** @internal */
@@ -97,7 +102,7 @@ export const make = (
         if (inFlight.size === 0) return Effect.void
         const fibers = Array.from(inFlight)
         for (const fiber of fibers) fiber.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
-        return Effect.flatMap(awaitAll(fibers, drainTimeout), (stuck) =>
+        return Effect.flatMap(awaitFibers(fibers, drainTimeout), (stuck) =>
           stuck.length === 0
             ? Effect.void
             : Effect.die(
@@ -114,7 +119,10 @@ export const make = (
 
     return {
       httpServer,
-      inFlight,
+      abandon: (fiber) => {
+        inFlight.delete(fiber)
+      },
+      inFlight: () => Array.from(inFlight, describeFiber),
       get closed() {
         return closed
       },
@@ -152,40 +160,6 @@ const recordFailure = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> 
       return Effect.void
     })
   )
-
-/**
- * Waits for fibers to end, at most `timeout` on the wall clock (TestClock cannot stall it);
- * returns those still running.
- *
- * @internal
- */
-export const awaitAll = <A, E>(
-  fibers: ReadonlyArray<Fiber.RuntimeFiber<A, E>>,
-  timeout: Duration.Duration
-): Effect.Effect<ReadonlyArray<Fiber.RuntimeFiber<A, E>>> =>
-  Effect.async((resume) => {
-    const pending = new Set(fibers.filter((fiber) => fiber.unsafePoll() === null))
-    if (pending.size === 0) return resume(Effect.succeed([]))
-    const observers = new Map<Fiber.RuntimeFiber<A, E>, () => void>()
-    const finish = () => {
-      cancel()
-      for (const [fiber, observer] of observers) fiber.removeObserver(observer)
-      resume(Effect.succeed(Array.from(pending)))
-    }
-    const cancel = setWallTimer(timeout, finish)
-    for (const fiber of pending) {
-      const observer = () => {
-        pending.delete(fiber)
-        if (pending.size === 0) finish()
-      }
-      observers.set(fiber, observer)
-      fiber.addObserver(observer)
-    }
-    return Effect.sync(() => {
-      cancel()
-      for (const [fiber, observer] of observers) fiber.removeObserver(observer)
-    })
-  })
 
 // Mirrors platform-node's `handleResponse`: the body is written inside the handler fiber, so
 // the server span and the request scope stay open until the body has been delivered.

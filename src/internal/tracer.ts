@@ -40,7 +40,9 @@ export class RecordedSpanImpl implements RecordedSpan {
     readonly startTime: bigint,
     readonly kind: Tracer.SpanKind,
     /** The request whose work created this span, when it belongs to the app's tracked work. */
-    readonly owner: string | undefined
+    readonly owner: string | undefined,
+    /** The request handler whose work opened this span, if any. */
+    readonly root: Fiber.RuntimeFiber<unknown, unknown> | undefined
   ) {
     this.status = { _tag: "Started", startTime }
     this.traceId = parent._tag === "Some" ? parent.value.traceId : nextId(32)
@@ -93,6 +95,9 @@ export class Recorder {
   readonly openAppSpans = new Set<RecordedSpanImpl>()
   private readonly listeners = new Set<() => void>()
   ownerOf: OwnerOf = () => undefined
+  /** The request handler a fiber's work descends from, if any. */
+  rootOf: (fiber: Fiber.RuntimeFiber<unknown, unknown>) => Fiber.RuntimeFiber<unknown, unknown> | undefined = () =>
+    undefined
 
   constructor(readonly limit: number = 10_000) {}
 
@@ -100,7 +105,8 @@ export class Recorder {
     span: (name, parent, context, links, startTime, kind) => {
       const fiber = Fiber.getCurrentFiber()
       const owner = Option.isSome(fiber) ? this.ownerOf(fiber.value) : undefined
-      const span = new RecordedSpanImpl(this, name, parent, context, links, startTime, kind, owner)
+      const root = owner !== undefined && Option.isSome(fiber) ? this.rootOf(fiber.value) : undefined
+      const span = new RecordedSpanImpl(this, name, parent, context, links, startTime, kind, owner, root)
       this.started.push(span)
       this.byId.set(span.spanId, span)
       if (owner !== undefined) this.openAppSpans.add(span)
