@@ -3,6 +3,7 @@
  * drop-in for `NodeHttpServer.layerTest`: platform-node's client semantics in process, checked
  * against a real socket where the answer is Node's to give.
  */
+import { existsSync } from "node:fs"
 import { gzipSync } from "node:zlib"
 import {
   HttpBody,
@@ -139,6 +140,52 @@ describe("the HttpClient of every TestClient layer", () => {
       const seenHost = yield* Effect.flatMap(client.get("http://elsewhere.test/seen"), () => TestClient.exchanges)
       expect(seenHost.at(-1)?.request.url).toBe("http://elsewhere.test/seen")
     }).pipe(Effect.provide(TestClient.layer(app)))
+  )
+
+  it.scoped("the caller's own URL mapping composes: relative URLs resolve last, absolute ones are kept", () =>
+    Effect.gen(function* () {
+      const base = yield* HttpClient.HttpClient
+      const prefixed = base.pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl("/seen")))
+      expect(yield* Effect.flatMap(prefixed.get("/x"), (r) => r.json)).toMatchObject({ url: "/seen/x" })
+      const elsewhere = base.pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl("http://api.example.com")))
+      const r = yield* elsewhere.get("/hello")
+      expect(yield* r.text).toBe("hello")
+      const [exchange] = (yield* TestClient.exchanges).slice(-1)
+      // The request as sent, with the host Node's client adds; the platform's response is streamed.
+      expect(exchange.request.headers.host).toBe("api.example.com")
+      expect("body" in exchange.response).toBe(false)
+      yield* TestClient.get("/hello")
+      expect("body" in (yield* TestClient.exchanges).slice(-1)[0].response).toBe(true)
+    }).pipe(Effect.provide(TestClient.layer(app)))
+  )
+
+  it.scoped("drainTasks waits for a handler still finishing after its response: its request scope is closed", () =>
+    Effect.gen(function* () {
+      const upload = HttpRouter.empty.pipe(
+        HttpRouter.post(
+          "/upload",
+          Effect.gen(function* () {
+            const request = yield* HttpServerRequest.HttpServerRequest
+            const parts = yield* request.multipart
+            const file = parts.file as ReadonlyArray<{ readonly path: string }>
+            return HttpServerResponse.text(file[0].path)
+          })
+        )
+      )
+      yield* Effect.gen(function* () {
+        const client = yield* HttpClient.HttpClient
+        const form = new FormData()
+        form.append("file", new File(["content"], "a.txt"))
+        const response = yield* client.execute(
+          HttpClientRequest.post("/upload").pipe(HttpClientRequest.bodyFormData(form))
+        )
+        const path = yield* response.text
+        // The platform client returns at the response; the temp file goes when the handler's
+        // request scope closes, which drainTasks waits for.
+        yield* TestClient.drainTasks
+        expect(existsSync(path)).toBe(false)
+      }).pipe(Effect.provide(TestClient.layer(upload)))
+    })
   )
 
   it.scoped("sends no default headers: only what the request carries and Node's framing", () =>

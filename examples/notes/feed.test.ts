@@ -167,9 +167,9 @@ describe("GET /notes/feed (Server-Sent Events)", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
-  // KNOWN LIBRARY BUG (fails): the snapshot goes out as one Stream chunk of 40 frames, and
-  // the in-process server drops the frames that do not fit the client's 16-chunk buffer
-  // (the 16th to the 39th here). Production (Node) delivers all of them.
+  // The snapshot goes out as one Stream chunk of 40 frames, more than the client's 16-chunk
+  // read buffer holds: the handler waits for the test to read (backpressure), and every
+  // frame arrives, as from Node.
   it.scoped("a snapshot bigger than the client's read buffer arrives whole", () =>
     Effect.gen(function* () {
       const repo = yield* NotesRepo

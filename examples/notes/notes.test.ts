@@ -1,8 +1,8 @@
-import { HttpApiError, HttpClientResponse } from "@effect/platform"
+import { HttpApiClient, HttpApiError, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, DateTime, Effect, Layer, Schema, Stream, TestClock } from "effect"
 import { TestClient } from "effect-http-testkit"
-import { Note, NoteNotFound } from "./Api.js"
+import { Api, Note, NoteId, NoteNotFound } from "./Api.js"
 import { NotesRepo } from "./Notes.js"
 import { HttpLive, ServerLive, ServicesLive } from "./Server.js"
 
@@ -10,13 +10,43 @@ import { HttpLive, ServerLive, ServicesLive } from "./Server.js"
 // so every test starts with no notes.
 const TestApp = TestClient.layerServer(ServerLive)
 
+// The typed client a user's own code would use, derived from the same `Api`. It needs no
+// baseUrl: every TestClient layer provides an `HttpClient` that resolves relative URLs against
+// the kit's baseUrl and reaches the app in process. Responses come back decoded with the
+// Api's schemas and declared errors (NoteNotFound) come back typed, in the error channel.
+// The raw `TestClient` stays for what the typed client hides or refuses to send: status
+// codes and headers on the wire, malformed input.
+const NotesClient = HttpApiClient.make(Api)
+
 const Notes = Schema.Array(Note)
 
 const createNote = (note: { readonly title: string; readonly body: string; readonly tags?: ReadonlyArray<string> }) =>
-  TestClient.post("/notes", { json: note }).pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(Note)))
+  Effect.flatMap(NotesClient, (client) => client.notes.create({ payload: { tags: [], ...note } }))
+
+const listTitles = (urlParams: { readonly tag?: string; readonly q?: string; readonly limit?: number }) =>
+  Effect.flatMap(NotesClient, (client) => client.notes.list({ urlParams })).pipe(
+    Effect.map((notes) => notes.map((note) => note.title))
+  )
 
 describe("notes API", () => {
   it.scoped("creates a note and reads it back", () =>
+    Effect.gen(function* () {
+      const client = yield* NotesClient
+      const note = yield* client.notes.create({ payload: { title: "Groceries", body: "milk, eggs", tags: ["home"] } })
+      // Already a Note: decoded with the Api's schema (dates are DateTimes, the id a NoteId).
+      expect(note).toBeInstanceOf(Note)
+      expect(note).toMatchObject({ id: 1, title: "Groceries", body: "milk, eggs", tags: ["home"] })
+
+      // The typed client succeeds only on a status the Api declares (201 for create, 200 for
+      // get); `withResponse` returns the response next to the value, to check it anyway.
+      const [fetched, response] = yield* client.notes.get({ path: { id: note.id }, withResponse: true })
+      expect(response.status).toBe(200)
+      expect(fetched).toEqual(note)
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  // Raw on purpose: the status code and the content type are the point here.
+  it.scoped("create answers 201 Created with the note as JSON", () =>
     Effect.gen(function* () {
       const created = yield* TestClient.post("/notes", {
         json: { title: "Groceries", body: "milk, eggs", tags: ["home"] }
@@ -25,13 +55,27 @@ describe("notes API", () => {
       expect(created.headers["content-type"]).toContain("application/json")
       const note = yield* HttpClientResponse.schemaBodyJson(Note)(created)
       expect(note).toMatchObject({ id: 1, title: "Groceries", body: "milk, eggs", tags: ["home"] })
-
-      const fetched = yield* TestClient.get(`/notes/${note.id}`)
-      expect(fetched.status).toBe(200)
-      expect(yield* HttpClientResponse.schemaBodyJson(Note)(fetched)).toEqual(note)
     }).pipe(Effect.provide(TestApp))
   )
 
+  it.scoped("a missing note fails the typed call with NoteNotFound", () =>
+    Effect.gen(function* () {
+      const client = yield* NotesClient
+      const error = yield* Effect.flip(client.notes.get({ path: { id: NoteId.make(42) } }))
+      expect(error).toBeInstanceOf(NoteNotFound)
+      expect(error._tag === "NoteNotFound" && error.id).toBe(42)
+
+      // Handled by tag, as application code handles it.
+      const outcome = yield* client.notes.get({ path: { id: NoteId.make(42) } }).pipe(
+        Effect.as("found"),
+        Effect.catchTag("NoteNotFound", () => Effect.succeed("missing"))
+      )
+      expect(outcome).toBe("missing")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  // Raw on purpose: what goes over the wire for a typed error, and the platform's response
+  // combinators on the kit's response.
   it.scoped("answers 404 with a typed NoteNotFound body", () =>
     Effect.gen(function* () {
       const r = yield* TestClient.get("/notes/42")
@@ -54,8 +98,15 @@ describe("notes API", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
+  // Raw on purpose: the typed client validates the payload before sending it, so it cannot
+  // send what the server must reject.
   it.scoped("rejects an invalid payload with 400 and says which field is wrong", () =>
     Effect.gen(function* () {
+      const client = yield* NotesClient
+      const refused = yield* Effect.flip(client.notes.create({ payload: { title: "   ", body: "x", tags: [] } }))
+      expect(refused._tag).toBe("ParseError")
+      expect(yield* TestClient.exchanges).toEqual([]) // never sent
+
       const blankTitle = yield* TestClient.post("/notes", { json: { title: "   ", body: "x" } })
       expect(blankTitle.status).toBe(400)
       const error = yield* HttpClientResponse.schemaBodyJson(HttpApiError.HttpApiDecodeError)(blankTitle)
@@ -67,11 +118,11 @@ describe("notes API", () => {
       expect(tagError.issues.map((issue) => issue.path)).toContainEqual(["tags", 0])
 
       // Nothing was stored.
-      const list = yield* TestClient.get("/notes").pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(Notes)))
-      expect(list).toEqual([])
+      expect(yield* client.notes.list({ urlParams: {} })).toEqual([])
     }).pipe(Effect.provide(TestApp))
   )
 
+  // Raw on purpose: neither can be expressed with the typed client.
   it.scoped("rejects a body that is not JSON and an id that is not a number", () =>
     Effect.gen(function* () {
       const notJson = yield* TestClient.post("/notes", {
@@ -88,32 +139,45 @@ describe("notes API", () => {
 
   it.scoped("updates a note and bumps updatedAt (time is the TestClock's)", () =>
     Effect.gen(function* () {
+      const client = yield* NotesClient
       const note = yield* createNote({ title: "Draft", body: "tbd" })
       expect(DateTime.toEpochMillis(note.createdAt)).toBe(0)
 
       yield* TestClock.adjust("1 hour")
-      const r = yield* TestClient.patch(`/notes/${note.id}`, { json: { body: "done", tags: ["work"] } })
-      expect(r.status).toBe(200)
-      const updated = yield* HttpClientResponse.schemaBodyJson(Note)(r)
+      const [updated, response] = yield* client.notes.update({
+        path: { id: note.id },
+        payload: { body: "done", tags: ["work"] },
+        withResponse: true
+      })
+      expect(response.status).toBe(200)
       expect(updated).toMatchObject({ id: note.id, title: "Draft", body: "done", tags: ["work"] })
       expect(DateTime.toEpochMillis(updated.updatedAt)).toBe(60 * 60 * 1000)
       expect(updated.createdAt).toEqual(note.createdAt)
 
-      const missing = yield* TestClient.patch("/notes/999", { json: { body: "x" } })
-      expect(missing.status).toBe(404)
+      // The typed client decodes NoteNotFound only from the status the Api declares for it.
+      const missing = yield* Effect.flip(
+        client.notes.update({ path: { id: NoteId.make(999) }, payload: { body: "x" } })
+      )
+      expect(missing._tag).toBe("NoteNotFound")
+      expect((yield* TestClient.exchanges).at(-1)?.response.status).toBe(404)
     }).pipe(Effect.provide(TestApp))
   )
 
   it.scoped("deletes a note with 204, then it is gone", () =>
     Effect.gen(function* () {
+      const client = yield* NotesClient
       const note = yield* createNote({ title: "Temporary", body: "" })
 
-      const deleted = yield* TestClient.del(`/notes/${note.id}`)
+      // `remove` declares no success schema: the typed call returns void, the response says 204.
+      const [, deleted] = yield* client.notes.remove({ path: { id: note.id }, withResponse: true })
       expect(deleted.status).toBe(204)
-      expect(deleted.body.length).toBe(0)
+      expect((yield* deleted.arrayBuffer).byteLength).toBe(0)
 
-      expect((yield* TestClient.get(`/notes/${note.id}`)).status).toBe(404)
-      expect((yield* TestClient.del(`/notes/${note.id}`)).status).toBe(404)
+      expect((yield* Effect.flip(client.notes.get({ path: { id: note.id } })))._tag).toBe("NoteNotFound")
+      expect((yield* Effect.flip(client.notes.remove({ path: { id: note.id } })))._tag).toBe("NoteNotFound")
+      // Both on the wire as 404s.
+      const statuses = (yield* TestClient.exchanges).slice(-2).map((exchange) => exchange.response.status)
+      expect(statuses).toEqual([404, 404])
     }).pipe(Effect.provide(TestApp))
   )
 
@@ -123,16 +187,19 @@ describe("notes API", () => {
       yield* createNote({ title: "Dentist", body: "tuesday", tags: ["home"] })
       yield* createNote({ title: "Retro", body: "friday, bring snacks", tags: ["work", "team"] })
 
-      const list = (params: Record<string, string | number>) =>
-        TestClient.get("/notes", { params }).pipe(
-          Effect.flatMap(HttpClientResponse.schemaBodyJson(Notes)),
-          Effect.map((notes) => notes.map((note) => note.title))
-        )
+      expect(yield* listTitles({})).toEqual(["Standup", "Dentist", "Retro"])
+      expect(yield* listTitles({ tag: "work" })).toEqual(["Standup", "Retro"])
+      expect(yield* listTitles({ tag: "work", limit: 1 })).toEqual(["Standup"])
+      expect(yield* listTitles({ q: "FRIDAY" })).toEqual(["Retro"])
+    }).pipe(Effect.provide(TestApp))
+  )
 
-      expect(yield* list({})).toEqual(["Standup", "Dentist", "Retro"])
-      expect(yield* list({ tag: "work" })).toEqual(["Standup", "Retro"])
-      expect(yield* list({ tag: "work", limit: 1 })).toEqual(["Standup"])
-      expect(yield* list({ q: "FRIDAY" })).toEqual(["Retro"])
+  // Raw on purpose: a query already in the URL, a limit the typed client would refuse to
+  // encode, and HEAD are HTTP-level details the typed client does not expose.
+  it.scoped("the list over raw HTTP: a query in the URL, an out-of-range limit, HEAD", () =>
+    Effect.gen(function* () {
+      yield* createNote({ title: "Standup", body: "daily at 10", tags: ["work"] })
+      yield* createNote({ title: "Retro", body: "friday, bring snacks", tags: ["work", "team"] })
 
       // params are appended to a query already in the URL.
       const both = yield* TestClient.get("/notes?tag=work", { params: { q: "daily" } })
@@ -152,14 +219,14 @@ describe("notes API", () => {
 
   it.scoped("concurrent creates each get their own id", () =>
     Effect.gen(function* () {
+      const client = yield* NotesClient
       const notes = yield* Effect.forEach(
         Array.from({ length: 20 }, (_, i) => `note ${i}`),
-        (title) => createNote({ title, body: "" }),
+        (title) => client.notes.create({ payload: { title, body: "", tags: [] } }),
         { concurrency: "unbounded" }
       )
       expect(new Set(notes.map((note) => note.id)).size).toBe(20)
-      const list = yield* TestClient.get("/notes").pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(Notes)))
-      expect(list).toHaveLength(20)
+      expect(yield* client.notes.list({ urlParams: {} })).toHaveLength(20)
     }).pipe(Effect.provide(TestApp))
   )
 
@@ -168,11 +235,11 @@ describe("notes API", () => {
       // Seed through the repository, observe through HTTP.
       const repo = yield* NotesRepo
       yield* repo.create({ title: "Seeded", body: "directly", tags: [] })
-      const list = yield* TestClient.get("/notes").pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(Notes)))
-      expect(list.map((note) => note.title)).toEqual(["Seeded"])
+      expect(yield* listTitles({})).toEqual(["Seeded"])
     }).pipe(Effect.provide(TestClient.layerServer(HttpLive.pipe(Layer.provideMerge(ServicesLive)))))
   )
 
+  // Raw on purpose: the kit's client reports the app's defect with its Cause.
   it.scoped("a broken repository surfaces as ServerError with its cause, not as a bare 500", () =>
     Effect.gen(function* () {
       // The bootstrap serves through HttpMiddleware.logger, as production does; the test
@@ -182,6 +249,12 @@ describe("notes API", () => {
       if (error._tag !== "ServerError") return
       expect(error.status).toBe(500)
       expect(Cause.pretty(error.cause)).toContain("database is down")
+
+      // Why this test uses the raw client: the typed client sees what a client on a socket
+      // sees, a 500 the Api does not declare, which HttpApiClient fails with a ResponseError.
+      const client = yield* NotesClient
+      const typed = yield* Effect.flip(client.notes.list({ urlParams: {} }))
+      expect(typed._tag === "ResponseError" && typed.response.status).toBe(500)
     }).pipe(
       Effect.provide(
         TestClient.layerServer(
@@ -218,8 +291,7 @@ it.layer(TestApp)("notes API, one app for the whole block", (it) => {
     Effect.gen(function* () {
       const second = yield* createNote({ title: "Second", body: "two" })
       expect(second.id).toBe(2)
-      const list = yield* TestClient.get("/notes").pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(Notes)))
-      expect(list.map((note) => note.title)).toEqual(["First", "Second"])
+      expect(yield* listTitles({})).toEqual(["First", "Second"])
     })
   )
 })

@@ -29,8 +29,8 @@ import type { InProcessServer } from "./server.js"
  * - interrupting the request, or ending the body stream early, disconnects the handler as a
  *   client abort; the platform's own client span propagates to the server span.
  *
- * Relative URLs resolve against the client's `baseUrl` before anything else, as
- * `NodeHttpServer.layerTest` prepends its address. Waiting for the headers is bounded by the
+ * Relative URLs resolve against the client's `baseUrl` once the caller's own request
+ * mapping is done, so a `prependUrl` of the caller's composes as in production. Waiting for the headers is bounded by the
  * client's `timeout` on the wall clock (a `RequestError` whose cause is `RequestTimeout`).
  *
  * @internal
@@ -40,15 +40,23 @@ export const make = (
   config: Config,
   exchanges: Exchanges,
   reporter: Reporter
-): HttpClient.HttpClient =>
-  HttpClient.mapRequest(
-    HttpClient.make((request, url, signal) =>
-      Effect.tapError(send(server, config, exchanges, reporter, request, url, signal), (error) =>
-        Effect.sync(() => reporter.failure(request.method, url.href, "", error))
-      )
-    ),
-    (request) => (absoluteUrlRe.test(request.url) ? request : withBaseUrl(config, request))
+): HttpClient.HttpClient => {
+  const transport = HttpClient.make((request, url, signal) =>
+    Effect.tapError(send(server, config, exchanges, reporter, request, url, signal), (error) =>
+      Effect.sync(() => reporter.failure(request.method, url.href, "", error))
+    )
   )
+  // Relative URLs are resolved last, after whatever the caller maps the request with
+  // (`prependUrl("/v1")`, an absolute `baseUrl` of `HttpApiClient.make`), as a socket client
+  // would see the final URL.
+  return HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
+    (request) =>
+      Effect.flatMap(request, (request) =>
+        transport.execute(absoluteUrlRe.test(request.url) ? request : withBaseUrl(config, request))
+      ),
+    Effect.succeed
+  )
+}
 
 const absoluteUrlRe = /^[a-zA-Z][a-zA-Z\d+\-.]*:/
 
@@ -158,7 +166,15 @@ const send = (
             sink.spanId,
             body
           )
-          exchanges.push({ request, response })
+          // The request as sent: with the `host` Node's client adds. Built only if looked at.
+          exchanges.push({
+            get request() {
+              return request.headers.host === undefined
+                ? HttpClientRequest.setHeader(request, "host", url.host)
+                : request
+            },
+            response
+          })
           reporter.response(request.method, url.href, response.status, response.headers, response.spanId, "streamed")
           return Effect.succeed(response)
         }

@@ -63,6 +63,8 @@ export interface ResponseSink {
   abort(): void
   /** The server destroyed the connection before responding (as platform-node does on an oversized body). */
   reset(reason: string): void
+  /** Called when the server has written the whole response (not on an upgrade). */
+  onEnd?: (() => void) | undefined
   /**
    * The failure that reached the server's own error handling (`toHandled`'s), recorded when a
    * middleware given to `serve` keeps it out of the handler fiber's exit.

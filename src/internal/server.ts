@@ -82,6 +82,9 @@ export const make = (
             runFork(
               Effect.withFiberRuntime((fiber) => {
                 tracker.handler(fiber, description)
+                // Once the response is complete, what the handler still runs (its request
+                // scope's finalizers, work it forked) is background work for drainTasks.
+                ;(request as InProcessRequest).source.sink.onEnd = () => tracker.responded(fiber)
                 return Effect.provideService(handled, ServerRequest.HttpServerRequest, request)
               })
             )

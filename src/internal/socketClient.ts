@@ -96,7 +96,7 @@ export class ClientWebSocket extends EventTarget {
     connection.onAccept = () => {
       cancel()
       // Once upgraded, the app's eventual HTTP response goes nowhere, as on a Node socket.
-      sink.end()
+      sink.upgraded()
       this.connection = connection
       this.protocol = connection.protocol
       queueMicrotask(() => {

@@ -26,9 +26,10 @@ export class Tracker extends Supervisor.AbstractSupervisor<void> {
   /** The request handler each live fiber descends from. */
   private readonly roots = new Map<Fiber.RuntimeFiber<unknown, unknown>, Fiber.RuntimeFiber<unknown, unknown>>()
   /**
-   * Handlers still running. Work descending from one is part of its exchange (a stream's
-   * producers, a WebSocket's readers); once the handler has ended, whatever it left
-   * running is background work.
+   * Handlers whose exchange is still open (no complete response yet, a stream being written,
+   * a WebSocket). Work descending from one is part of its exchange (a stream's producers, a
+   * WebSocket's readers); once the response is complete or the handler has ended, whatever
+   * it still runs is background work.
    */
   private readonly handlers = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
   private readonly listeners = new Set<() => void>()
@@ -46,6 +47,11 @@ export class Tracker extends Supervisor.AbstractSupervisor<void> {
     this.roots.set(fiber, fiber)
     this.handlers.add(fiber)
     fiber.addObserver(() => this.ended(fiber))
+  }
+
+  /** A handler has written its whole response: its exchange is over, what it still runs is background. */
+  responded(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
+    if (this.handlers.delete(fiber)) for (const listener of this.listeners) listener()
   }
 
   override onStart<A, E, R>(
