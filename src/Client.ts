@@ -30,17 +30,33 @@ import type * as TestWebSocket from "./WebSocket.js"
 /**
  * Client-wide settings, given to {@link layer} or {@link layerServer}.
  *
+ * Every option is checked for its type and range, never coerced: a bad one (an unknown name,
+ * a `timeout` of `NaN`, `-1`, `"-5 seconds"` or `0`, `serverErrors: "Fail"`, a header value
+ * with CR/LF, ...) does not fail the layer, but every request then fails with
+ * {@link InvalidRequest} naming each bad option. Durations (`timeout`, `drainTimeout`) must
+ * be positive; `Duration.infinity` (or `Infinity` millis) means no bound. A `0` bound is
+ * refused: it would fail every exchange before the app could answer.
+ *
  * @since 0.1.0
  * @category models
  */
 export interface Options {
-  /** Origin (and optional path prefix) of every relative request URL. Default `"http://testserver"`. */
+  /**
+   * Origin (and optional path prefix) of every relative request URL: an absolute http(s) URL
+   * with no query, fragment or credentials. Default `"http://testserver"`.
+   */
   readonly baseUrl?: string | undefined
-  /** Headers sent with every request; a request's own headers of the same name replace them. */
+  /**
+   * Headers sent with every request; a request's own headers of the same name replace them.
+   * Whitespace around a value is trimmed, as Node's parser trims it before the app sees it.
+   */
   readonly headers?: HeadersInput | undefined
   /** Cookies sent with every request. */
   readonly cookies?: Readonly<Record<string, string>> | undefined
-  /** Bound on each exchange, measured on the wall clock (it fires under `TestClock`). Default 30 seconds. */
+  /**
+   * Bound on each exchange, measured on the wall clock (it fires under `TestClock`): a
+   * positive Duration, or `Duration.infinity` for none. Default 30 seconds.
+   */
   readonly timeout?: Duration.DurationInput | undefined
   /**
    * What an unhandled failure or defect in the app does to the request: `"fail"` (default)
@@ -48,13 +64,22 @@ export interface Options {
    * response production would send (usually a 500).
    */
   readonly serverErrors?: "fail" | "respond" | undefined
-  /** Bound on waiting for a handler to stop after it was disconnected. Default 5 seconds. */
+  /**
+   * Bound on waiting for a handler to stop after it was disconnected, and on draining
+   * background work: a positive Duration, or `Duration.infinity`. Default 5 seconds.
+   */
   readonly drainTimeout?: Duration.DurationInput | undefined
-  /** The client address the app sees in `request.remoteAddress`. Default `"127.0.0.1"`. */
+  /**
+   * The client address the app sees in `request.remoteAddress`: an IPv4 or IPv6 address, as
+   * Node reports a socket's peer. Default `"127.0.0.1"`.
+   */
   readonly remoteAddress?: string | undefined
   /** Follow 301/302/303/307/308 responses. Default `true`. */
   readonly followRedirects?: boolean | undefined
-  /** How many redirects one request may follow before failing with {@link TooManyRedirects}. Default 20. */
+  /**
+   * How many redirects one request may follow before failing with {@link TooManyRedirects}: a
+   * whole number >= 0. Default 20.
+   */
   readonly maxRedirects?: number | undefined
   /**
    * The `accept-encoding` sent with every request; `""` sends none. Default
@@ -68,6 +93,13 @@ export interface Options {
    * print the last exchanges and their span trees to stderr. `"never"`: stay quiet.
    */
   readonly report?: "onFailure" | "never" | undefined
+  /**
+   * What happens, when the client's scope closes, to background work still running (fibers
+   * the app's handlers forked): `"drain"` (default) waits up to `drainTimeout`, then
+   * interrupts what is left and fails the test with {@link DrainTimeout} naming it;
+   * `"interrupt"` interrupts it at once without failing, as a production shutdown does.
+   */
+  readonly backgroundWork?: "drain" | "interrupt" | undefined
 }
 
 /**
@@ -84,6 +116,9 @@ export type HeadersInput =
 
 /**
  * Per-request settings. At most one of `json`, `form`, `multipart` and `body` may be given.
+ * They are checked as the client options are: an unknown name, a value of the wrong type, a
+ * `timeout` that is not a positive Duration, a `params`/`form` value the platform would send
+ * as `"NaN"`, `"null"` or `"[object Object]"` fails the request with {@link InvalidRequest}.
  *
  * @since 0.1.0
  * @category models
@@ -100,7 +135,10 @@ export interface RequestOptions {
   readonly form?: UrlParams.Input | undefined
   /** Fields and files sent as `multipart/form-data`. */
   readonly multipart?: FormData | Readonly<Record<string, string | Blob | ReadonlyArray<string | Blob>>> | undefined
-  /** A raw body. A string is sent as `text/plain;charset=UTF-8`; a Stream is sent chunked, as it is pulled. */
+  /**
+   * A raw body. A string is sent as `text/plain;charset=UTF-8`; a Stream is sent chunked, as
+   * it is pulled (a chunk that is not a `Uint8Array` fails the request with `InvalidRequest`).
+   */
   readonly body?: string | Uint8Array | Stream.Stream<Uint8Array, unknown> | undefined
   /** Overrides the client's `timeout` for each round trip of this request. */
   readonly timeout?: Duration.DurationInput | undefined
@@ -133,13 +171,18 @@ export interface Exchange {
 export interface CookieOptions {
   /** The URL the cookie is set from (default: the client's `baseUrl`); a relative one is joined to `baseUrl`. */
   readonly url?: string | undefined
+  /** A host name such as `"example.com"` (no `;`, whitespace or control characters). */
   readonly domain?: string | undefined
-  /** Default `/`. */
+  /** Default `/`. Must start with `/`; no `;` or control characters. */
   readonly path?: string | undefined
+  /** A valid `Date`. */
   readonly expires?: Date | undefined
+  /** A finite, non-negative whole number of seconds (`0` deletes the cookie). */
   readonly maxAge?: Duration.DurationInput | undefined
   readonly secure?: boolean | undefined
   readonly httpOnly?: boolean | undefined
+  /** The `SameSite` attribute. */
+  readonly sameSite?: "lax" | "strict" | "none" | undefined
 }
 
 /**
@@ -165,8 +208,10 @@ export interface TestResponse extends HttpClientResponse.HttpClientResponse {
 /**
  * A streamed response: returned as soon as the handler has sent its headers. `stream` is the
  * body as the handler produces it, content-decoded, and can be read once; `text`, `json` and
- * `arrayBuffer` read it to the end. Closing the scope it was opened in disconnects the
- * handler (a client abort) and waits for it.
+ * `arrayBuffer` read it to the end and share that one read. Reading it again (`stream` or
+ * `events` twice, `stream` after `text`, `text` after `stream`) fails with a `ResponseError`
+ * (reason `"Decode"`) saying the body was already read, never with an empty body. Closing the
+ * scope it was opened in disconnects the handler (a client abort) and waits for it.
  *
  * @since 0.1.0
  * @category models
@@ -222,9 +267,17 @@ export interface Service {
   readonly exchanges: Effect.Effect<ReadonlyArray<Exchange>>
   /** The jar's cookies for the `baseUrl` host, on any path. */
   readonly cookies: Effect.Effect<Cookies.Cookies>
-  /** The exact `Cookie` header the jar would send to `url` (default: `baseUrl`). */
-  readonly cookieHeader: (url?: string) => Effect.Effect<string>
-  /** Puts a cookie into the jar, as if the app at `options.url` (default `baseUrl`) had set it. */
+  /**
+   * The exact `Cookie` header the jar would send to `url` (default: `baseUrl`; a relative one
+   * is joined to it). A `url` that is not a string or not http(s) fails with `InvalidRequest`.
+   */
+  readonly cookieHeader: (url?: string) => Effect.Effect<string, InvalidRequest>
+  /**
+   * Puts a cookie into the jar, as if the app at `options.url` (default `baseUrl`) had set it.
+   * Every input is checked (a token name; a value, path and domain with no `;` where it would
+   * start an attribute and no control characters; a valid `expires`; a whole, finite,
+   * non-negative `maxAge`): a bad one fails with `InvalidRequest`, and the jar is unchanged.
+   */
   readonly setCookie: (name: string, value: string, options?: CookieOptions) => Effect.Effect<void, InvalidRequest>
   /** Removes every cookie from the jar, or only those named `name`. */
   readonly clearCookies: (name?: string) => Effect.Effect<void>
@@ -566,12 +619,13 @@ export const cookies: Effect.Effect<Cookies.Cookies, never, TestClient> = Effect
 )
 
 /**
- * The `Cookie` header the jar would send to `url` (default: `baseUrl`).
+ * The `Cookie` header the jar would send to `url` (default: `baseUrl`); `InvalidRequest` for
+ * a `url` that is not an http(s) URL or path.
  *
  * @since 0.1.0
  * @category cookies
  */
-export const cookieHeader = (url?: string): Effect.Effect<string, never, TestClient> =>
+export const cookieHeader = (url?: string): Effect.Effect<string, InvalidRequest, TestClient> =>
   Effect.flatMap(TestClient, (client) => client.cookieHeader(url))
 
 /**

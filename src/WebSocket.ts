@@ -22,15 +22,21 @@ import type * as Stream from "effect/Stream"
 export interface TestWebSocket {
   /** The subprotocol the app accepted (the first one offered, as `ws` picks), or `""`. */
   readonly protocol: string
-  /** Sends a text (string) or binary (Uint8Array) message. */
-  readonly send: (data: string | Uint8Array) => Effect.Effect<void, WebSocketClosed>
+  /**
+   * Sends a text (string) or binary (Uint8Array) message. Anything else fails with
+   * `WebSocketMessageError`; on a closed connection, `WebSocketClosed`.
+   */
+  readonly send: (data: string | Uint8Array) => Effect.Effect<void, WebSocketClosed | WebSocketMessageError>
   /** Sends `JSON.stringify(value)` as a text message. */
   readonly sendJson: (value: unknown) => Effect.Effect<void, WebSocketClosed | WebSocketMessageError>
   /** The next message; fails with `WebSocketClosed` once the connection is closed, `WebSocketTimeout` after the client's `timeout`. */
   readonly receive: Effect.Effect<string | Uint8Array, WebSocketError>
   /** The next message, which must be text. */
   readonly receiveText: Effect.Effect<string, WebSocketError | WebSocketMessageError>
-  /** The next message parsed as JSON, and decoded with `schema` when one is given. */
+  /**
+   * The next message parsed as JSON, and decoded with `schema` when one is given (something
+   * that is not a Schema fails with `WebSocketMessageError`).
+   */
   readonly receiveJson: {
     (): Effect.Effect<unknown, WebSocketError | WebSocketMessageError>
     <A, I, R>(
@@ -39,8 +45,15 @@ export interface TestWebSocket {
   }
   /** Every following message; ends when the connection closes. Each wait is bounded by the client's `timeout`. */
   readonly messages: Stream.Stream<string | Uint8Array, WebSocketTimeout>
-  /** Starts the closing handshake (default code 1000); the app's socket sees this code. */
-  readonly close: (code?: number, reason?: string) => Effect.Effect<void>
+  /**
+   * Starts the closing handshake (default code 1000); the app's socket sees this code. The
+   * code must be one a `ws` client may send — 1000, 3000–4999, or 1001–1003 / 1007–1014 (e.g.
+   * 1001 "going away", as a browser sends when a page is left) — and the reason at most 123
+   * UTF-8 bytes; otherwise it fails with `WebSocketMessageError` saying so, and nothing is
+   * sent (1005, 1006 and 1015 only ever describe a close without a frame). Closing a closed
+   * connection does nothing.
+   */
+  readonly close: (code?: number, reason?: string) => Effect.Effect<void, WebSocketMessageError>
   /** Waits until the connection is closed, by either end; the code and reason of the close. */
   readonly closed: Effect.Effect<{ readonly code: number; readonly reason: string }>
 }
@@ -52,7 +65,10 @@ export interface TestWebSocket {
  * @category models
  */
 export interface WebSocketOptions {
-  /** Subprotocols to offer (`sec-websocket-protocol`). */
+  /**
+   * Subprotocols to offer (`sec-websocket-protocol`), in order of preference: an array (one
+   * subprotocol is `["chat"]`), each a token, none twice (RFC 6455 §4.1).
+   */
   readonly protocols?: ReadonlyArray<string> | undefined
   readonly headers?: Readonly<Record<string, string | ReadonlyArray<string> | undefined>> | undefined
   readonly params?:
@@ -118,7 +134,10 @@ export class WebSocketTimeout extends Data.TaggedError("WebSocketTimeout")<{
 }
 
 /**
- * A message was not of the expected kind (text vs binary) or not valid JSON.
+ * A message was not of the expected kind (text vs binary) or not valid JSON; or what the
+ * test tried to send cannot be sent: a `send` of something that is not a string or a
+ * `Uint8Array`, a `sendJson` value with no JSON form, a `close` with a code or reason a close
+ * frame cannot carry.
  *
  * @since 0.1.0
  * @category errors

@@ -9,6 +9,8 @@ import {
   HttpApiEndpoint,
   HttpApiGroup,
   HttpApiSchema,
+  HttpClient,
+  type HttpClientError,
   HttpClientResponse,
   HttpRouter,
   HttpServer,
@@ -440,5 +442,59 @@ describe("lifecycle", () => {
       const result = yield* Fiber.join(outcome).pipe(Effect.either)
       expect(Either.isRight(result) && result.right.status).toBe(499)
     })
+  )
+})
+
+describe("a streamed body is read once", () => {
+  const bytesOf = (r: TestClient.StreamResponse) =>
+    Effect.map(Stream.runCollect(r.stream), (chunks) => new TextDecoder().decode(concat(chunks)))
+  const concat = (chunks: Iterable<Uint8Array>) => {
+    const all = Array.from(chunks)
+    const out = new Uint8Array(all.reduce((n, c) => n + c.length, 0))
+    let at = 0
+    for (const c of all) {
+      out.set(c, at)
+      at += c.length
+    }
+    return out
+  }
+
+  it.scoped("stream read twice: the second read fails with a ResponseError saying so, never an empty body", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.stream("GET", "/stream")
+      expect(yield* bytesOf(r)).toBe("abc")
+      const reads: ReadonlyArray<Effect.Effect<unknown, HttpClientError.ResponseError>> = [
+        bytesOf(r),
+        r.text,
+        Stream.runCollect(r.events)
+      ]
+      for (const again of reads) {
+        const error = yield* Effect.flip(again)
+        expect(error._tag).toBe("ResponseError")
+        expect(error.reason).toBe("Decode")
+        expect(error.message).toContain("the body was already read (by stream)")
+      }
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("text, json and arrayBuffer share one read; stream after them fails saying who read it", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.stream("GET", "/stream")
+      expect(yield* r.text).toBe("abc")
+      expect(new TextDecoder().decode(yield* r.arrayBuffer)).toBe("abc")
+      expect(yield* r.text).toBe("abc")
+      const error = yield* Effect.flip(bytesOf(r))
+      expect(error.message).toContain("already read (by text, json or arrayBuffer)")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.scoped("the platform HttpClient's streamed responses follow the same rule", () =>
+    Effect.gen(function* () {
+      const client = yield* HttpClient.HttpClient
+      const r = yield* client.get("/stream")
+      expect(new TextDecoder().decode(concat(yield* Stream.runCollect(r.stream)))).toBe("abc")
+      const error = yield* Effect.flip(Stream.runCollect(r.stream))
+      expect(error.message).toContain("already read (by stream)")
+    }).pipe(Effect.provide(TestApp))
   )
 })

@@ -1114,10 +1114,12 @@ const countWalked = <A, E, R>(effect: Effect.Effect<A, E, R>) => {
 }
 
 describe("many cookies with a Secure cookie present", () => {
-  const n = 2000
+  // 1,000 keeps the jar's Cookie header (~11 KB) under Node's 16 KiB header limit, past which
+  // the request would be refused with 431 before reaching the app.
+  const n = 1000
 
   it.scoped(
-    "one response with 2,000 Set-Cookie over plain http stores them all without walking the jar per cookie",
+    "one response with 1,000 Set-Cookie over plain http stores them all without walking the jar per cookie",
     () =>
       Effect.gen(function* () {
         // http://localhost is a secure context: the Secure cookie is stored, and the jar must then

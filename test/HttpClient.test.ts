@@ -334,6 +334,10 @@ describe("request headers: parity with platform-node's client over a socket", ()
     ["POST FormData", HttpClientRequest.post("/seen").pipe(HttpClientRequest.bodyFormDataRecord({ a: "1", b: "2" }))],
     ["PATCH urlencoded", HttpClientRequest.patch("/seen").pipe(HttpClientRequest.bodyUrlParams({ q: "x y" }))],
     [
+      "a header value with surrounding spaces and tabs",
+      HttpClientRequest.get("/seen").pipe(HttpClientRequest.setHeader("x-pad", " \t padded value \t "))
+    ],
+    [
       "custom headers",
       HttpClientRequest.get("/seen?x=1").pipe(HttpClientRequest.setHeaders({ "x-one": "1", accept: "text/plain" }))
     ]

@@ -114,6 +114,27 @@ describe("TestClient.layerWebSocket", () => {
 })
 
 describe("TestClient.layerWebSocketConstructor", () => {
+  it.scoped("repeated or non-token subprotocols fail the socket with InvalidRequest", () =>
+    Effect.gen(function* () {
+      const closedWith = yield* Deferred.make<number>()
+      for (const protocols of [["chat", "chat"], ["not a token"]]) {
+        const error = yield* Effect.flip(
+          Effect.gen(function* () {
+            const socket = yield* Socket.makeWebSocket("/echo", { protocols })
+            yield* socket.runRaw(() => {})
+          }).pipe(
+            Effect.scoped,
+            Effect.provide(TestClient.layerWebSocketConstructor),
+            Effect.provide(TestClient.layer(echoApp(closedWith)))
+          )
+        )
+        const cause = (error.cause as { readonly error: { readonly _tag: string; readonly message: string } }).error
+        expect(cause._tag).toBe("InvalidRequest")
+        expect(cause.message).toContain("subprotocol")
+      }
+    })
+  )
+
   it.scoped("Socket.makeWebSocket connects in process, a relative URL against baseUrl", () =>
     Effect.gen(function* () {
       const closedWith = yield* Deferred.make<number>()

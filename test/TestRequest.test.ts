@@ -435,6 +435,7 @@ describe("TestRequest: failures", () => {
       expect(yield* reasonFor("GET", "/", { route: "/users/:id(" })).toMatch(/invalid route .*Invalid regexp/)
       expect(yield* reasonFor("GET", "/", { routeParams: { id: 1 as never } })).toMatch(/route param "id"/)
       expect(yield* reasonFor("GET", "/", { remoteAddress: 1 as never })).toMatch(/remoteAddress/)
+      expect(yield* reasonFor("GET", "/", null as never)).toMatch(/options must be an object/)
       expect(yield* Ref.get(runs)).toBe(0)
     })
   )

@@ -205,6 +205,77 @@ describe("websockets", () => {
       })
   )
 
+  it.scoped("subprotocols: an array of unique tokens; a string, a duplicate or a non-token is refused", () =>
+    Effect.gen(function* () {
+      const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
+      yield* Effect.gen(function* () {
+        const single = yield* Effect.flip(TestClient.websocket("/hello", { protocols: "chat" as never }))
+        expect(single._tag).toBe("InvalidRequest")
+        expect(single.message).toContain(
+          'protocols must be an array of subprotocol names, e.g. ["chat.v1"], got "chat"'
+        )
+        const twice = yield* Effect.flip(TestClient.websocket("/hello", { protocols: ["chat", "chat"] }))
+        expect(twice.message).toContain('subprotocol "chat" is offered more than once')
+        const spaced = yield* Effect.flip(TestClient.websocket("/hello", { protocols: ["chat v1"] }))
+        expect(spaced.message).toContain('subprotocol "chat v1" is not a token')
+        // Valid ones are offered as given, and the handshake headers can still be overridden.
+        const ws = yield* TestClient.websocket("/hello", {
+          protocols: ["chat.v2", "chat.v1"],
+          headers: { "Sec-WebSocket-Version": "13", "x-extra": " padded " }
+        })
+        expect(ws.protocol).toBe("chat.v2")
+        expect(yield* ws.receiveJson()).toMatchObject({ protocol: "chat.v2, chat.v1", version: "13" })
+      }).pipe(Effect.scoped, Effect.provide(TestClient.layer(echoApp(endings))))
+    })
+  )
+
+  it.scoped("close: an invalid code or an over-long reason fails, sends nothing, and leaves the connection open", () =>
+    Effect.gen(function* () {
+      const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
+      yield* Effect.gen(function* () {
+        const ws = yield* TestClient.websocket("/echo")
+        for (const [code, reason] of [
+          [999, ""],
+          [1005, ""],
+          [1006, ""],
+          [1015, ""],
+          [5000, ""],
+          [4000, "x".repeat(124)]
+        ] as const) {
+          const error = yield* Effect.flip(ws.close(code, reason))
+          expect(error._tag).toBe("WebSocketMessageError")
+          expect(error.message).toMatch(
+            code === 4000 ? /124 bytes of UTF-8: a close frame holds at most 123/ : /3000–4999/
+          )
+        }
+        // Nothing was sent: the connection still works.
+        yield* ws.send("still open")
+        expect(yield* ws.receiveText).toBe("echo: still open")
+        // 1001 ("going away", what a browser sends when a page is left) and a 123-byte reason are valid.
+        yield* ws.close(1001, "x".repeat(123))
+        expect(yield* ws.closed).toEqual({ code: 1001, reason: "x".repeat(123) })
+        yield* TestClient.drainTasks
+      }).pipe(Effect.scoped, Effect.provide(TestClient.layer(echoApp(endings))))
+      expect(yield* Ref.get(endings)).toEqual([{ code: 1001, reason: "x".repeat(123) }])
+    })
+  )
+
+  it.scoped("send: something that is not a string or a Uint8Array fails with WebSocketMessageError", () =>
+    Effect.gen(function* () {
+      const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
+      yield* Effect.gen(function* () {
+        const ws = yield* TestClient.websocket("/echo")
+        const error = yield* Effect.flip(ws.send({ text: "hi" } as never))
+        expect(error._tag).toBe("WebSocketMessageError")
+        expect(error.message).toContain(
+          'send takes a string (a text message) or a Uint8Array (binary), got {"text":"hi"}'
+        )
+        yield* ws.send("after")
+        expect(yield* ws.receiveText).toBe("echo: after")
+      }).pipe(Effect.scoped, Effect.provide(TestClient.layer(echoApp(endings))))
+    })
+  )
+
   it.scoped("receive respects the client timeout on the wall clock, under TestClock", () =>
     Effect.gen(function* () {
       const endings = yield* Ref.make<ReadonlyArray<Ending>>([])

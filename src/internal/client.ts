@@ -10,7 +10,7 @@ import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
@@ -18,10 +18,10 @@ import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { CookieOptions, Exchange, RequestOptions, Service, StreamResponse, TestResponse } from "../Client.js"
+import type { Exchange, RequestOptions, Service, StreamResponse, TestResponse } from "../Client.js"
 import { type TestWebSocket, WebSocketRejected } from "../WebSocket.js"
 import { setWallTimer, wallClockSleep } from "./clock.js"
-import { type Config, encodeCookieValue, tokenRe } from "./config.js"
+import { type Config, encodeCookieValue } from "./config.js"
 import { Jar } from "./cookies.js"
 import { codings, decodeBody, streamDecoder, unsupportedCoding } from "./decode.js"
 import {
@@ -34,13 +34,14 @@ import {
   ServerError as TestServerError,
   TooManyRedirects
 } from "./errors.js"
-import { type Hop, type Prepared, prepare } from "./prepare.js"
+import { cookieHeaderFor, cookieToSet, type Hop, type Prepared, prepare, refuseAsNode } from "./prepare.js"
 import { nextHop } from "./redirect.js"
+import type { Reporter } from "./report.js"
 import { bodyAllowed, foldHeaderLines, type RequestBody, type RequestSource } from "./request.js"
 import { BufferedSink, StreamingSink, StreamResponseImpl, TestResponseImpl } from "./response.js"
 import type { InProcessServer } from "./server.js"
 import type { Tracker } from "./tasks.js"
-import { Connection, makeTestWebSocket, websocketKey } from "./websocket.js"
+import { Connection, handshake, makeTestWebSocket } from "./websocket.js"
 
 /** @internal */
 export class TestClient extends Context.Tag("effect-http-testkit/TestClient")<TestClient, Service>() {}
@@ -70,16 +71,31 @@ const internals = Symbol.for("effect-http-testkit/TestClient/internals")
 export interface Internals {
   readonly server: InProcessServer
   readonly config: Config
+  readonly reporter: Reporter
 }
 
 /** @internal */
 export const internalsOf = (service: Service): Internals => (service as Service & { [internals]: Internals })[internals]
 
 /** @internal */
-export const make = (server: InProcessServer, config: Config, tracker: Tracker, exchanges: Exchanges): Service =>
-  Object.assign(makeService(server, config, tracker, exchanges), { [internals]: { server, config } })
+export const make = (
+  server: InProcessServer,
+  config: Config,
+  tracker: Tracker,
+  exchanges: Exchanges,
+  reporter: Reporter
+): Service =>
+  Object.assign(makeService(server, config, tracker, exchanges, reporter), {
+    [internals]: { server, config, reporter }
+  })
 
-const makeService = (server: InProcessServer, config: Config, tracker: Tracker, exchanges: Exchanges): Service => {
+const makeService = (
+  server: InProcessServer,
+  config: Config,
+  tracker: Tracker,
+  exchanges: Exchanges,
+  reporter: Reporter
+): Service => {
   const jar = new Jar()
   for (const [name, value] of Object.entries(config.cookies)) {
     jar.set(`${name}=${encodeCookieValue(value)}; Path=/`, config.baseUrl)
@@ -106,17 +122,19 @@ const makeService = (server: InProcessServer, config: Config, tracker: Tracker, 
 
   /** One buffered round trip. */
   const send = (prepared: Prepared, hop: Hop, history: ReadonlyArray<TestResponse>) =>
-    Effect.tap(exchange(server, config, prepared.timeout, hop, hopLines(prepared, hop), history), (response) =>
-      Effect.sync(() => {
-        jar.store(response.setCookie, response.url)
-        // The request object is built only if someone looks at it: not on the hot path.
-        exchanges.push({
-          get request() {
-            return response.request
-          },
-          response
+    Effect.tap(
+      exchange(server, config, reporter, prepared.timeout, hop, hopLines(prepared, hop), history),
+      (response) =>
+        Effect.sync(() => {
+          jar.store(response.setCookie, response.url)
+          // The request object is built only if someone looks at it: not on the hot path.
+          exchanges.push({
+            get request() {
+              return response.request
+            },
+            response
+          })
         })
-      })
     )
 
   const follow = (
@@ -162,55 +180,36 @@ const makeService = (server: InProcessServer, config: Config, tracker: Tracker, 
     options: bind("OPTIONS"),
     stream: (method, url, options = {}) =>
       Effect.flatMap(prepare(config, method, url, options), (prepared) =>
-        Effect.tap(openStream(server, config, prepared, hopLines(prepared, prepared)), (response) =>
+        Effect.tap(openStream(server, config, reporter, prepared, hopLines(prepared, prepared)), (response) =>
           Effect.sync(() => jar.store(response.setCookie, response.url))
         )
       ),
-    websocket: (url, options = {}) => {
-      const protocols = options.protocols ?? []
-      const handshake: Record<string, string | ReadonlyArray<string> | undefined> = {
-        connection: "Upgrade",
-        upgrade: "websocket",
-        "sec-websocket-version": "13",
-        "sec-websocket-key": websocketKey(),
-        ...(protocols.length === 0 ? {} : { "sec-websocket-protocol": protocols.join(", ") }),
-        ...options.headers
-      }
-      const requestOptions: RequestOptions = {
-        headers: handshake,
-        ...(options.params === undefined ? {} : { params: options.params }),
-        ...(options.cookies === undefined ? {} : { cookies: options.cookies }),
-        ...(options.timeout === undefined ? {} : { timeout: options.timeout })
+    websocket: (url, options) => {
+      const request = handshake(options)
+      if ("problem" in request) {
+        return Effect.fail(new InvalidRequest({ method: "GET", url: String(url), reason: request.problem }))
       }
       // The handshake is an http(s) request: ws:// and wss:// name the same origins.
       const httpUrl = typeof url === "string" ? url.replace(/^ws(s?):/i, "http$1:") : url
-      return Effect.flatMap(prepare(config, "GET", httpUrl, requestOptions), (prepared) =>
-        openWebSocket(server, config, prepared, hopLines(prepared, prepared), protocols)
+      return Effect.flatMap(prepare(config, "GET", httpUrl, request.requestOptions), (prepared) =>
+        openWebSocket(server, config, reporter, prepared, hopLines(prepared, prepared), request.protocols)
       )
     },
     exchanges: Effect.sync(() => exchanges.list()),
     cookies: Effect.sync(() => jar.cookies(config.baseUrl)),
-    cookieHeader: (url) => Effect.sync(() => jar.header(url === undefined ? config.baseUrl : absolute(config, url))),
+    cookieHeader: (url) => cookieHeaderFor(config, (target) => jar.header(target), url),
     setCookie: (name, value, options) =>
       Effect.suspend(() => {
-        const target = options?.url === undefined ? config.baseUrl : absolute(config, options.url)
-        const fail = (reason: string) => Effect.fail(new InvalidRequest({ method: "SET-COOKIE", url: target, reason }))
-        if (!tokenRe.test(name))
-          return fail(`invalid cookie name ${JSON.stringify(name)}: only token characters are allowed`)
-        if (typeof value !== "string") return fail(`cookie ${JSON.stringify(name)} must have a string value`)
-        const problem = jar.set(setCookieString(name, value, options ?? {}), target)
+        const cookie = cookieToSet(config, name, value, options)
+        const fail = (reason: string) =>
+          Effect.fail(new InvalidRequest({ method: "SET-COOKIE", url: cookie.url, reason }))
+        if ("problem" in cookie) return fail(cookie.problem)
+        const problem = jar.set(cookie.header, cookie.url)
         return problem === undefined ? Effect.void : fail(`the jar refused cookie ${JSON.stringify(name)}: ${problem}`)
       }),
     clearCookies: (name) => Effect.sync(() => jar.clear(name)),
-    drainTasks: tracker.drain(config.drainTimeout)
-  }
-}
-
-const absolute = (config: Config, url: string): string => {
-  try {
-    return new URL(url).href
-  } catch {
-    return `${config.origin}${config.basePath}${url.startsWith("/") ? url : `/${url}`}`
+    // Read at each call: an unset drainTimeout fits the time the current test has left.
+    drainTasks: Effect.suspend(() => tracker.drain(config.drainTimeout))
   }
 }
 
@@ -221,16 +220,6 @@ const cookieHeader = (fromJar: string, call: Readonly<Record<string, string>> | 
   const pairs = fromJar === "" ? [] : fromJar.split("; ").filter((pair) => !names.has(pair.slice(0, pair.indexOf("="))))
   for (const [name, value] of Object.entries(call)) pairs.push(`${name}=${encodeCookieValue(value)}`)
   return pairs.join("; ")
-}
-
-const setCookieString = (name: string, value: string, options: CookieOptions): string => {
-  const parts = [`${name}=${encodeCookieValue(value)}`, `Path=${options.path ?? "/"}`]
-  if (options.domain !== undefined) parts.push(`Domain=${options.domain}`)
-  if (options.expires !== undefined) parts.push(`Expires=${options.expires.toUTCString()}`)
-  if (options.maxAge !== undefined) parts.push(`Max-Age=${Math.floor(Duration.toSeconds(options.maxAge))}`)
-  if (options.secure) parts.push("Secure")
-  if (options.httpOnly) parts.push("HttpOnly")
-  return parts.join("; ")
 }
 
 // ---------------------------------------------------------------------------
@@ -287,6 +276,8 @@ export const start = (
 ): Fiber.RuntimeFiber<void> | ClientClosed => {
   const url = hop.url.href
   if (server.closed) return new ClientClosed({ method: hop.method, url, reason: "ScopeClosed" })
+  const refused = refuseAsNode(hop, lines, sink)
+  if (refused !== undefined) return refused
   let fiber: Fiber.RuntimeFiber<void> | undefined
   const body: RequestBody =
     hop.body._tag !== "Stream"
@@ -320,18 +311,23 @@ const startScoped = (...args: Parameters<typeof start>): Effect.Effect<Fiber.Run
     return "await" in started ? Effect.succeed(started) : Effect.fail(started)
   })
 
-/** After a disconnect: a handler that did not stop within `drainTimeout` fails the scope close. */
+/**
+ * After a disconnect: a handler that did not stop within `drainTimeout` fails the scope
+ * close, reported here once (the server no longer waits for it).
+ */
 const reportStuck =
-  (config: Config, what: string) =>
-  (stopped: boolean): Effect.Effect<void> =>
-    stopped
-      ? Effect.void
-      : Effect.die(
-          new DrainTimeout({
-            timeout: config.drainTimeout,
-            running: [`the handler of ${what}, disconnected but still running`]
-          })
-        )
+  (server: InProcessServer, fiber: Fiber.RuntimeFiber<void>, config: Config, what: string) =>
+  (stopped: boolean): Effect.Effect<void> => {
+    if (stopped) return Effect.void
+    server.abandon(fiber)
+    return Effect.die(
+      new DrainTimeout({
+        timeout: config.drainTimeout,
+        during: "scope close",
+        running: [`the handler of ${what}, disconnected but still running`]
+      })
+    )
+  }
 
 /** The first line of a cause, for a message. */
 const describeCause = (cause: Cause.Cause<unknown>): string => {
@@ -378,6 +374,7 @@ export const judge = (
 const exchange = (
   server: InProcessServer,
   config: Config,
+  reporter: Reporter,
   timeout: Duration.Duration,
   hop: Hop,
   lines: ReadonlyArray<readonly [string, string]>,
@@ -421,8 +418,10 @@ const exchange = (
             })
           )
         }
+        reporter.response(hop.method, url, response.status, headers, response.spanId, response.body)
         return Effect.succeed(response)
-      })
+      }),
+      Effect.tapError((error) => Effect.sync(() => reporter.failure(hop.method, url, sink.spanId, error)))
     )
   })
 
@@ -433,6 +432,7 @@ export const streamBuffer = 16
 const openStream = (
   server: InProcessServer,
   config: Config,
+  reporter: Reporter,
   hop: Hop & { readonly timeout: Duration.Duration },
   lines: ReadonlyArray<readonly [string, string]>
 ): Effect.Effect<StreamResponse, TestClientError, Scope.Scope> =>
@@ -440,16 +440,23 @@ const openStream = (
     const url = hop.url.href
     const mailbox = yield* Mailbox.make<Uint8Array>(streamBuffer)
     const sink = new StreamingSink(mailbox)
+    let disconnected = false
     // Dispatch and the scope's disconnect are one step: no interruption can separate them.
-    const fiber = yield* Effect.acquireRelease(startScoped(server, config, hop, lines, sink), (fiber) =>
-      fiber.unsafePoll() !== null
+    // Once the client's own scope has closed, its server disconnected (and reported) every
+    // handler still running: nothing is left to do here.
+    const fiber = yield* Effect.acquireRelease(startScoped(server, config, hop, lines, sink), (fiber) => {
+      disconnected = true
+      return fiber.unsafePoll() !== null || server.closed
         ? Effect.void
-        : Effect.flatMap(disconnect(fiber, config), reportStuck(config, `streamed ${hop.method} ${url}`))
-    )
+        : Effect.flatMap(disconnect(fiber, config), reportStuck(server, fiber, config, `streamed ${hop.method} ${url}`))
+    })
     // A failure after the headers must fail the body stream, never end it short.
-    let failure: ConnectionReset | TestServerError | InvalidRequest | undefined
+    let failure: ConnectionReset | TestServerError | InvalidRequest | ClientClosed | undefined
     fiber.addObserver((exit) => {
-      failure = judge(config, hop, sink, exit)
+      failure =
+        (disconnected || server.closed) && Exit.isFailure(exit) && !isUnhandled(exit.cause)
+          ? new ClientClosed({ method: hop.method, url, reason: "Disconnected" })
+          : judge(config, hop, sink, exit)
       mailbox.unsafeDone(Exit.void)
     })
 
@@ -516,8 +523,9 @@ const openStream = (
           })
       )
     }
+    reporter.response(hop.method, url, sink.status, headers, sink.spanId, "streamed")
     return response
-  })
+  }).pipe(Effect.tapError((error) => Effect.sync(() => reporter.failure(hop.method, hop.url.href, "", error))))
 
 /**
  * Opens a WebSocket: sends the handshake through the app and waits for it to upgrade
@@ -526,6 +534,7 @@ const openStream = (
 const openWebSocket = (
   server: InProcessServer,
   config: Config,
+  reporter: Reporter,
   hop: Prepared,
   lines: ReadonlyArray<readonly [string, string]>,
   protocols: ReadonlyArray<string>
@@ -535,7 +544,7 @@ const openWebSocket = (
     const { connection, incoming } = yield* Connection.make(url.replace(/^http/, "ws"), protocols[0] ?? "")
     const sink = new BufferedSink()
     // Once upgraded, the app's eventual HTTP response goes nowhere, as on a Node socket.
-    connection.onAccept = () => sink.end()
+    connection.onAccept = () => sink.upgraded()
     const fiber = yield* Effect.acquireRelease(
       startScoped(server, config, hop, lines, sink, connection.upgrade),
       (fiber) =>
@@ -545,12 +554,14 @@ const openWebSocket = (
           // drops (1006 for the app) and the handler is interrupted as a client abort.
           const wasOpen = connection.closeInfo === undefined
           connection.closedBy(1006, "")
+          // The client's own scope closed first: its server disconnected and reported the handler.
+          if (server.closed) return Effect.void
           const stop = wasOpen
             ? disconnect(fiber, config)
             : Effect.flatMap(awaitFiber(fiber, config.drainTimeout), (exit) =>
                 exit === timedOut ? disconnect(fiber, config) : Effect.succeed(true)
               )
-          return Effect.flatMap(stop, reportStuck(config, `WebSocket ${url}`))
+          return Effect.flatMap(stop, reportStuck(server, fiber, config, `WebSocket ${url}`))
         })
     )
     const outcome = yield* Deferred.await(connection.accepted).pipe(
@@ -558,7 +569,10 @@ const openWebSocket = (
       Effect.raceFirst(Effect.map(fiber.await, (exit) => exit)),
       Effect.raceFirst(Effect.as(wallClockSleep(hop.timeout), timedOut))
     )
-    if (outcome === "accepted") return makeTestWebSocket(connection, incoming, hop.timeout)
+    if (outcome === "accepted") {
+      reporter.websocket(url.replace(/^http/, "ws"), "")
+      return makeTestWebSocket(connection, incoming, hop.timeout)
+    }
     if (outcome === timedOut) {
       const handlerStopped = yield* disconnect(fiber, config)
       return yield* Effect.fail(new RequestTimeout({ method: "GET", url, timeout: hop.timeout, handlerStopped }))
@@ -568,7 +582,7 @@ const openWebSocket = (
     return yield* Effect.fail(
       new WebSocketRejected({ url, status: sink.status, headers: sink.headers!, body: sink.body() })
     )
-  })
+  }).pipe(Effect.tapError((error) => Effect.sync(() => reporter.failure("GET", hop.url.href, "", error))))
 
 /**
  * Waits until the headers of a streaming body are sent (with `anyBody`, the headers of any

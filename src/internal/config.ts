@@ -1,7 +1,8 @@
+import { isIP } from "node:net"
 import * as Duration from "effect/Duration"
-import * as Option from "effect/Option"
 import type { HeadersInput, Options } from "../Client.js"
 import { defaultAcceptEncoding } from "./decode.js"
+import { drainShare, fitToRunner, requestShare } from "./runner.js"
 
 /**
  * Client-wide settings with defaults applied. Bad options do not fail the layer: they are
@@ -24,6 +25,7 @@ export interface Config {
   readonly maxRedirects: number
   readonly exchangeLimit: number
   readonly report: "onFailure" | "never"
+  readonly backgroundWork: "drain" | "interrupt"
   readonly problem: string | undefined
 }
 
@@ -35,22 +37,190 @@ export const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** RFC 9110 field values: visible ASCII, obs-text, space and tab; no CR, LF or NUL. @internal */
 export const invalidValueRe = /[^\t\x20-\x7e\x80-\xff]/
 
-/** @internal */
-export const describe = (value: unknown): string => JSON.stringify(value) ?? String(value)
+/**
+ * A value as a message shows it: strings quoted, numbers as written (`NaN`, `-1`), bigints
+ * with their `n`, never a throw (a bigint or a cycle cannot be JSON).
+ *
+ * @internal
+ */
+export const describe = (value: unknown): string => {
+  switch (typeof value) {
+    case "number":
+      return Object.is(value, -0) ? "-0" : String(value)
+    case "bigint":
+      return `${value}n`
+    case "symbol":
+      return value.toString()
+    case "function":
+      return "a function"
+    case "undefined":
+      return "undefined"
+  }
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "an Invalid Date" : `Date(${value.toISOString()})`
+  try {
+    const json = JSON.stringify(value)
+    if (json !== undefined) return json.length > 200 ? `${json.slice(0, 200)}…` : json
+  } catch {
+    // a cycle or a bigint inside: fall through
+  }
+  return Object.prototype.toString.call(value)
+}
 
-/** @internal */
-export const makeConfig = (options: Options = {}): Config => {
+/** Whether `value` is an object that options can be read from: not null, not an array. @internal */
+export const isOptionBag = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * The keys of an option bag that are not among `known` (and not `undefined`), each as a
+ * problem naming the closest known one: a typo would otherwise be ignored and the default
+ * used, silently.
+ *
+ * @internal
+ */
+export const unknownKeys = (
+  bag: Readonly<Record<string, unknown>>,
+  known: ReadonlyArray<string>,
+  what: string
+): string | undefined => {
+  for (const key of Object.keys(bag)) {
+    if (known.includes(key) || bag[key] === undefined) continue
+    const near = known.find((name) => name.toLowerCase() === key.toLowerCase() || distance(name, key) <= 2)
+    return `unknown ${what} ${describe(key)}${near === undefined ? "" : ` (did you mean ${describe(near)}?)`}: the ${what}s are ${known.join(", ")}`
+  }
+  return undefined
+}
+
+/** Levenshtein distance, for "did you mean". */
+const distance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]
+}
+
+const durationRe = /^(-?\d+(?:\.\d+)?)\s+(nanos?|micros?|millis?|seconds?|minutes?|hours?|days?|weeks?)$/
+
+/**
+ * A `DurationInput`, strictly: `Duration.decode` turns NaN, negative numbers and
+ * `"-5 seconds"` into 0 and throws on anything else. Here those are problems. Infinite is
+ * allowed (no bound); 0 only with `allowZero`. Returns the duration or what is wrong with it.
+ *
+ * @internal
+ */
+export const decodeDuration = (
+  input: unknown,
+  allowZero: boolean
+): { readonly duration: Duration.Duration } | { readonly problem: string } => {
+  const negative = { problem: "is negative" }
+  let duration: Duration.Duration
+  if (Duration.isDuration(input)) {
+    duration = input
+  } else if (typeof input === "number") {
+    if (Number.isNaN(input)) return { problem: "is NaN" }
+    if (input < 0) return negative
+    duration = Duration.millis(input)
+  } else if (typeof input === "bigint") {
+    if (input < 0n) return negative
+    duration = Duration.nanos(input)
+  } else if (Array.isArray(input)) {
+    if (input.length !== 2 || !input.every((n) => typeof n === "number")) {
+      return { problem: "is not a [seconds, nanos] pair of numbers" }
+    }
+    if (input.some((n) => Number.isNaN(n))) return { problem: "holds NaN" }
+    if (input.some((n) => n < 0)) return negative
+    duration = Duration.decode(input as unknown as readonly [number, number])
+  } else if (typeof input === "string") {
+    const match = durationRe.exec(input)
+    if (match === null) return { problem: "is not a Duration" }
+    if (Number(match[1]) < 0) return negative
+    duration = Duration.decode(input as Duration.DurationInput)
+  } else {
+    return { problem: "is not a Duration" }
+  }
+  if (!allowZero && Duration.isZero(duration)) return { problem: "is 0" }
+  return { duration }
+}
+
+/**
+ * A bound of the client (`timeout`, `drainTimeout`): positive, or infinite for no bound. A
+ * 0 bound would fail every exchange (or report every disconnected handler as stuck) before
+ * the app could answer, so it is refused rather than obeyed.
+ *
+ * @internal
+ */
+export const decodeBound = (name: string, input: unknown): Duration.Duration | string => {
+  const decoded = decodeDuration(input, false)
+  if ("duration" in decoded) return decoded.duration
+  return (
+    `${name} ${describe(input)} ${decoded.problem}: it must be a positive Duration, e.g. "5 seconds", ` +
+    "a number of millis, or Duration.infinity for no bound"
+  )
+}
+
+/** A whole number >= 0 (`maxRedirects`, `exchangeLimit`), or the problem. @internal */
+export const countProblem = (name: string, input: unknown): string | undefined =>
+  typeof input === "number" && Number.isInteger(input) && input >= 0
+    ? undefined
+    : `${name} must be a whole number >= 0, got ${describe(input)}`
+
+/** A boolean (`followRedirects`), or the problem: `"false"` is truthy. @internal */
+export const booleanProblem = (name: string, input: unknown): string | undefined =>
+  typeof input === "boolean" ? undefined : `${name} must be true or false, got ${describe(input)}`
+
+const optionNames = [
+  "baseUrl",
+  "headers",
+  "cookies",
+  "timeout",
+  "serverErrors",
+  "drainTimeout",
+  "remoteAddress",
+  "followRedirects",
+  "maxRedirects",
+  "acceptEncoding",
+  "exchangeLimit",
+  "report",
+  "backgroundWork"
+]
+
+/** Node trims optional whitespace (spaces, tabs) around a header value before the app sees it. @internal */
+export const trimOws = (value: string): string => value.replace(/^[\t ]+|[\t ]+$/g, "")
+
+/**
+ * The client's settings. Every option is checked for its type and range: a bad one (NaN,
+ * negative, wrong type, a value Node would refuse) is a problem, never coerced.
+ *
+ * @internal
+ */
+export const makeConfig = (input: Options | undefined = {}): Config => {
   const problems: Array<string> = []
+  let options: Readonly<Record<string, unknown>> = {}
+  if (!isOptionBag(input)) {
+    problems.push(`client options must be an object such as { timeout: "5 seconds" }, got ${describe(input)}`)
+  } else {
+    options = input
+    const unknown = unknownKeys(options, optionNames, "client option")
+    if (unknown !== undefined) problems.push(unknown)
+  }
   let origin = defaultBaseUrl
   let basePath = ""
+  const baseUrl = options.baseUrl ?? defaultBaseUrl
   try {
-    const url = new URL(options.baseUrl ?? defaultBaseUrl)
+    if (typeof baseUrl !== "string") throw new Error("not a string")
+    const url = new URL(baseUrl)
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`unsupported scheme ${url.protocol}`)
+    if (url.search !== "" || url.hash !== "") throw new Error("a query or fragment would be dropped")
+    if (url.username !== "" || url.password !== "") throw new Error("credentials would be dropped")
     origin = url.origin
     basePath = url.pathname.endsWith("/") ? url.pathname.slice(0, -1) : url.pathname
   } catch (cause) {
     problems.push(
-      `the client option baseUrl ${describe(options.baseUrl)} is not an absolute http(s) URL (${String(cause)}); use e.g. "http://testserver/api"`
+      `the client option baseUrl ${describe(baseUrl)} is not an absolute http(s) URL with no query (${cause instanceof Error ? cause.message : String(cause)}); use e.g. "http://testserver/api"`
     )
   }
   const headers: Array<readonly [string, string]> = [
@@ -58,48 +228,102 @@ export const makeConfig = (options: Options = {}): Config => {
     ["accept", "*/*"]
   ]
   const acceptEncoding = options.acceptEncoding ?? defaultAcceptEncoding
-  if (acceptEncoding !== "") headers.push(["accept-encoding", acceptEncoding])
+  if (typeof acceptEncoding !== "string" || invalidValueRe.test(acceptEncoding)) {
+    problems.push(
+      `client option acceptEncoding must be a header value (a string with no CR, LF or other control character), got ${describe(acceptEncoding)}; "" sends none`
+    )
+  } else if (acceptEncoding !== "") {
+    headers.push(["accept-encoding", trimOws(acceptEncoding)])
+  }
   if (options.headers !== undefined) {
-    const problem = mergeHeaderInput(headers, options.headers)
+    const problem = mergeHeaderInput(headers, options.headers as HeadersInput)
     if (problem !== undefined) problems.push(`client option headers: ${problem}`)
   }
-  const duration = (name: string, input: Duration.DurationInput | undefined, fallback: Duration.Duration) => {
-    if (input === undefined) return fallback
-    const decoded = Duration.decodeUnknown(input)
-    if (Option.isNone(decoded)) {
+  const bound = (name: string, fallback: Duration.Duration): Duration.Duration => {
+    if (options[name] === undefined) return fallback
+    const decoded = decodeBound(`client option ${name}`, options[name])
+    if (typeof decoded !== "string") return decoded
+    problems.push(decoded)
+    return fallback
+  }
+  const count = (name: string, fallback: number): number => {
+    const value = options[name]
+    if (value === undefined) return fallback
+    const problem = countProblem(`client option ${name}`, value)
+    if (problem === undefined) return value as number
+    problems.push(problem)
+    return fallback
+  }
+  const oneOf = <A extends string>(name: string, choices: ReadonlyArray<A>, fallback: A): A => {
+    const value = options[name]
+    if (value === undefined) return fallback
+    if (choices.includes(value as A)) return value as A
+    problems.push(
+      `client option ${name} must be ${choices.map((c) => describe(c)).join(" or ")}, got ${describe(value)}`
+    )
+    return fallback
+  }
+  let followRedirects = true
+  if (options.followRedirects !== undefined) {
+    const problem = booleanProblem("client option followRedirects", options.followRedirects)
+    if (problem === undefined) followRedirects = options.followRedirects as boolean
+    else problems.push(problem)
+  }
+  let remoteAddress = "127.0.0.1"
+  if (options.remoteAddress !== undefined) {
+    if (typeof options.remoteAddress === "string" && isIP(options.remoteAddress) !== 0) {
+      remoteAddress = options.remoteAddress
+    } else {
       problems.push(
-        `client option ${name} ${String(input)} is not a Duration (use e.g. "5 seconds" or a number of millis)`
+        `client option remoteAddress must be an IPv4 or IPv6 address, as Node reports a socket's peer (e.g. "10.0.0.7" or "::1"), got ${describe(options.remoteAddress)}`
       )
-      return fallback
     }
-    return decoded.value
   }
-  const count = (name: string, input: number | undefined, fallback: number) => {
-    if (input === undefined) return fallback
-    if (!Number.isInteger(input) || input < 0) {
-      problems.push(`client option ${name} must be a whole number >= 0, got ${describe(input)}`)
-      return fallback
-    }
-    return input
+  let cookies: Readonly<Record<string, string>> = {}
+  if (options.cookies !== undefined) {
+    const problem = validateCookies(options.cookies)
+    if (problem === undefined) cookies = options.cookies as Readonly<Record<string, string>>
+    else problems.push(`client option cookies: ${problem}`)
   }
-  const cookieProblem = options.cookies === undefined ? undefined : validateCookies(options.cookies)
-  if (cookieProblem !== undefined) problems.push(`client option cookies: ${cookieProblem}`)
-  return {
+  return withRunnerBounds(options, {
     origin,
     basePath,
     baseUrl: `${origin}${basePath}/`,
     headers,
-    cookies: options.cookies ?? {},
-    timeout: duration("timeout", options.timeout, Duration.seconds(30)),
-    drainTimeout: duration("drainTimeout", options.drainTimeout, Duration.seconds(5)),
-    serverErrors: options.serverErrors ?? "fail",
-    remoteAddress: options.remoteAddress ?? "127.0.0.1",
-    followRedirects: options.followRedirects ?? true,
-    maxRedirects: count("maxRedirects", options.maxRedirects, 20),
-    exchangeLimit: count("exchangeLimit", options.exchangeLimit, 100),
-    report: options.report ?? "onFailure",
+    cookies,
+    timeout: bound("timeout", Duration.seconds(30)),
+    drainTimeout: bound("drainTimeout", Duration.seconds(5)),
+    serverErrors: oneOf("serverErrors", ["fail", "respond"], "fail"),
+    remoteAddress,
+    followRedirects,
+    maxRedirects: count("maxRedirects", 20),
+    exchangeLimit: count("exchangeLimit", 100),
+    report: oneOf("report", ["onFailure", "never"], "onFailure"),
+    backgroundWork: oneOf("backgroundWork", ["drain", "interrupt"], "drain"),
     problem: problems.length === 0 ? undefined : problems.join("; ")
-  }
+  })
+}
+
+/**
+ * A `timeout` or `drainTimeout` the user did not give is read afresh at each wait, cut to a
+ * share of the time the current test has left under its runner (see `runner.ts`): the kit's
+ * own error, with its report, comes before the runner's "Test timed out". One given
+ * explicitly is used as it is.
+ */
+const withRunnerBounds = (options: unknown, config: Config): Config => {
+  const given = (name: string) =>
+    typeof options === "object" && options !== null && (options as Record<string, unknown>)[name] !== undefined
+  const { drainTimeout, timeout } = config
+  return Object.defineProperties(config, {
+    timeout: {
+      enumerable: true,
+      get: given("timeout") ? () => timeout : () => fitToRunner(timeout, requestShare)
+    },
+    drainTimeout: {
+      enumerable: true,
+      get: given("drainTimeout") ? () => drainTimeout : () => fitToRunner(drainTimeout, drainShare)
+    }
+  })
 }
 
 /**
@@ -110,6 +334,9 @@ export const makeConfig = (options: Options = {}): Config => {
  * @internal
  */
 export const mergeHeaderInput = (lines: Array<readonly [string, string]>, input: HeadersInput): string | undefined => {
+  if (!isOptionBag(input)) {
+    return `headers must be a record of strings (or arrays of strings), platform Headers or a WHATWG Headers, got ${describe(input)}`
+  }
   const incoming: Array<readonly [string, string]> = []
   const removed: Array<string> = []
   const entries: Iterable<readonly [string, unknown]> =
@@ -122,11 +349,14 @@ export const mergeHeaderInput = (lines: Array<readonly [string, string]>, input:
     }
     const values: ReadonlyArray<unknown> = Array.isArray(value) ? value : [value]
     for (const v of values) {
-      if (typeof v !== "string") return `header ${describe(name)} must be a string or an array of strings`
-      if (invalidValueRe.test(v)) {
-        return `invalid value for header ${describe(name)}: ${describe(v)} contains CR, LF, NUL or another control character`
+      if (typeof v !== "string") {
+        return `header ${describe(name)} must be a string or an array of strings, got ${describe(v)}`
       }
-      incoming.push([name.toLowerCase(), v])
+      if (invalidValueRe.test(v)) {
+        return `invalid value for header ${describe(name)}: ${describe(v)} contains CR, LF, NUL, another control character or a character beyond Latin-1`
+      }
+      // What the app sees: Node's parser drops the whitespace around a value.
+      incoming.push([name.toLowerCase(), trimOws(v)])
     }
   }
   const replaced = new Set([...removed, ...incoming.map(([name]) => name)])
@@ -137,14 +367,33 @@ export const mergeHeaderInput = (lines: Array<readonly [string, string]>, input:
   return undefined
 }
 
-/** @internal */
-export const validateCookies = (cookies: Readonly<Record<string, string>>): string | undefined => {
+/** Control characters a cookie value cannot hold (RFC 6265bis: a browser drops such a cookie); tab is allowed. */
+const cookieControlRe = /[^\t\x20-\x7e\x80-\uffff]/
+
+/**
+ * Cookies given as a record: token names and string values with no control character (other
+ * characters are percent-encoded in transit and decoded by the app's `Cookies.parseHeader`).
+ *
+ * @internal
+ */
+export const validateCookies = (cookies: unknown): string | undefined => {
+  if (!isOptionBag(cookies) || cookies instanceof globalThis.Headers) {
+    return `cookies must be a record of name to string value, e.g. { session: "abc" }, got ${describe(cookies)}`
+  }
   for (const [name, value] of Object.entries(cookies)) {
     if (!tokenRe.test(name)) return `invalid cookie name ${describe(name)}: only token characters are allowed`
-    if (typeof value !== "string") return `cookie ${describe(name)} must have a string value`
+    if (typeof value !== "string") return `cookie ${describe(name)} must have a string value, got ${describe(value)}`
+    const problem = cookieValueProblem(name, value)
+    if (problem !== undefined) return problem
   }
   return undefined
 }
+
+/** @internal */
+export const cookieValueProblem = (name: string, value: string): string | undefined =>
+  cookieControlRe.test(value)
+    ? `the value of cookie ${describe(name)} contains a control character (CR, LF, NUL, ...): ${describe(value)}; a browser would drop such a cookie`
+    : undefined
 
 const cookieValueRe = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/
 

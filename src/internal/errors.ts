@@ -16,18 +16,26 @@ export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
   }
 }
 
+const clientClosedReasons = {
+  ScopeClosed:
+    "the TestClient's scope has closed, so its app is shut down. Make requests inside the Effect that the " +
+    "TestClient layer is provided to.",
+  NotServing:
+    "no app is being served. The bootstrap layer given to TestClient.layerServer must call HttpServer.serve " +
+    "(or HttpApiBuilder.serve) so there is an app to send requests to.",
+  Disconnected:
+    "the body was cut short because the test disconnected the exchange: the scope that opened the stream (or the " +
+    "TestClient's) closed before the body was read. Read it inside that scope."
+} as const
+
 /** @internal */
 export class ClientClosed extends Data.TaggedError("ClientClosed")<{
   readonly method: string
   readonly url: string
-  readonly reason: "ScopeClosed" | "NotServing"
+  readonly reason: "ScopeClosed" | "NotServing" | "Disconnected"
 }> {
   override get message(): string {
-    return this.reason === "ScopeClosed"
-      ? `${this.method} ${this.url}: the TestClient's scope has closed, so its app is shut down. ` +
-          "Make requests inside the Effect that the TestClient layer is provided to."
-      : `${this.method} ${this.url}: no app is being served. The bootstrap layer given to TestClient.layerServer ` +
-          "must call HttpServer.serve (or HttpApiBuilder.serve) so there is an app to send requests to."
+    return `${this.method} ${this.url}: ${clientClosedReasons[this.reason]}`
   }
 }
 
@@ -79,11 +87,20 @@ export class DrainTimeout extends Data.TaggedError("DrainTimeout")<{
   readonly timeout: Duration.Duration
   /** What is still running, one description each. */
   readonly running: ReadonlyArray<string>
+  /** When it was waited for: a `drainTasks` call, or the client's scope closing. */
+  readonly during?: "drainTasks" | "scope close" | undefined
+  /** What the kit did about it, or a hint (e.g. fibers waiting on the TestClock). */
+  readonly notes?: ReadonlyArray<string> | undefined
 }> {
   override get message(): string {
+    const when =
+      this.during === "drainTasks"
+        ? `drainTasks waited ${Duration.format(this.timeout)} for the app's background work`
+        : `still running ${Duration.format(this.timeout)} after the scope began to close`
+    const notes = this.notes === undefined || this.notes.length === 0 ? "" : `\n${this.notes.join("\n")}`
     return (
-      `still running ${Duration.format(this.timeout)} after the scope began to close (raise drainTimeout, or make ` +
-      `them stop on interruption):\n${this.running.map((what) => `  - ${what}`).join("\n")}`
+      `${when} (raise drainTimeout, or make them stop on interruption):\n` +
+      `${this.running.map((what) => `  - ${what}`).join("\n")}${notes}`
     )
   }
 }

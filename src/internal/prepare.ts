@@ -1,12 +1,28 @@
+import { METHODS, maxHeaderSize } from "node:http"
+import * as Headers from "@effect/platform/Headers"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
+import type * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import type { RequestOptions } from "../Client.js"
-import { type Config, describe, mergeHeaderInput, tokenRe, validateCookies } from "./config.js"
+import type { CookieOptions, RequestOptions } from "../Client.js"
+import {
+  booleanProblem,
+  type Config,
+  cookieValueProblem,
+  countProblem,
+  decodeBound,
+  decodeDuration,
+  describe,
+  encodeCookieValue,
+  isOptionBag,
+  mergeHeaderInput,
+  tokenRe,
+  unknownKeys,
+  validateCookies
+} from "./config.js"
 import { InvalidRequest } from "./errors.js"
-import type { RequestBody } from "./request.js"
+import type { RequestBody, ResponseSink } from "./request.js"
 
 /**
  * One request on the wire, before the `host` and `cookie` headers, which are computed for
@@ -42,6 +58,18 @@ export const resolveUrl = (config: Config, url: string): URL => {
 const encoder = new TextEncoder()
 const emptyBody: RequestBody = { _tag: "Empty" }
 const bodyKeys = ["json", "form", "multipart", "body"] as const
+const optionNames = [
+  "params",
+  "headers",
+  "cookies",
+  "json",
+  "form",
+  "multipart",
+  "body",
+  "timeout",
+  "followRedirects",
+  "maxRedirects"
+]
 
 /**
  * Validates a request and encodes its body. Every problem becomes an `InvalidRequest` whose
@@ -60,6 +88,12 @@ export const prepare = (
     Effect.fail(new InvalidRequest({ method, url: String(rawUrl), reason, ...(cause === undefined ? {} : { cause }) }))
 
   if (config.problem !== undefined) return invalid(config.problem)
+  const bag: unknown = options
+  if (!isOptionBag(bag)) {
+    return invalid(`the request options must be an object such as { headers: { ... } }, got ${describe(options)}`)
+  }
+  const unknown = unknownKeys(bag, optionNames, "option")
+  if (unknown !== undefined) return invalid(unknown)
   if (typeof rawMethod !== "string" || !tokenRe.test(rawMethod)) {
     return invalid(`invalid method ${describe(rawMethod)}: use a token such as "GET"`)
   }
@@ -75,6 +109,8 @@ export const prepare = (
     return invalid(`unsupported URL scheme ${url.protocol} in ${describe(rawUrl)}: use http or https`)
   }
   if (options.params !== undefined) {
+    const problem = urlParamsProblem(options.params, "params")
+    if (problem !== undefined) return invalid(problem)
     try {
       const extra = UrlParams.toString(UrlParams.fromInput(options.params))
       if (extra !== "") url.search = url.search === "" ? extra : `${url.search.slice(1)}&${extra}`
@@ -105,17 +141,19 @@ export const prepare = (
 
   let timeout = config.timeout
   if (options.timeout !== undefined) {
-    const decoded = Duration.decodeUnknown(options.timeout)
-    if (Option.isNone(decoded))
-      return invalid(`timeout ${String(options.timeout)} is not a Duration (use e.g. "5 seconds")`)
-    timeout = decoded.value
+    const decoded = decodeBound("timeout", options.timeout)
+    if (typeof decoded === "string") return invalid(decoded)
+    timeout = decoded
   }
   let maxRedirects = config.maxRedirects
   if (options.maxRedirects !== undefined) {
-    if (!Number.isInteger(options.maxRedirects) || options.maxRedirects < 0) {
-      return invalid(`maxRedirects must be a whole number >= 0, got ${describe(options.maxRedirects)}`)
-    }
+    const problem = countProblem("maxRedirects", options.maxRedirects)
+    if (problem !== undefined) return invalid(problem)
     maxRedirects = options.maxRedirects
+  }
+  if (options.followRedirects !== undefined) {
+    const problem = booleanProblem("followRedirects", options.followRedirects)
+    if (problem !== undefined) return invalid(problem)
   }
 
   // Builds a fresh request each time: an effect that is run again (retried) sends it again.
@@ -154,6 +192,8 @@ export const prepare = (
       return Effect.succeed(finish(bytes(encoder.encode(text)), "application/json"))
     }
     case "form": {
+      const problem = urlParamsProblem(options.form, "form")
+      if (problem !== undefined) return invalid(problem)
       try {
         const text = UrlParams.toString(UrlParams.fromInput(options.form!))
         return Effect.succeed(finish(bytes(encoder.encode(text)), "application/x-www-form-urlencoded"))
@@ -185,7 +225,9 @@ export const prepare = (
         return Effect.succeed(finish(bytes(encoder.encode(body)), "text/plain;charset=UTF-8"))
       if (body instanceof Uint8Array) return Effect.succeed(finish(bytes(body), undefined))
       if (typeof body === "object" && body !== null && Stream.StreamTypeId in body) {
-        return Effect.succeed(finish({ _tag: "Stream", stream: body as Stream.Stream<Uint8Array, unknown> }, undefined))
+        return Effect.succeed(
+          finish({ _tag: "Stream", stream: bytesOnly(body as Stream.Stream<unknown, unknown>) }, undefined)
+        )
       }
       return invalid("body must be a string, a Uint8Array or a Stream<Uint8Array>")
     }
@@ -194,6 +236,11 @@ export const prepare = (
 
 const toFormData = (input: NonNullable<RequestOptions["multipart"]>): FormData => {
   if (input instanceof FormData) return input
+  if (!isPlainObject(input)) {
+    throw new Error(
+      `multipart must be a FormData or a record of strings, Blobs or Files (or arrays of them), got ${describe(input)}`
+    )
+  }
   const form = new FormData()
   for (const [name, value] of Object.entries(input)) {
     const values: ReadonlyArray<unknown> = Array.isArray(value) ? value : [value]
@@ -204,4 +251,302 @@ const toFormData = (input: NonNullable<RequestOptions["multipart"]>): FormData =
     }
   }
   return form
+}
+
+const isPlainObject = (value: unknown): value is Readonly<Record<string, unknown>> => {
+  if (typeof value !== "object" || value === null) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/** A query or form value the platform would send as written; anything else it would `String()`. */
+const leafProblem = (value: unknown): string | undefined => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+    case "bigint":
+    case "undefined":
+      return undefined
+    case "number":
+      return Number.isFinite(value) ? undefined : `is ${describe(value)}`
+    default:
+      return `is ${describe(value)}`
+  }
+}
+
+/**
+ * What is wrong with `params` or `form` input, if anything. `UrlParams.fromInput` sends
+ * `String(value)` for whatever it is given — `"NaN"`, `"null"`, `"[object Object]"`, a
+ * function's source — and drops a Date or Map nested in a record: each is refused here.
+ *
+ * @internal
+ */
+export const urlParamsProblem = (input: unknown, what: string): string | undefined => {
+  const fix = (name: string, problem: string) =>
+    `${what} must be strings, finite numbers, booleans or arrays of them (nested records give a[b]=...), but ${describe(name)} ${problem}`
+  if (input instanceof URLSearchParams) return undefined
+  if (typeof input !== "object" || input === null) {
+    return `${what} must be a record of strings, numbers, booleans or arrays of them, or URLSearchParams, got ${describe(input)}`
+  }
+  if (Symbol.iterator in input) {
+    for (const entry of input as Iterable<unknown>) {
+      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== "string") {
+        return `${what} given as an iterable must hold [name, value] pairs, got ${describe(entry)}`
+      }
+      const problem = leafProblem(entry[1])
+      if (problem !== undefined) return fix(entry[0], problem)
+    }
+    return undefined
+  }
+  const walk = (record: object, path: ReadonlyArray<string>): string | undefined => {
+    for (const [key, value] of Object.entries(record)) {
+      const keys = [...path, key]
+      const name = keys.length === 1 ? key : `${keys[0]}[${keys.slice(1).join("][")}]`
+      if (Array.isArray(value)) {
+        for (const element of value) {
+          const problem = leafProblem(element)
+          if (problem !== undefined) return fix(name, `holds a value that ${problem}`)
+        }
+      } else if (typeof value === "object" && value !== null) {
+        // A nested record becomes `a[b]=...`; any other object would be dropped or mangled.
+        if (!isPlainObject(value)) return fix(name, `is ${describe(value)}`)
+        const problem = walk(value, keys)
+        if (problem !== undefined) return problem
+      } else {
+        const problem = leafProblem(value)
+        if (problem !== undefined) return fix(name, problem)
+      }
+    }
+    return undefined
+  }
+  return walk(input, [])
+}
+
+/**
+ * A body Stream as sent: one that emits something other than `Uint8Array` fails (and so
+ * fails the request with `InvalidRequest`) instead of handing the app what no socket carries.
+ */
+const bytesOnly = (stream: Stream.Stream<unknown, unknown>): Stream.Stream<Uint8Array, unknown> =>
+  Stream.mapChunksEffect(stream, (chunk) => {
+    for (const item of chunk) {
+      if (!(item instanceof Uint8Array)) {
+        return Effect.fail(
+          new Error(
+            `the body Stream emitted ${describe(item)}: a body Stream must emit Uint8Array chunks (encode text with TextEncoder)`
+          )
+        )
+      }
+    }
+    return Effect.succeed(chunk as typeof chunk & Iterable<Uint8Array>)
+  }) as Stream.Stream<Uint8Array, unknown>
+
+// ---------------------------------------------------------------------------
+// the cookie jar's inputs
+// ---------------------------------------------------------------------------
+
+/**
+ * The absolute URL a jar operation is about: `baseUrl` by default, a relative URL joined to
+ * it as request URLs are, an absolute one as it is (http or https only).
+ *
+ * @internal
+ */
+export const jarUrl = (config: Config, url: unknown): { readonly url: string } | { readonly problem: string } => {
+  if (url === undefined) return { url: config.baseUrl }
+  if (typeof url !== "string") return { problem: `url must be a string such as "/admin", got ${describe(url)}` }
+  try {
+    const resolved = resolveUrl(config, url)
+    if (resolved.protocol !== "http:" && resolved.protocol !== "https:") {
+      return { problem: `unsupported url scheme ${resolved.protocol} in ${describe(url)}: use http or https` }
+    }
+    return { url: resolved.href }
+  } catch {
+    return { problem: `invalid url ${describe(url)}: give a path such as "/admin" or an absolute http(s) URL` }
+  }
+}
+
+const cookieOptionNames = ["url", "domain", "path", "expires", "maxAge", "secure", "httpOnly", "sameSite"]
+const cookiePathRe = /^[\x20-\x3a\x3c-\x7e]*$/
+const cookieDomainRe = /^\.?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/
+
+/**
+ * The `Set-Cookie` line `TestClient.setCookie` stores, and the URL it is stored from; or
+ * what is wrong with the input. Every attribute is checked: a `;` or CR/LF in a path or
+ * domain would start another attribute (`path: "/; Secure"`), a `maxAge` that is not a
+ * Duration would throw, an Invalid Date would serialise as `Expires=Invalid Date`. Platform's
+ * `Cookies.makeCookie` is not used: it throws on such a `maxAge`, takes an Invalid Date and
+ * a path without a leading `/`, and percent-encodes every value, where the jar keeps values
+ * as the kit sends them in a `Cookie` header (`encodeCookieValue`).
+ *
+ * @internal
+ */
+export const cookieToSet = (
+  config: Config,
+  name: unknown,
+  value: unknown,
+  rawOptions: unknown
+): { readonly url: string; readonly header: string } | { readonly url: string; readonly problem: string } => {
+  const options = (rawOptions ?? {}) as CookieOptions
+  const target = isOptionBag(rawOptions) ? jarUrl(config, (rawOptions as CookieOptions).url) : { url: config.baseUrl }
+  if ("problem" in target) return { url: config.baseUrl, problem: target.problem }
+  const url = target.url
+  const fail = (problem: string) => ({ url, problem })
+  if (rawOptions !== undefined && !isOptionBag(rawOptions)) {
+    return fail(`setCookie options must be an object such as { path: "/" }, got ${describe(rawOptions)}`)
+  }
+  const unknown = unknownKeys(options as Readonly<Record<string, unknown>>, cookieOptionNames, "option")
+  if (unknown !== undefined) return fail(unknown)
+  if (typeof name !== "string" || !tokenRe.test(name)) {
+    return fail(`invalid cookie name ${describe(name)}: only token characters are allowed`)
+  }
+  if (typeof value !== "string")
+    return fail(`cookie ${describe(name)} must have a string value, got ${describe(value)}`)
+  const valueProblem = cookieValueProblem(name, value)
+  if (valueProblem !== undefined) return fail(valueProblem)
+
+  const parts = [`${name}=${encodeCookieValue(value)}`]
+  const path = options.path ?? "/"
+  if (typeof path !== "string") return fail(`path must be a string such as "/admin", got ${describe(path)}`)
+  if (!path.startsWith("/")) {
+    return fail(`path ${describe(path)} must start with "/" (a browser would silently use the URL's directory instead)`)
+  }
+  if (path.includes(";")) {
+    return fail(`path ${describe(path)} contains ";", which would end the path and start another attribute`)
+  }
+  if (!cookiePathRe.test(path)) {
+    return fail(`path ${describe(path)} contains a control character or a non-ASCII one: percent-encode it`)
+  }
+  parts.push(`Path=${path}`)
+  if (options.domain !== undefined) {
+    if (typeof options.domain !== "string" || !cookieDomainRe.test(options.domain)) {
+      return fail(
+        `domain must be a host name such as "example.com" (no ";", whitespace or control characters), got ${describe(options.domain)}`
+      )
+    }
+    parts.push(`Domain=${options.domain}`)
+  }
+  if (options.expires !== undefined) {
+    const expires: unknown = options.expires
+    if (!(expires instanceof Date) || Number.isNaN(expires.getTime())) {
+      return fail(`expires must be a valid Date, got ${describe(expires)}`)
+    }
+    parts.push(`Expires=${expires.toUTCString()}`)
+  }
+  if (options.maxAge !== undefined) {
+    const decoded = decodeDuration(options.maxAge, true)
+    if ("problem" in decoded) {
+      return fail(`maxAge ${describe(options.maxAge)} ${decoded.problem}: give a Duration such as "1 hour" (0 deletes)`)
+    }
+    const millis = Duration.toMillis(decoded.duration)
+    if (!Number.isFinite(millis)) {
+      return fail("maxAge is infinite: omit maxAge for a cookie that lasts the session, or give a far expires")
+    }
+    if (millis % 1000 !== 0) {
+      return fail(`maxAge ${Duration.format(decoded.duration)} is not a whole number of seconds, which Max-Age counts`)
+    }
+    parts.push(`Max-Age=${millis / 1000}`)
+  }
+  for (const flag of ["secure", "httpOnly"] as const) {
+    const given = options[flag]
+    if (given === undefined) continue
+    const problem = booleanProblem(flag, given)
+    if (problem !== undefined) return fail(problem)
+    if (given) parts.push(flag === "secure" ? "Secure" : "HttpOnly")
+  }
+  if (options.sameSite !== undefined) {
+    const sameSite = sameSites[options.sameSite]
+    if (typeof options.sameSite !== "string" || sameSite === undefined || !Object.hasOwn(sameSites, options.sameSite)) {
+      return fail(`sameSite must be "lax", "strict" or "none", got ${describe(options.sameSite)}`)
+    }
+    parts.push(`SameSite=${sameSite}`)
+  }
+  return { url, header: parts.join("; ") }
+}
+
+const sameSites: Readonly<Record<string, string>> = { lax: "Lax", strict: "Strict", none: "None" }
+
+/**
+ * `TestClient.cookieHeader(url)`: the `Cookie` header the jar sends to `url`, or
+ * `InvalidRequest` for a URL that is not one. `header` is the jar's lookup.
+ *
+ * @internal
+ */
+export const cookieHeaderFor = (
+  config: Config,
+  header: (url: string) => string,
+  url: unknown
+): Effect.Effect<string, InvalidRequest> =>
+  Effect.suspend(() => {
+    const target = jarUrl(config, url)
+    return "problem" in target
+      ? Effect.fail(new InvalidRequest({ method: "COOKIE-HEADER", url: String(url), reason: target.problem }))
+      : Effect.succeed(header(target.url))
+  })
+
+// ---------------------------------------------------------------------------
+// what Node's HTTP parser refuses before any handler runs
+// ---------------------------------------------------------------------------
+
+/** Methods Node's parser accepts and its server routes to the request handler. */
+const routedMethods: ReadonlySet<string> = new Set(METHODS.filter((method) => method !== "CONNECT"))
+
+/**
+ * What Node's HTTP server does with a request before the app can see it, as a client
+ * observes it:
+ * - a method its parser does not know (`FOO`): `400 Bad Request`, empty body;
+ * - a request line and headers over `maxHeaderSize` (16 KiB by default): `431 Request Header
+ *   Fields Too Large`, empty body. Node counts the bytes of the request target and of every
+ *   header name and value (not the method, separators or line ends), and refuses when the
+ *   count reaches the limit;
+ * - `CONNECT`: never routed to the request handler (the server emits `connect`, and with no
+ *   listener — platform-node registers none — destroys the socket): the connection resets.
+ *
+ * @internal
+ */
+export const nodeRefusal = (
+  method: string,
+  target: string,
+  lines: ReadonlyArray<readonly [string, string]>
+):
+  | { readonly _tag: "Respond"; readonly status: 400 | 431 }
+  | { readonly _tag: "Reset"; readonly reason: string }
+  | undefined => {
+  if (method !== "CONNECT" && !routedMethods.has(method)) return { _tag: "Respond", status: 400 }
+  let size = target.length
+  for (const [name, value] of lines) size += name.length + Buffer.byteLength(value, "latin1")
+  if (size >= maxHeaderSize) return { _tag: "Respond", status: 431 }
+  if (method === "CONNECT") {
+    return {
+      _tag: "Reset",
+      reason:
+        "Node's HTTP server never routes CONNECT to the app: it emits 'connect', and with no listener (platform-node " +
+        "registers none) it destroys the socket"
+    }
+  }
+  return undefined
+}
+
+/**
+ * Applies {@link nodeRefusal} to one exchange: when Node would answer or drop the request
+ * itself, the sink gets that outcome (the 400/431 head and an empty body, or a reset) and the
+ * returned fiber, already done, stands for a handler that never ran. `undefined`: dispatch.
+ *
+ * To be called in `client.ts` `start`, right after the `server.closed` check:
+ * `const refused = refuseAsNode(hop, lines, sink); if (refused !== undefined) return refused`.
+ *
+ * @internal
+ */
+export const refuseAsNode = (
+  hop: { readonly method: string; readonly url: URL },
+  lines: ReadonlyArray<readonly [string, string]>,
+  sink: ResponseSink
+): Fiber.RuntimeFiber<void> | undefined => {
+  const refusal = nodeRefusal(hop.method, hop.url.pathname + hop.url.search, lines)
+  if (refusal === undefined) return undefined
+  if (refusal._tag === "Reset") {
+    sink.reset(refusal.reason)
+  } else {
+    sink.head(refusal.status, Headers.empty, [], false)
+    sink.end()
+  }
+  return Effect.runFork(Effect.void)
 }

@@ -103,6 +103,8 @@ const singleValued = new Set([
   "user-agent"
 ])
 
+const surroundingWhitespace = /^[ \t]+|[ \t]+$/g
+
 /**
  * Folds header lines into the record a Node server hands the app.
  *
@@ -110,8 +112,10 @@ const singleValued = new Set([
  */
 export const foldHeaderLines = (lines: ReadonlyArray<readonly [string, string]>): Headers.Headers => {
   const out: Record<string, string> = {}
-  for (const [rawName, value] of lines) {
+  for (const [rawName, rawValue] of lines) {
     const name = rawName.toLowerCase()
+    // Node's parser drops the spaces and tabs around a value, whichever client sent it.
+    const value = rawValue.replace(surroundingWhitespace, "")
     const current = out[name]
     if (current === undefined) {
       out[name] = value

@@ -49,7 +49,13 @@ abstract class SinkBase implements ResponseSink {
     this.streaming = streaming && !this.discard
   }
   abstract write(chunk: Uint8Array): Effect.Effect<void> | undefined
+  onEnd: (() => void) | undefined = undefined
   end(): void {
+    this.ended = true
+    this.onEnd?.()
+  }
+  /** The app upgraded the connection (a WebSocket): any HTTP response it sends later goes nowhere. */
+  upgraded(): void {
     this.ended = true
   }
   abort(): void {
@@ -245,8 +251,9 @@ export class TestResponseImpl extends ResponseBase implements TestResponse {
 
 /**
  * A streamed response: `stream` delivers the body as the handler produces it (decoded), and
- * can be read once, like a real response body. `text`, `json` and `arrayBuffer` read it to
- * the end.
+ * can be read once, like a real response body: a second read fails with a `ResponseError`
+ * saying it was already read. `text`, `json` and `arrayBuffer` read it to the end, once, and
+ * share that read.
  *
  * @internal
  */
@@ -258,22 +265,48 @@ export class StreamResponseImpl extends ResponseBase implements StreamResponse {
     setCookie: ReadonlyArray<string>,
     url: string,
     spanId: string,
-    private readonly body: Stream.Stream<Uint8Array, HttpClientError.ResponseError>
+    private readonly bodyStream: Stream.Stream<Uint8Array, HttpClientError.ResponseError>
   ) {
     super(makeRequest, status, headers, setCookie, url, spanId)
   }
 
+  /** Who read the body first (`"stream"`, `"events"`, `"text"`): it can be read once. */
+  private readBy: string | undefined
+
+  /**
+   * The body, claimed when the returned stream is first run. A body has one reader, as on a
+   * socket: a second run would find it drained and end at once, silently empty, so it fails
+   * instead, saying who read it.
+   */
+  private claim(reader: string): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return Stream.suspend(() => {
+      if (this.readBy !== undefined) {
+        return Stream.fail(
+          this.decodeError(
+            undefined,
+            `the body was already read (by ${this.readBy}): a streamed body can be read once. Keep what the first ` +
+              "read gave, or read it with text, json or arrayBuffer, which share one read."
+          )
+        )
+      }
+      this.readBy = reader
+      return this.bodyStream
+    })
+  }
+
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
-    return this.body
+    return this.claim("stream")
   }
 
   get events(): Stream.Stream<TestStream.SseEvent, HttpClientError.ResponseError> {
-    return TestStream.sse(this.body)
+    return TestStream.sse(this.claim("events"))
   }
 
   private cachedBytes: Effect.Effect<Uint8Array, HttpClientError.ResponseError> | undefined
   private get bytes(): Effect.Effect<Uint8Array, HttpClientError.ResponseError> {
-    this.cachedBytes ??= Effect.runSync(Effect.cached(Effect.map(Stream.runCollect(this.body), (c) => concatChunks(c))))
+    this.cachedBytes ??= Effect.runSync(
+      Effect.cached(Effect.map(Stream.runCollect(this.claim("text, json or arrayBuffer")), (c) => concatChunks(c)))
+    )
     return this.cachedBytes
   }
 

@@ -3,7 +3,7 @@ import type * as Fiber from "effect/Fiber"
 import { WebSocketRejected } from "../WebSocket.js"
 import { judge, start } from "./client.js"
 import { setWallTimer } from "./clock.js"
-import type { Config } from "./config.js"
+import { type Config, tokenRe } from "./config.js"
 import { InvalidRequest } from "./errors.js"
 import { BufferedSink } from "./response.js"
 import type { InProcessServer } from "./server.js"
@@ -62,6 +62,19 @@ export class ClientWebSocket extends EventTarget {
     if (this.readyState !== CONNECTING) return
     if (config.problem !== undefined) {
       this.fail(new InvalidRequest({ method: "GET", url: this.url, reason: config.problem }))
+      return
+    }
+    const protocolProblem = protocols.find(
+      (protocol, i) => !tokenRe.test(protocol) || protocols.indexOf(protocol) !== i
+    )
+    if (protocolProblem !== undefined) {
+      this.fail(
+        new InvalidRequest({
+          method: "GET",
+          url: this.url,
+          reason: `invalid or repeated WebSocket subprotocol ${JSON.stringify(protocolProblem)}: give distinct tokens such as "chat.v1"`
+        })
+      )
       return
     }
     const target = httpUrl(config, this.url)

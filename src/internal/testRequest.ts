@@ -52,6 +52,13 @@ export const context = (
   options: Options = {}
 ): Effect.Effect<Context.Context<Provided>, InvalidRequest> =>
   Effect.gen(function* () {
+    if (typeof options !== "object" || options === null) {
+      return yield* new InvalidRequest({
+        method: String(rawMethod),
+        url: String(rawUrl),
+        reason: `the options must be an object such as { headers: { ... } }, got ${describe(options)}`
+      })
+    }
     const prepared = yield* prepare(config, rawMethod, rawUrl, requestOptions(options))
     const invalid = (reason: string, cause?: unknown) =>
       new InvalidRequest({

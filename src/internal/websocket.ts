@@ -7,6 +7,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type { RequestOptions } from "../Client.js"
 import {
   type TestWebSocket,
   WebSocketClosed,
@@ -15,6 +16,7 @@ import {
   WebSocketTimeout
 } from "../WebSocket.js"
 import { wallClockSleep } from "./clock.js"
+import { describe, isOptionBag, mergeHeaderInput, tokenRe, unknownKeys } from "./config.js"
 
 /** What the test's end receives. @internal */
 export type Incoming =
@@ -172,6 +174,111 @@ export class Connection {
 /** A random `sec-websocket-key`, as a client sends. @internal */
 export const websocketKey = (): string => Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64")
 
+const optionNames = ["protocols", "headers", "params", "cookies", "timeout"]
+
+/**
+ * The handshake request of `TestClient.websocket` from its options, or what is wrong with
+ * them. Subprotocols follow RFC 6455 §4.1: each a token, none offered twice. The options'
+ * headers replace the handshake's own of the same name (any case), and `undefined` removes
+ * one; `params`, `cookies` and `timeout` are checked by `prepare`.
+ *
+ * @internal
+ */
+export const handshake = (
+  options: unknown
+):
+  | { readonly requestOptions: RequestOptions; readonly protocols: ReadonlyArray<string> }
+  | { readonly problem: string } => {
+  if (options === undefined) options = {}
+  if (!isOptionBag(options)) {
+    return {
+      problem: `the websocket options must be an object such as { protocols: ["chat"] }, got ${describe(options)}`
+    }
+  }
+  const unknown = unknownKeys(options, optionNames, "option")
+  if (unknown !== undefined) return { problem: unknown }
+  const given = options.protocols ?? []
+  if (!Array.isArray(given)) {
+    return {
+      problem: `protocols must be an array of subprotocol names, e.g. ["chat.v1"], got ${describe(given)}: pass a single one as [name]`
+    }
+  }
+  const protocols: Array<string> = []
+  for (const protocol of given as ReadonlyArray<unknown>) {
+    if (typeof protocol !== "string" || !tokenRe.test(protocol)) {
+      return {
+        problem: `subprotocol ${describe(protocol)} is not a token (RFC 6455: letters, digits and !#$%&'*+-.^_\`|~)`
+      }
+    }
+    if (protocols.includes(protocol)) {
+      return { problem: `subprotocol ${describe(protocol)} is offered more than once: RFC 6455 requires unique names` }
+    }
+    protocols.push(protocol)
+  }
+  const lines: Array<readonly [string, string]> = [
+    ["connection", "Upgrade"],
+    ["upgrade", "websocket"],
+    ["sec-websocket-version", "13"],
+    ["sec-websocket-key", websocketKey()]
+  ]
+  if (protocols.length > 0) lines.push(["sec-websocket-protocol", protocols.join(", ")])
+  const removed: Array<string> = []
+  if (options.headers !== undefined) {
+    const problem = mergeHeaderInput(lines, options.headers as Readonly<Record<string, string>>)
+    if (problem !== undefined) return { problem }
+    if (!(options.headers instanceof globalThis.Headers)) {
+      for (const [name, value] of Object.entries(options.headers as object)) {
+        if (value === undefined) removed.push(name.toLowerCase())
+      }
+    }
+  }
+  const headers: Record<string, string | Array<string> | undefined> = {}
+  for (const [name, value] of lines) {
+    const current = headers[name]
+    headers[name] = current === undefined ? value : [...(Array.isArray(current) ? current : [current]), value]
+  }
+  // Removes the client's default of that name too (`{ "user-agent": undefined }`).
+  for (const name of removed) headers[name] = undefined
+  return {
+    protocols,
+    requestOptions: {
+      headers,
+      ...(options.params === undefined ? {} : { params: options.params as RequestOptions["params"] }),
+      ...(options.cookies === undefined ? {} : { cookies: options.cookies as RequestOptions["cookies"] }),
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout as RequestOptions["timeout"] })
+    }
+  }
+}
+
+/**
+ * What is wrong with a close the test sends, if anything: the codes a `ws` client may put in
+ * a close frame — 1000, 1001–1003, 1007–1014 (e.g. 1001 "going away", as a browser sends
+ * when a page is left) and 3000–4999 for applications — and a reason of at most 123 UTF-8
+ * bytes. 1004–1006 and 1015 are reserved (no status, abnormal closure, TLS failure) and never
+ * sent; others are unassigned.
+ *
+ * @internal
+ */
+export const closeProblem = (code: unknown, reason: unknown): string | undefined => {
+  const valid =
+    typeof code === "number" &&
+    Number.isInteger(code) &&
+    ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+      (code >= 3000 && code <= 4999))
+  if (!valid) {
+    return (
+      `close code ${describe(code)} cannot be sent: use 1000 (normal), 3000–4999 (application codes), or one of ` +
+      "1001–1003, 1007–1014; 1005, 1006 and 1015 are reserved for a close without a frame"
+    )
+  }
+  if (typeof reason !== "string") return `the close reason must be a string, got ${describe(reason)}`
+  const bytes = Buffer.byteLength(reason, "utf8")
+  if (bytes > 123) {
+    return `the close reason is ${bytes} bytes of UTF-8: a close frame holds at most 123 (125 minus the code)`
+  }
+  return undefined
+}
+
 // ---------------------------------------------------------------------------
 // the test's end
 // ---------------------------------------------------------------------------
@@ -226,10 +333,25 @@ export const makeTestWebSocket = (
   const receiveJson = (<A, I, R>(schema?: Schema.Schema<A, I, R>) =>
     schema === undefined
       ? parsed
-      : Effect.flatMap(parsed, Schema.decodeUnknown(schema))) as TestWebSocket["receiveJson"]
+      : Schema.isSchema(schema)
+        ? Effect.flatMap(parsed, Schema.decodeUnknown(schema))
+        : Effect.fail(
+            new WebSocketMessageError({
+              url,
+              reason: `receiveJson takes a Schema (or nothing), got ${describe(schema)}`
+            })
+          )) as TestWebSocket["receiveJson"]
 
-  const send = (data: string | Uint8Array) =>
-    Effect.suspend(() => {
+  const send = (data: string | Uint8Array): Effect.Effect<void, WebSocketClosed | WebSocketMessageError> =>
+    Effect.suspend((): Effect.Effect<void, WebSocketClosed | WebSocketMessageError> => {
+      if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+        return Effect.fail(
+          new WebSocketMessageError({
+            url,
+            reason: `send takes a string (a text message) or a Uint8Array (binary), got ${describe(data)}; use sendJson for a value`
+          })
+        )
+      }
       if (connection.closeInfo !== undefined) return Effect.fail(closedError(connection.closeInfo))
       connection.fromTest(data)
       return Effect.void
@@ -260,7 +382,13 @@ export const makeTestWebSocket = (
         Effect.mapError((error) => (Option.isOption(error) ? error : Option.some(error)))
       )
     ),
-    close: (code = 1000, reason = "") => Effect.sync(() => connection.closedBy(code, reason)),
+    close: (code = 1000, reason = "") =>
+      Effect.suspend(() => {
+        const problem = closeProblem(code, reason)
+        if (problem !== undefined) return Effect.fail(new WebSocketMessageError({ url, reason: problem }))
+        connection.closedBy(code, reason)
+        return Effect.void
+      }),
     closed: Deferred.await(connection.closed)
   }
 }
