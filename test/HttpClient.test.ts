@@ -259,6 +259,38 @@ describe("the HttpClient of every TestClient layer", () => {
     })
   )
 
+  it.scoped("a body left unread when the client's scope closes: the handler is disconnected as a client abort", () =>
+    Effect.gen(function* () {
+      const interruptedBy = yield* Deferred.make<boolean>()
+      const endless = HttpRouter.empty.pipe(
+        HttpRouter.get(
+          "/endless",
+          Effect.succeed(
+            HttpServerResponse.stream(
+              Stream.unwrapScoped(
+                Effect.as(
+                  Effect.addFinalizer((exit) =>
+                    Deferred.succeed(
+                      interruptedBy,
+                      Exit.isFailure(exit) &&
+                        HashSet.has(Cause.interruptors(exit.cause), HttpServerError.clientAbortFiberId)
+                    )
+                  ),
+                  Stream.repeatEffect(Effect.succeed(encoder.encode("x")))
+                )
+              )
+            )
+          )
+        )
+      )
+      yield* Effect.gen(function* () {
+        const response = yield* HttpClient.get("/endless")
+        expect(response.status).toBe(200)
+      }).pipe(Effect.provide(TestClient.layer(endless)))
+      expect(yield* Deferred.await(interruptedBy)).toBe(true)
+    })
+  )
+
   it.scoped("a handler that never answers fails with a RequestError caused by RequestTimeout", () =>
     Effect.gen(function* () {
       const client = yield* HttpClient.HttpClient

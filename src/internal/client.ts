@@ -260,6 +260,27 @@ export const disconnect = (fiber: Fiber.RuntimeFiber<unknown, unknown>, config: 
   })
 
 /**
+ * Time ran out waiting for the handler: note where it was, disconnect it, and say so.
+ *
+ * @internal
+ */
+export const timedOutError = (
+  server: InProcessServer,
+  fiber: Fiber.RuntimeFiber<void>,
+  config: Config,
+  method: string,
+  url: string,
+  timeout: Duration.Duration
+): Effect.Effect<RequestTimeout> =>
+  Effect.suspend(() => {
+    const waitingIn = server.whereIs(fiber)
+    return Effect.map(
+      disconnect(fiber, config),
+      (handlerStopped) => new RequestTimeout({ method, url, timeout, handlerStopped, waitingIn })
+    )
+  })
+
+/**
  * Starts the handler for one hop, or says why it cannot. A Stream body that fails while the
  * app reads it aborts the exchange as a real client aborts its connection: the handler is
  * disconnected and the failure recorded on the sink for `judge`.
@@ -389,9 +410,7 @@ const exchange = (
       Effect.onInterrupt(() => disconnect(fiber, config)),
       Effect.flatMap((exit): Effect.Effect<TestResponse, TestClientError> => {
         if (exit === timedOut) {
-          return Effect.flatMap(disconnect(fiber, config), (handlerStopped) =>
-            Effect.fail(new RequestTimeout({ method: hop.method, url, timeout, handlerStopped }))
-          )
+          return Effect.flip(timedOutError(server, fiber, config, hop.method, url, timeout))
         }
         const error = judge(config, hop, sink, exit)
         if (error !== undefined) return Effect.fail(error)
@@ -462,8 +481,7 @@ const openStream = (
 
     const ready = yield* awaitHead(sink, fiber, hop.timeout)
     if (ready === timedOut) {
-      const handlerStopped = yield* disconnect(fiber, config)
-      return yield* Effect.fail(new RequestTimeout({ method: hop.method, url, timeout: hop.timeout, handlerStopped }))
+      return yield* Effect.flip(timedOutError(server, fiber, config, hop.method, url, hop.timeout))
     }
     if (ready !== "head") {
       const error = judge(config, hop, sink, ready)
@@ -574,8 +592,7 @@ const openWebSocket = (
       return makeTestWebSocket(connection, incoming, hop.timeout)
     }
     if (outcome === timedOut) {
-      const handlerStopped = yield* disconnect(fiber, config)
-      return yield* Effect.fail(new RequestTimeout({ method: "GET", url, timeout: hop.timeout, handlerStopped }))
+      return yield* Effect.flip(timedOutError(server, fiber, config, "GET", url, hop.timeout))
     }
     const error = judge(config, hop, sink, outcome)
     if (error !== undefined) return yield* Effect.fail(error)

@@ -60,13 +60,20 @@ export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
   readonly url: string
   readonly timeout: Duration.Duration
   readonly handlerStopped: boolean
+  /** Where the handler was when time ran out: its open spans, a TestClock it waited on. */
+  readonly waitingIn?: ReadonlyArray<string> | undefined
 }> {
   override get message(): string {
+    const where =
+      this.waitingIn === undefined || this.waitingIn.length === 0
+        ? ""
+        : `\nThe handler was waiting:\n${this.waitingIn.map((what) => `  - ${what}`).join("\n")}`
     return (
       `${this.method} ${this.url}: no complete response within ${Duration.format(this.timeout)}; ` +
       (this.handlerStopped
         ? "the handler was interrupted as a client abort."
-        : "the handler was interrupted as a client abort but has not stopped (it ignores interruption).")
+        : "the handler was interrupted as a client abort but has not stopped (it ignores interruption).") +
+      where
     )
   }
 }

@@ -7,9 +7,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Mailbox from "effect/Mailbox"
 import * as Stream from "effect/Stream"
-import { awaitHead, disconnect, type Exchanges, judge, start, streamBuffer, timedOut } from "./client.js"
+import { awaitHead, type Exchanges, judge, start, streamBuffer, timedOut, timedOutError } from "./client.js"
 import { type Config, invalidValueRe, tokenRe } from "./config.js"
-import { RequestTimeout } from "./errors.js"
 import type { Reporter } from "./report.js"
 import type { RequestBody } from "./request.js"
 import { StreamingSink, StreamResponseImpl } from "./response.js"
@@ -123,15 +122,10 @@ const send = (
         awaitHead(sink, fiber, config.timeout, true),
         (ready): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
           if (ready === timedOut) {
-            return Effect.flatMap(disconnect(fiber, config), (handlerStopped) => {
-              const timeout = new RequestTimeout({
-                method: hop.method,
-                url: url.href,
-                timeout: config.timeout,
-                handlerStopped
-              })
-              return Effect.fail(transportError("Transport", timeout, timeout.message))
-            })
+            return Effect.flatMap(
+              timedOutError(server, fiber, config, hop.method, url.href, config.timeout),
+              (timeout) => Effect.fail(transportError("Transport", timeout, timeout.message))
+            )
           }
           if (ready !== "head" || sink.requestFailure !== undefined) {
             const error = judge(respond, hop, sink, ready === "head" ? Exit.void : ready)

@@ -43,8 +43,10 @@ export interface InProcessServer {
    * server's care, so scope close does not wait for it and report it again.
    */
   abandon(fiber: Fiber.RuntimeFiber<void>): void
-  /** The requests whose handlers are still running, e.g. `GET /feed`. */
+  /** The requests whose handlers are still running, e.g. `GET /feed` (once closed: those it disconnected). */
   inFlight(): ReadonlyArray<string>
+  /** Where a handler is stuck: its open spans, a TestClock it waits on. */
+  whereIs(fiber: Fiber.RuntimeFiber<void>): ReadonlyArray<string>
 }
 
 /** @internal */
@@ -60,6 +62,7 @@ export const make = (
       | ((request: ServerRequest.HttpServerRequest, description: string) => Fiber.RuntimeFiber<void>)
       | undefined
     let closed = false
+    let inFlightAtClose: ReadonlyArray<string> = []
     const inFlight = new Set<Fiber.RuntimeFiber<void>>()
 
     const httpServer = HttpServer.make({
@@ -102,6 +105,7 @@ export const make = (
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
         closed = true
+        inFlightAtClose = Array.from(inFlight, describeFiber)
         if (inFlight.size === 0) return Effect.void
         const fibers = Array.from(inFlight)
         for (const fiber of fibers) fiber.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
@@ -125,7 +129,8 @@ export const make = (
       abandon: (fiber) => {
         inFlight.delete(fiber)
       },
-      inFlight: () => Array.from(inFlight, describeFiber),
+      inFlight: () => (closed ? inFlightAtClose : Array.from(inFlight, describeFiber)),
+      whereIs: (fiber) => tracker.whereIs(fiber),
       get closed() {
         return closed
       },

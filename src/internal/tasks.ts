@@ -100,6 +100,20 @@ export class Tracker extends Supervisor.AbstractSupervisor<void> {
     return true
   }
 
+  /**
+   * Where a handler is stuck, for a timeout's message: the spans its work has open (the
+   * innermost last) and whether it runs on a TestClock with sleeps pending.
+   */
+  whereIs(handler: Fiber.RuntimeFiber<unknown, unknown>): ReadonlyArray<string> {
+    const out: Array<string> = []
+    for (const span of this.recorder.openAppSpans) {
+      if (span.root === handler) out.push(`in span "${span.name}"`)
+    }
+    const clock = testClockSleeps(handler)
+    if (clock !== "") out.push(clock.trim().replace(/^\(|\)$/g, ""))
+    return out
+  }
+
   /** What background work still runs, one line each: fibers with their request, then open spans. */
   running(): ReadonlyArray<string> {
     const out: Array<string> = []
