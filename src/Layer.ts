@@ -1,7 +1,18 @@
 /**
- * How the in-process server, the platform services and the client compose into layers.
- * `TestClient.layer` and `TestClient.layerServer` are the public entry points; this module
- * names what they provide and what they leave to the user.
+ * `TestLayer`: the types that name what the TestClient layers provide and what they leave
+ * to the user (`Outputs`, `Provided`, `AppRequirements`, `ServerRequirements`), for
+ * annotating a test layer or a helper that builds one:
+ *
+ * ```ts
+ * import type { Layer } from "effect"
+ * import { TestClient, type TestLayer } from "effect-http-testkit"
+ *
+ * const TestApp: Layer.Layer<TestLayer.Outputs, never, UsersRepo> = TestClient.layer(router)
+ * ```
+ *
+ * The layers themselves are `TestClient.layer`, `TestClient.layerServer`,
+ * `TestClient.layerTest`, ...; this module holds their implementation (the same functions,
+ * also reachable here) and the order in which a client's scope closes.
  *
  * @since 0.1.0
  */
@@ -84,14 +95,19 @@ export type AppRequirements<R> = Exclude<R, HttpServerRequest.HttpServerRequest 
  * costs, which every `it.scoped` test pays.
  */
 let builtPlatform: Context.Context<Provided> | undefined
-const platformScope = Effect.runSync(Scope.make())
-const platformContext: Effect.Effect<Context.Context<Exclude<Provided, HttpServer.HttpServer>>> = Effect.suspend(() =>
-  builtPlatform !== undefined
-    ? Effect.succeed(builtPlatform)
-    : Effect.tap(Layer.buildWithScope(NodeHttpServer.layerContext, platformScope), (context) => {
-        builtPlatform = context as Context.Context<Provided>
-      })
-)
+/**
+ * The scope the platform services live in, for the rest of the process (it is never
+ * closed). Made on first use, not at import: the module has no side effects
+ * (`"sideEffects": false`), so importing it for its types or one layer costs nothing.
+ */
+let platformScope: Scope.CloseableScope | undefined
+const platformContext: Effect.Effect<Context.Context<Exclude<Provided, HttpServer.HttpServer>>> = Effect.suspend(() => {
+  if (builtPlatform !== undefined) return Effect.succeed(builtPlatform)
+  platformScope ??= Effect.runSync(Scope.make())
+  return Effect.tap(Layer.buildWithScope(NodeHttpServer.layerContext, platformScope), (context) => {
+    builtPlatform = context as Context.Context<Provided>
+  })
+})
 
 /**
  * Closes the app's scope (its layers' finalizers: the shutdown), bounded by `timeout` on the
@@ -224,7 +240,7 @@ export const layerTestWith = (options?: Options): Layer.Layer<Outputs | Provided
  * @since 0.2.0
  * @category layers
  */
-export const layerTest: Layer.Layer<Outputs | Provided> = layerTestWith()
+export const layerTest: Layer.Layer<Outputs | Provided> = /*#__PURE__*/ layerTestWith()
 
 /**
  * See `TestClient.layerWebSocketConstructor`.

@@ -4,6 +4,17 @@
  * shutdown waits for them, bounded; under `TestClient` they are tracked, so
  * `TestClient.drainTasks` (and the test's scope close) wait for them.
  *
+ * Production code imports it from its own entry point, which needs nothing but `effect`
+ * (none of the kit's testing machinery or its dependencies comes with it):
+ *
+ * ```ts
+ * import * as TaskQueue from "effect-http-testkit/TaskQueue"
+ *
+ * const ServicesLive = Layer.mergeAll(UsersLive, TaskQueue.layer)
+ * ```
+ *
+ * Tests reach the same module as `TaskQueue` from `"effect-http-testkit"`.
+ *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
@@ -44,13 +55,21 @@ export const fork = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<voi
   Effect.flatMap(TaskQueue, (queue) => queue.fork(effect))
 
 /**
+ * Options of {@link make} and {@link layerWith}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /** How long shutdown waits for running tasks before interrupting them. Default 10 seconds. */
+  readonly shutdownTimeout?: Duration.DurationInput | undefined
+}
+
+/**
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options?: {
-  /** How long shutdown waits for running tasks before interrupting them. Default 10 seconds. */
-  readonly shutdownTimeout?: Duration.DurationInput | undefined
-}): Effect.Effect<Service, never, Scope.Scope> =>
+export const make = (options?: Options): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function* () {
     const shutdownTimeout = Duration.decode(options?.shutdownTimeout ?? "10 seconds")
     const tasks = yield* FiberSet.make<unknown, never>()
@@ -90,12 +109,19 @@ export const make = (options?: {
   })
 
 /**
- * The production implementation: tasks outlive the request; at shutdown the layer waits for
- * them up to `shutdownTimeout`, then interrupts and logs what it interrupted.
+ * The production implementation with options: tasks outlive the request; at shutdown the
+ * layer waits for them up to `shutdownTimeout`, then interrupts and logs what it interrupted.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWith = (options?: Options): Layer.Layer<TaskQueue> => Layer.scoped(TaskQueue, make(options))
+
+/**
+ * The production implementation, with the default `shutdownTimeout` (10 seconds); see
+ * {@link layerWith} to change it.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: {
-  readonly shutdownTimeout?: Duration.DurationInput | undefined
-}): Layer.Layer<TaskQueue> => Layer.scoped(TaskQueue, make(options))
+export const layer: Layer.Layer<TaskQueue> = /*#__PURE__*/ layerWith()

@@ -10,6 +10,14 @@
  * @since 0.1.0
  */
 export * as TestClient from "./Client.js"
+/**
+ * The types naming what the TestClient layers provide (`Outputs`, `Provided`) and leave to
+ * the user (`AppRequirements`, `ServerRequirements`). Named `TestLayer`, not `Layer`, so it
+ * never shadows effect's `Layer` in a test that imports both.
+ *
+ * @since 0.2.0
+ */
+export * as TestLayer from "./Layer.js"
 
 /**
  * Operators that parse byte streams: Server-Sent Events, lines, NDJSON.
@@ -18,7 +26,8 @@ export * as TestClient from "./Client.js"
  */
 export * as TestStream from "./Stream.js"
 /**
- * Background work that outlives a response, tracked under test.
+ * Background work that outlives a response, tracked under test. Production code imports
+ * the same module from `"effect-http-testkit/TaskQueue"`, which needs only `effect`.
  *
  * @since 0.1.0
  */

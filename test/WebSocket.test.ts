@@ -358,28 +358,32 @@ describe("websockets", () => {
     })
   )
 
-  it.scoped("after 1,000 open/close cycles in one test, no fiber, span or timer of ours is left", () =>
-    Effect.gen(function* () {
-      const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
-      const resources = () => process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap").length
-      yield* Effect.gen(function* () {
-        const before = resources()
-        for (let i = 0; i < 1000; i++) {
-          yield* Effect.scoped(
-            Effect.gen(function* () {
-              const ws = yield* TestClient.websocket("/echo")
-              yield* ws.send(`m${i}`)
-              expect(yield* ws.receiveText).toBe(`m${i}`.replace(/^/, "echo: "))
-              if (i % 2 === 0) yield* ws.close()
-            })
-          )
-        }
-        yield* TestClient.drainTasks
-        expect(yield* TestTracer.hasOpenSpans).toBe(false)
-        expect(resources()).toBeLessThanOrEqual(before)
-      }).pipe(Effect.provide(TestClient.layer(echoApp(endings))))
-      expect((yield* Ref.get(endings)).length).toBe(1000)
-    })
+  it.scoped(
+    "after 1,000 open/close cycles in one test, no fiber, span or timer of ours is left",
+    () =>
+      Effect.gen(function* () {
+        const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
+        const resources = () => process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap").length
+        yield* Effect.gen(function* () {
+          const before = resources()
+          for (let i = 0; i < 1000; i++) {
+            yield* Effect.scoped(
+              Effect.gen(function* () {
+                const ws = yield* TestClient.websocket("/echo")
+                yield* ws.send(`m${i}`)
+                expect(yield* ws.receiveText).toBe(`m${i}`.replace(/^/, "echo: "))
+                if (i % 2 === 0) yield* ws.close()
+              })
+            )
+          }
+          yield* TestClient.drainTasks
+          expect(yield* TestTracer.hasOpenSpans).toBe(false)
+          expect(resources()).toBeLessThanOrEqual(before)
+        }).pipe(Effect.provide(TestClient.layer(echoApp(endings))))
+        expect((yield* Ref.get(endings)).length).toBe(1000)
+      }),
+    // A stress test: 1,000 connections take a few seconds on a loaded two-core machine.
+    { timeout: 30_000 }
   )
 })
 

@@ -1,6 +1,7 @@
 import { isIP } from "node:net"
 import * as Duration from "effect/Duration"
 import type { HeadersInput, Options } from "../Client.js"
+import { validateCookies } from "./cookies.js"
 import { defaultAcceptEncoding } from "./decode.js"
 import { drainShare, fitToRunner, requestShare } from "./runner.js"
 
@@ -366,43 +367,3 @@ export const mergeHeaderInput = (lines: Array<readonly [string, string]>, input:
   lines.push(...incoming)
   return undefined
 }
-
-/** Control characters a cookie value cannot hold (RFC 6265bis: a browser drops such a cookie); tab is allowed. */
-const cookieControlRe = /[^\t\x20-\x7e\x80-\uffff]/
-
-/**
- * Cookies given as a record: token names and string values with no control character (other
- * characters are percent-encoded in transit and decoded by the app's `Cookies.parseHeader`).
- *
- * @internal
- */
-export const validateCookies = (cookies: unknown): string | undefined => {
-  if (!isOptionBag(cookies) || cookies instanceof globalThis.Headers) {
-    return `cookies must be a record of name to string value, e.g. { session: "abc" }, got ${describe(cookies)}`
-  }
-  for (const [name, value] of Object.entries(cookies)) {
-    if (!tokenRe.test(name)) return `invalid cookie name ${describe(name)}: only token characters are allowed`
-    if (typeof value !== "string") return `cookie ${describe(name)} must have a string value, got ${describe(value)}`
-    const problem = cookieValueProblem(name, value)
-    if (problem !== undefined) return problem
-  }
-  return undefined
-}
-
-/** @internal */
-export const cookieValueProblem = (name: string, value: string): string | undefined =>
-  cookieControlRe.test(value)
-    ? `the value of cookie ${describe(name)} contains a control character (CR, LF, NUL, ...): ${describe(value)}; a browser would drop such a cookie`
-    : undefined
-
-const cookieValueRe = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/
-
-/**
- * A cookie value as it travels: percent-encoded when it holds characters a Cookie header
- * cannot carry. Platform's `Cookies.parseHeader` decodes it, so the app reads back exactly
- * what the test gave.
- *
- * @internal
- */
-export const encodeCookieValue = (value: string): string =>
-  cookieValueRe.test(value) ? value : encodeURIComponent(value)

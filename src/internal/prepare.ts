@@ -1,28 +1,22 @@
-import { METHODS, maxHeaderSize } from "node:http"
-import * as Headers from "@effect/platform/Headers"
 import * as UrlParams from "@effect/platform/UrlParams"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import type { CookieOptions, RequestOptions } from "../Client.js"
+import type { RequestOptions } from "../Client.js"
 import {
   booleanProblem,
   type Config,
-  cookieValueProblem,
   countProblem,
   decodeBound,
-  decodeDuration,
   describe,
-  encodeCookieValue,
   isOptionBag,
   mergeHeaderInput,
   tokenRe,
-  unknownKeys,
-  validateCookies
+  unknownKeys
 } from "./config.js"
+import { validateCookies } from "./cookies.js"
 import { InvalidRequest } from "./errors.js"
-import type { RequestBody, ResponseSink } from "./request.js"
+import type { RequestBody } from "./request.js"
 
 /**
  * One request on the wire, before the `host` and `cookie` headers, which are computed for
@@ -339,214 +333,3 @@ const bytesOnly = (stream: Stream.Stream<unknown, unknown>): Stream.Stream<Uint8
     }
     return Effect.succeed(chunk as typeof chunk & Iterable<Uint8Array>)
   }) as Stream.Stream<Uint8Array, unknown>
-
-// ---------------------------------------------------------------------------
-// the cookie jar's inputs
-// ---------------------------------------------------------------------------
-
-/**
- * The absolute URL a jar operation is about: `baseUrl` by default, a relative URL joined to
- * it as request URLs are, an absolute one as it is (http or https only).
- *
- * @internal
- */
-export const jarUrl = (config: Config, url: unknown): { readonly url: string } | { readonly problem: string } => {
-  if (url === undefined) return { url: config.baseUrl }
-  if (typeof url !== "string") return { problem: `url must be a string such as "/admin", got ${describe(url)}` }
-  try {
-    const resolved = resolveUrl(config, url)
-    if (resolved.protocol !== "http:" && resolved.protocol !== "https:") {
-      return { problem: `unsupported url scheme ${resolved.protocol} in ${describe(url)}: use http or https` }
-    }
-    return { url: resolved.href }
-  } catch {
-    return { problem: `invalid url ${describe(url)}: give a path such as "/admin" or an absolute http(s) URL` }
-  }
-}
-
-const cookieOptionNames = ["url", "domain", "path", "expires", "maxAge", "secure", "httpOnly", "sameSite"]
-const cookiePathRe = /^[\x20-\x3a\x3c-\x7e]*$/
-const cookieDomainRe = /^\.?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/
-
-/**
- * The `Set-Cookie` line `TestClient.setCookie` stores, and the URL it is stored from; or
- * what is wrong with the input. Every attribute is checked: a `;` or CR/LF in a path or
- * domain would start another attribute (`path: "/; Secure"`), a `maxAge` that is not a
- * Duration would throw, an Invalid Date would serialise as `Expires=Invalid Date`. Platform's
- * `Cookies.makeCookie` is not used: it throws on such a `maxAge`, takes an Invalid Date and
- * a path without a leading `/`, and percent-encodes every value, where the jar keeps values
- * as the kit sends them in a `Cookie` header (`encodeCookieValue`).
- *
- * @internal
- */
-export const cookieToSet = (
-  config: Config,
-  name: unknown,
-  value: unknown,
-  rawOptions: unknown
-): { readonly url: string; readonly header: string } | { readonly url: string; readonly problem: string } => {
-  const options = (rawOptions ?? {}) as CookieOptions
-  const target = isOptionBag(rawOptions) ? jarUrl(config, (rawOptions as CookieOptions).url) : { url: config.baseUrl }
-  if ("problem" in target) return { url: config.baseUrl, problem: target.problem }
-  const url = target.url
-  const fail = (problem: string) => ({ url, problem })
-  if (rawOptions !== undefined && !isOptionBag(rawOptions)) {
-    return fail(`setCookie options must be an object such as { path: "/" }, got ${describe(rawOptions)}`)
-  }
-  const unknown = unknownKeys(options as Readonly<Record<string, unknown>>, cookieOptionNames, "option")
-  if (unknown !== undefined) return fail(unknown)
-  if (typeof name !== "string" || !tokenRe.test(name)) {
-    return fail(`invalid cookie name ${describe(name)}: only token characters are allowed`)
-  }
-  if (typeof value !== "string")
-    return fail(`cookie ${describe(name)} must have a string value, got ${describe(value)}`)
-  const valueProblem = cookieValueProblem(name, value)
-  if (valueProblem !== undefined) return fail(valueProblem)
-
-  const parts = [`${name}=${encodeCookieValue(value)}`]
-  const path = options.path ?? "/"
-  if (typeof path !== "string") return fail(`path must be a string such as "/admin", got ${describe(path)}`)
-  if (!path.startsWith("/")) {
-    return fail(`path ${describe(path)} must start with "/" (a browser would silently use the URL's directory instead)`)
-  }
-  if (path.includes(";")) {
-    return fail(`path ${describe(path)} contains ";", which would end the path and start another attribute`)
-  }
-  if (!cookiePathRe.test(path)) {
-    return fail(`path ${describe(path)} contains a control character or a non-ASCII one: percent-encode it`)
-  }
-  parts.push(`Path=${path}`)
-  if (options.domain !== undefined) {
-    if (typeof options.domain !== "string" || !cookieDomainRe.test(options.domain)) {
-      return fail(
-        `domain must be a host name such as "example.com" (no ";", whitespace or control characters), got ${describe(options.domain)}`
-      )
-    }
-    parts.push(`Domain=${options.domain}`)
-  }
-  if (options.expires !== undefined) {
-    const expires: unknown = options.expires
-    if (!(expires instanceof Date) || Number.isNaN(expires.getTime())) {
-      return fail(`expires must be a valid Date, got ${describe(expires)}`)
-    }
-    parts.push(`Expires=${expires.toUTCString()}`)
-  }
-  if (options.maxAge !== undefined) {
-    const decoded = decodeDuration(options.maxAge, true)
-    if ("problem" in decoded) {
-      return fail(`maxAge ${describe(options.maxAge)} ${decoded.problem}: give a Duration such as "1 hour" (0 deletes)`)
-    }
-    const millis = Duration.toMillis(decoded.duration)
-    if (!Number.isFinite(millis)) {
-      return fail("maxAge is infinite: omit maxAge for a cookie that lasts the session, or give a far expires")
-    }
-    if (millis % 1000 !== 0) {
-      return fail(`maxAge ${Duration.format(decoded.duration)} is not a whole number of seconds, which Max-Age counts`)
-    }
-    parts.push(`Max-Age=${millis / 1000}`)
-  }
-  for (const flag of ["secure", "httpOnly"] as const) {
-    const given = options[flag]
-    if (given === undefined) continue
-    const problem = booleanProblem(flag, given)
-    if (problem !== undefined) return fail(problem)
-    if (given) parts.push(flag === "secure" ? "Secure" : "HttpOnly")
-  }
-  if (options.sameSite !== undefined) {
-    const sameSite = sameSites[options.sameSite]
-    if (typeof options.sameSite !== "string" || sameSite === undefined || !Object.hasOwn(sameSites, options.sameSite)) {
-      return fail(`sameSite must be "lax", "strict" or "none", got ${describe(options.sameSite)}`)
-    }
-    parts.push(`SameSite=${sameSite}`)
-  }
-  return { url, header: parts.join("; ") }
-}
-
-const sameSites: Readonly<Record<string, string>> = { lax: "Lax", strict: "Strict", none: "None" }
-
-/**
- * `TestClient.cookieHeader(url)`: the `Cookie` header the jar sends to `url`, or
- * `InvalidRequest` for a URL that is not one. `header` is the jar's lookup.
- *
- * @internal
- */
-export const cookieHeaderFor = (
-  config: Config,
-  header: (url: string) => string,
-  url: unknown
-): Effect.Effect<string, InvalidRequest> =>
-  Effect.suspend(() => {
-    const target = jarUrl(config, url)
-    return "problem" in target
-      ? Effect.fail(new InvalidRequest({ method: "COOKIE-HEADER", url: String(url), reason: target.problem }))
-      : Effect.succeed(header(target.url))
-  })
-
-// ---------------------------------------------------------------------------
-// what Node's HTTP parser refuses before any handler runs
-// ---------------------------------------------------------------------------
-
-/** Methods Node's parser accepts and its server routes to the request handler. */
-const routedMethods: ReadonlySet<string> = new Set(METHODS.filter((method) => method !== "CONNECT"))
-
-/**
- * What Node's HTTP server does with a request before the app can see it, as a client
- * observes it:
- * - a method its parser does not know (`FOO`): `400 Bad Request`, empty body;
- * - a request line and headers over `maxHeaderSize` (16 KiB by default): `431 Request Header
- *   Fields Too Large`, empty body. Node counts the bytes of the request target and of every
- *   header name and value (not the method, separators or line ends), and refuses when the
- *   count reaches the limit;
- * - `CONNECT`: never routed to the request handler (the server emits `connect`, and with no
- *   listener — platform-node registers none — destroys the socket): the connection resets.
- *
- * @internal
- */
-export const nodeRefusal = (
-  method: string,
-  target: string,
-  lines: ReadonlyArray<readonly [string, string]>
-):
-  | { readonly _tag: "Respond"; readonly status: 400 | 431 }
-  | { readonly _tag: "Reset"; readonly reason: string }
-  | undefined => {
-  if (method !== "CONNECT" && !routedMethods.has(method)) return { _tag: "Respond", status: 400 }
-  let size = target.length
-  for (const [name, value] of lines) size += name.length + Buffer.byteLength(value, "latin1")
-  if (size >= maxHeaderSize) return { _tag: "Respond", status: 431 }
-  if (method === "CONNECT") {
-    return {
-      _tag: "Reset",
-      reason:
-        "Node's HTTP server never routes CONNECT to the app: it emits 'connect', and with no listener (platform-node " +
-        "registers none) it destroys the socket"
-    }
-  }
-  return undefined
-}
-
-/**
- * Applies {@link nodeRefusal} to one exchange: when Node would answer or drop the request
- * itself, the sink gets that outcome (the 400/431 head and an empty body, or a reset) and the
- * returned fiber, already done, stands for a handler that never ran. `undefined`: dispatch.
- *
- * To be called in `client.ts` `start`, right after the `server.closed` check:
- * `const refused = refuseAsNode(hop, lines, sink); if (refused !== undefined) return refused`.
- *
- * @internal
- */
-export const refuseAsNode = (
-  hop: { readonly method: string; readonly url: URL },
-  lines: ReadonlyArray<readonly [string, string]>,
-  sink: ResponseSink
-): Fiber.RuntimeFiber<void> | undefined => {
-  const refusal = nodeRefusal(hop.method, hop.url.pathname + hop.url.search, lines)
-  if (refusal === undefined) return undefined
-  if (refusal._tag === "Reset") {
-    sink.reset(refusal.reason)
-  } else {
-    sink.head(refusal.status, Headers.empty, [], false)
-    sink.end()
-  }
-  return Effect.runFork(Effect.void)
-}

@@ -1,0 +1,66 @@
+/** The kit's buffered round trip: one hop, the whole response read and content-decoded. */
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type { TestResponse } from "../Client.js"
+import type { Config } from "./config.js"
+import { decodeBody } from "./decode.js"
+import type { TestClientError } from "./errors.js"
+import { awaitFiber, disconnect, judge, start, timedOut, timedOutError, toClientRequest } from "./exchange.js"
+import type { Hop } from "./prepare.js"
+import type { Reporter } from "./report.js"
+import { BufferedSink, TestResponseImpl } from "./response.js"
+import type { InProcessServer } from "./server.js"
+
+/** @internal */
+export const exchange = (
+  server: InProcessServer,
+  config: Config,
+  reporter: Reporter,
+  timeout: Duration.Duration,
+  hop: Hop,
+  lines: ReadonlyArray<readonly [string, string]>,
+  history: ReadonlyArray<TestResponse>
+): Effect.Effect<TestResponse, TestClientError> =>
+  Effect.suspend((): Effect.Effect<TestResponse, TestClientError> => {
+    const sink = new BufferedSink()
+    const fiber = start(server, config, hop, lines, sink)
+    if (!("await" in fiber)) return Effect.fail(fiber)
+    const url = hop.url.href
+    return awaitFiber(fiber, timeout).pipe(
+      Effect.onInterrupt(() => disconnect(fiber, config)),
+      Effect.flatMap((exit): Effect.Effect<TestResponse, TestClientError> => {
+        if (exit === timedOut) {
+          return Effect.flip(timedOutError(server, fiber, config, hop.method, url, timeout))
+        }
+        const error = judge(config, hop, sink, exit)
+        if (error !== undefined) return Effect.fail(error)
+        const headers = sink.headers!
+        const raw = hop.method === "HEAD" ? new Uint8Array(0) : sink.body()
+        const decoded = decodeBody(headers["content-encoding"], raw)
+        const response = new TestResponseImpl(
+          () => toClientRequest(hop, lines),
+          sink.status,
+          headers,
+          sink.setCookie,
+          "bytes" in decoded ? decoded.bytes : raw,
+          url,
+          sink.spanId,
+          history
+        )
+        if ("problem" in decoded) {
+          return Effect.fail(
+            new HttpClientError.ResponseError({
+              request: response.request,
+              response,
+              reason: "Decode",
+              description: decoded.problem
+            })
+          )
+        }
+        reporter.response(hop.method, url, response.status, headers, response.spanId, response.body)
+        return Effect.succeed(response)
+      }),
+      Effect.tapError((error) => Effect.sync(() => reporter.failure(hop.method, url, sink.spanId, error)))
+    )
+  })
