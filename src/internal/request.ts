@@ -232,19 +232,11 @@ export class InProcessRequest extends Inspectable.Class implements ServerRequest
   }
 
   get json(): Effect.Effect<unknown, ServerError.RequestError> {
-    return Effect.tryMap(this.text, {
-      try: (text) => (text === "" ? null : (JSON.parse(text) as unknown)),
-      catch: (cause) => this.decodeError(cause)
-    })
+    return textToJson(this.text, (cause) => this.decodeError(cause))
   }
 
   get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, ServerError.RequestError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => UrlParams.fromInput(new URLSearchParams(text)),
-        catch: (cause) => this.decodeError(cause)
-      })
-    )
+    return textToUrlParams(this.text, (cause) => this.decodeError(cause))
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, ServerError.RequestError> {
@@ -324,6 +316,29 @@ const socketSized = <E>(stream: Stream.Stream<Uint8Array, E>): Stream.Stream<Uin
     Chunk.some(chunk, (bytes) => bytes.length > socketChunkSize)
       ? Chunk.flatMap(chunk, (bytes) => Chunk.unsafeFromArray(socketChunks(bytes)))
       : chunk
+  )
+
+/**
+ * A body's text as JSON (an empty body is `null`), as platform's incoming messages read it;
+ * shared by the app's request and the test's responses.
+ *
+ * @internal
+ */
+export const textToJson = <E>(
+  text: Effect.Effect<string, E>,
+  onError: (cause: unknown) => E
+): Effect.Effect<unknown, E> =>
+  Effect.flatMap(text, (text) =>
+    Effect.try({ try: () => (text === "" ? null : (JSON.parse(text) as unknown)), catch: onError })
+  )
+
+/** A body's text as URL-encoded parameters. @internal */
+export const textToUrlParams = <E>(
+  text: Effect.Effect<string, E>,
+  onError: (cause: unknown) => E
+): Effect.Effect<UrlParams.UrlParams, E> =>
+  Effect.flatMap(text, (text) =>
+    Effect.try({ try: () => UrlParams.fromInput(new URLSearchParams(text)), catch: onError })
   )
 
 /**

@@ -4,7 +4,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as ClientResponse from "@effect/platform/HttpClientResponse"
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
-import * as UrlParams from "@effect/platform/UrlParams"
+import type * as UrlParams from "@effect/platform/UrlParams"
 import type * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { StreamResponse, TestResponse } from "../Client.js"
 import * as TestStream from "../Stream.js"
-import { bodyAllowed, concatChunks, type ResponseSink, toArrayBuffer } from "./request.js"
+import { bodyAllowed, concatChunks, type ResponseSink, textToJson, textToUrlParams, toArrayBuffer } from "./request.js"
 
 // ---------------------------------------------------------------------------
 // sinks: where the in-process server writes
@@ -167,21 +167,11 @@ abstract class ResponseBase extends Inspectable.Class {
   }
 
   get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => (text === "" ? null : (JSON.parse(text) as unknown)),
-        catch: (cause) => this.decodeError(cause)
-      })
-    )
+    return textToJson(this.text, (cause) => this.decodeError(cause))
   }
 
   get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => UrlParams.fromInput(new URLSearchParams(text)),
-        catch: (cause) => this.decodeError(cause)
-      })
-    )
+    return textToUrlParams(this.text, (cause) => this.decodeError(cause))
   }
 
   get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {

@@ -121,10 +121,6 @@ export class Connection {
     )
   }
 
-  get isOpen(): boolean {
-    return this.closeInfo === undefined && this.app !== undefined
-  }
-
   private accept(): AppWebSocket {
     if (this.app !== undefined) return this.app
     const app = new AppWebSocket(this, this.url, this.protocol)
