@@ -60,7 +60,7 @@ export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
     )
     check(who, count, length)
   }
-  // As the brief's "over a prebuilt array": one Stream chunk holding every byte chunk.
+  // Over a prebuilt array: one Stream chunk holding every byte chunk.
   const fromIterable = Stream.fromIterable(chunks)
   // As a response body arrives (TestClient.stream hands over one or a few byte chunks at a time).
   const onePerChunk = Stream.fromChunks(...chunks.map((bytes) => Chunk.of(bytes)))

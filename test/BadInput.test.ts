@@ -392,13 +392,13 @@ const streamCases: ReadonlyArray<Case> = [
   {
     name: "TestStream.ndjson: a line that is not JSON",
     run: Stream.runDrain(TestStream.ndjson(Stream.make(encoder.encode('{"a":1}\n{nope\n')))),
-    tag: "NdjsonError",
+    tag: "NdjsonParseError",
     says: "line 2"
   },
   {
-    name: "TestStream.ndjson(Schema): a line the Schema rejects",
+    name: "TestStream.ndjsonSchema: a line the Schema rejects",
     run: Stream.make(encoder.encode('{"a":"one"}\n')).pipe(
-      TestStream.ndjson(Schema.Struct({ a: Schema.Number })),
+      TestStream.ndjsonSchema(Schema.Struct({ a: Schema.Number })),
       Stream.runDrain
     ),
     tag: "ParseError",

@@ -1,5 +1,6 @@
 /**
- * BEHAVIOURS.md items 1–12, through the public API, for every transport.
+ * The core request and error behaviours (docs/behaviours.md, linked above each test), through
+ * the public API, for every transport in test/support/transports.ts.
  */
 import {
   FileSystem,
@@ -73,7 +74,8 @@ for (const transport of transports) {
   const TestApp = transport.layer(echoApp)
 
   describe(`${transport.name}: dispatch and requests`, () => {
-    it.scoped("1. a request made after the client's scope closed fails with ClientClosed, not a hang", () =>
+    // docs/behaviours.md#closed-client
+    it.scoped("a request made after the client's scope closed fails with ClientClosed, not a hang", () =>
       Effect.gen(function* () {
         // Effect.provide closes the layer's scope as soon as this effect ends.
         const client = yield* Effect.provide(TestClient.TestClient, TestApp)
@@ -83,7 +85,8 @@ for (const transport of transports) {
       })
     )
 
-    it.scoped("1. a bootstrap that never serves an app fails requests with ClientClosed", () =>
+    // docs/behaviours.md#closed-client
+    it.scoped("a bootstrap that never serves an app fails requests with ClientClosed", () =>
       Effect.gen(function* () {
         const error = yield* Effect.flip(TestClient.get("/echo"))
         expect(error._tag).toBe("ClientClosed")
@@ -91,7 +94,8 @@ for (const transport of transports) {
       }).pipe(Effect.provide(TestClient.layerServer(Layer.empty)))
     )
 
-    it.scoped("2. a baseUrl path prefix is kept: http://h/api/v1/ + /bar reaches /api/v1/bar", () =>
+    // docs/behaviours.md#base-url-prefix
+    it.scoped("a baseUrl path prefix is kept: http://h/api/v1/ + /bar reaches /api/v1/bar", () =>
       Effect.gen(function* () {
         const r = yield* TestClient.get("/bar")
         const seen = yield* echoed(r)
@@ -101,7 +105,8 @@ for (const transport of transports) {
       }).pipe(Effect.provide(transport.layer(echoApp, { baseUrl: "http://h/api/v1/" })))
     )
 
-    it.scoped("3. params append after the URL's query, keep order, repeat arrays, encode non-ASCII, booleans", () =>
+    // docs/behaviours.md#query-params
+    it.scoped("params append after the URL's query, keep order, repeat arrays, encode non-ASCII, booleans", () =>
       Effect.gen(function* () {
         const r = yield* TestClient.get("/echo?first=1", {
           params: { b: true, list: ["x", "y"], name: "žluťoučký kůň", n: 2, off: false }
@@ -121,7 +126,8 @@ for (const transport of transports) {
       }).pipe(Effect.provide(TestApp))
     )
 
-    it.scoped("4. routing sees the path without the query; urlParams see the whole query", () =>
+    // docs/behaviours.md#path-and-query
+    it.scoped("routing sees the path without the query; urlParams see the whole query", () =>
       Effect.gen(function* () {
         const r = yield* TestClient.get("/search?q=effect&page=2")
         expect(r.status).toBe(200)
@@ -132,7 +138,8 @@ for (const transport of transports) {
       }).pipe(Effect.provide(TestApp))
     )
 
-    it.scoped("5. two bodies fail with InvalidRequest naming both", () =>
+    // docs/behaviours.md#single-body
+    it.scoped("two bodies fail with InvalidRequest naming both", () =>
       Effect.gen(function* () {
         const error = yield* Effect.flip(TestClient.post("/echo", { json: { a: 1 }, form: { a: "1" } }))
         expect(error._tag).toBe("InvalidRequest")
@@ -140,7 +147,8 @@ for (const transport of transports) {
       }).pipe(Effect.provide(TestApp))
     )
 
-    it.scoped("5. an explicit Content-Type is never overwritten", () =>
+    // docs/behaviours.md#body-content-type
+    it.scoped("an explicit Content-Type is never overwritten", () =>
       Effect.gen(function* () {
         const json = yield* echoed(
           yield* TestClient.post("/echo", { json: { a: 1 }, headers: { "Content-Type": "application/vnd.api+json" } })
@@ -154,7 +162,8 @@ for (const transport of transports) {
       }).pipe(Effect.provide(TestApp))
     )
 
-    it.scoped("6. an empty body sends no Content-Length; otherwise it is the byte length", () =>
+    // docs/behaviours.md#content-length
+    it.scoped("an empty body sends no Content-Length; otherwise it is the byte length", () =>
       Effect.gen(function* () {
         const none = yield* echoed(yield* TestClient.post("/echo"))
         expect(none.headers["content-length"]).toBeUndefined()
@@ -169,7 +178,8 @@ for (const transport of transports) {
       }).pipe(Effect.provide(TestApp))
     )
 
-    it.scoped("7. repeated request headers all reach the app, folded as Node folds them", () =>
+    // docs/behaviours.md#header-folding
+    it.scoped("repeated request headers all reach the app, folded as Node folds them", () =>
       Effect.gen(function* () {
         const seen = yield* echoed(
           yield* TestClient.get("/echo", {
@@ -182,7 +192,8 @@ for (const transport of transports) {
       }).pipe(Effect.provide(TestApp))
     )
 
-    it.scoped("8. a multipart upload arrives persisted, as Node delivers it: fields and a readable file", () =>
+    // docs/behaviours.md#multipart-persisted
+    it.scoped("a multipart upload arrives persisted, as Node delivers it: fields and a readable file", () =>
       Effect.gen(function* () {
         const upload = HttpRouter.empty.pipe(
           HttpRouter.post(
@@ -223,7 +234,8 @@ for (const transport of transports) {
       }).pipe(Effect.provide(nodeFileSystem))
     )
 
-    it.scoped("9. a streaming request body reaches the handler incrementally", () =>
+    // docs/behaviours.md#streaming-request-body
+    it.scoped("a streaming request body reaches the handler incrementally", () =>
       Effect.gen(function* () {
         const firstChunkSeen = yield* Deferred.make<void>()
         const app = HttpRouter.empty.pipe(
@@ -263,7 +275,8 @@ for (const transport of transports) {
       HttpRouter.get("/response-as-error", Effect.fail(HttpServerResponse.text("as error", { status: 409 })))
     )
 
-    it.scoped('10. a defect with serverErrors: "fail" fails with ServerError holding the original defect', () =>
+    // docs/behaviours.md#server-error
+    it.scoped('a defect with serverErrors: "fail" fails with ServerError holding the original defect', () =>
       Effect.gen(function* () {
         const error = yield* Effect.flip(TestClient.get("/defect"))
         expect(error._tag).toBe("ServerError")
@@ -280,7 +293,8 @@ for (const transport of transports) {
       }).pipe(Effect.provide(transport.layer(failing)))
     )
 
-    it.scoped('10. with serverErrors: "respond" the client gets the 500 production sends', () =>
+    // docs/behaviours.md#server-error-respond
+    it.scoped('with serverErrors: "respond" the client gets the 500 production sends', () =>
       Effect.gen(function* () {
         const r = yield* TestClient.get("/defect")
         expect(r.status).toBe(500)
@@ -289,7 +303,8 @@ for (const transport of transports) {
       }).pipe(Effect.provide(transport.layer(failing, { serverErrors: "respond" })))
     )
 
-    it.scoped("11. errors the app turns into responses are plain responses, never ServerError", () =>
+    // docs/behaviours.md#app-responses
+    it.scoped("errors the app turns into responses are plain responses, never ServerError", () =>
       Effect.gen(function* () {
         expect((yield* TestClient.get("/nowhere")).status).toBe(404)
         const teapot = yield* TestClient.get("/teapot")
@@ -301,7 +316,8 @@ for (const transport of transports) {
       }).pipe(Effect.provide(transport.layer(failing)))
     )
 
-    it.scoped("12. a handler that never answers fails with RequestTimeout under TestClock and is interrupted", () =>
+    // docs/behaviours.md#request-timeout
+    it.scoped("a handler that never answers fails with RequestTimeout under TestClock and is interrupted", () =>
       Effect.gen(function* () {
         const interruptedBy = yield* Deferred.make<HashSet.HashSet<FiberId.FiberId>>()
         const app = HttpRouter.empty.pipe(
@@ -324,6 +340,7 @@ for (const transport of transports) {
 const nodeFileSystem = NodeFileSystem.layer
 
 describe("lifecycle", () => {
+  // docs/behaviours.md#interrupt-request
   it.scoped("interrupting the test's request disconnects the handler and waits for it", () =>
     Effect.gen(function* () {
       const started = yield* Deferred.make<void>()

@@ -1,6 +1,6 @@
 /**
- * The cookie jar against RFC 6265 / RFC 6265bis and browser behaviour, BEHAVIOURS.md items
- * 21 and 23–26, and the cookie helpers, through the public API.
+ * The cookie jar against RFC 6265 / RFC 6265bis and browser behaviour, the cookie behaviours of
+ * docs/behaviours.md#cookies, and the cookie helpers, through the public API.
  *
  * The expected `Cookie` headers below were worked out from the RFCs, not copied from a run.
  */
@@ -131,7 +131,7 @@ interface Case {
    * The `Set-Cookie` values the app sends, in order, each in its own response from `from`
    * (or from the URL paired with it). A user agent processes each `Set-Cookie` line on its
    * own and in order (RFC 6265 §5.2, §5.3), so this is the same as one response carrying them all;
-   * BEHAVIOURS 23 below checks several lines in one response.
+   * "several Set-Cookie headers in one response are all stored" below checks that case itself.
    */
   readonly set: ReadonlyArray<string | readonly [from: string, header: string]>
   /** The URL of the next request. */
@@ -887,6 +887,7 @@ const cases: ReadonlyArray<Case> = [
   }
 ]
 
+// docs/behaviours.md#cookie-jar
 describe("cookie jar rules (RFC 6265 / 6265bis)", () => {
   it("the table has at least 30 cases, with unique names", () => {
     expect(cases.length).toBeGreaterThanOrEqual(30)
@@ -908,14 +909,15 @@ describe("cookie jar rules (RFC 6265 / 6265bis)", () => {
 })
 
 // ---------------------------------------------------------------------------
-// BEHAVIOURS.md
+// cookies across requests and redirect hops (docs/behaviours.md#cookies)
 // ---------------------------------------------------------------------------
 
 /** A `Cookie` header as a sorted list of pairs, for checks that do not depend on order. */
 const pairs = (header: string): ReadonlyArray<string> => (header === "" ? [] : header.split("; ").sort())
 
-describe("BEHAVIOURS", () => {
-  it.scoped("21: a Set-Cookie on a redirect hop is sent on the next hop", () =>
+describe("cookies across requests and redirect hops", () => {
+  // docs/behaviours.md#cookie-redirect-hop
+  it.scoped("a Set-Cookie on a redirect hop is sent on the next hop", () =>
     Effect.gen(function* () {
       const r = yield* TestClient.get("/login")
       expect(r.status).toBe(200)
@@ -934,7 +936,8 @@ describe("BEHAVIOURS", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
-  it.scoped("21: a cookie set on a redirect hop is not sent to a next hop on another host", () =>
+  // docs/behaviours.md#cookie-cross-host-hop
+  it.scoped("a cookie set on a redirect hop is not sent to a next hop on another host", () =>
     Effect.gen(function* () {
       const r = yield* TestClient.get("/login-elsewhere")
       expect(r.url).toBe("http://other.test/home")
@@ -944,7 +947,8 @@ describe("BEHAVIOURS", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
-  it.scoped("23: several Set-Cookie headers in one response are all stored", () =>
+  // docs/behaviours.md#cookie-multiple-set-cookie
+  it.scoped("several Set-Cookie headers in one response are all stored", () =>
     Effect.gen(function* () {
       const r = yield* TestClient.get("/multi")
       expect(r.setCookie).toHaveLength(3)
@@ -955,7 +959,8 @@ describe("BEHAVIOURS", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
-  it.scoped("24: Max-Age=0 or an Expires in the past deletes the cookie", () =>
+  // docs/behaviours.md#cookie-deletion
+  it.scoped("Max-Age=0 or an Expires in the past deletes the cookie", () =>
     Effect.gen(function* () {
       yield* setFrom("/", "a=1; Path=/")
       yield* setFrom("/", "b=2; Path=/")
@@ -969,7 +974,8 @@ describe("BEHAVIOURS", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
-  it.scoped("25: a cookie for another domain is rejected; a Path=/a cookie is not sent to /b", () =>
+  // docs/behaviours.md#cookie-domain-path
+  it.scoped("a cookie for another domain is rejected; a Path=/a cookie is not sent to /b", () =>
     Effect.gen(function* () {
       yield* setFrom("/", "foreign=1; Domain=example.com; Path=/")
       yield* setFrom("/a", "scoped=1; Path=/a")
@@ -982,7 +988,8 @@ describe("BEHAVIOURS", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
-  it.scoped("26: per-call cookies override the jar for that call only", () =>
+  // docs/behaviours.md#cookie-per-request
+  it.scoped("per-call cookies override the jar for that call only", () =>
     Effect.gen(function* () {
       yield* setFrom("/", "a=jar; Path=/")
       yield* setFrom("/", "c=keep; Path=/")
@@ -996,6 +1003,7 @@ describe("BEHAVIOURS", () => {
   )
 })
 
+// docs/behaviours.md#cookie-malformed
 describe("control characters in Set-Cookie", () => {
   it.scoped("control characters: a Set-Cookie holding one never reaches the jar, and nothing crashes", () =>
     Effect.gen(function* () {
@@ -1021,6 +1029,7 @@ describe("control characters in Set-Cookie", () => {
 // RFC 6265 §5.3 step 5: Domain equal to the request host
 // ---------------------------------------------------------------------------
 
+// docs/behaviours.md#cookie-domain-equals-host
 describe("a Domain attribute equal to the request host (RFC 6265 §5.3 step 5)", () => {
   it.scoped("Domain=testserver from http://testserver is stored host-only: sent back there, not to subdomains", () =>
     Effect.gen(function* () {
@@ -1113,6 +1122,7 @@ const countWalked = <A, E, R>(effect: Effect.Effect<A, E, R>) => {
   )
 }
 
+// docs/behaviours.md#cookie-jar-scales
 describe("many cookies with a Secure cookie present", () => {
   // 1,000 keeps the jar's Cookie header (~11 KB) under Node's 16 KiB header limit, past which
   // the request would be refused with 431 before reaching the app.
@@ -1183,6 +1193,7 @@ describe("many cookies with a Secure cookie present", () => {
 // helpers
 // ---------------------------------------------------------------------------
 
+// docs/behaviours.md#cookie-helpers
 describe("cookie helpers", () => {
   it.scoped("the client option cookies seeds the jar for the baseUrl host, on every path", () =>
     Effect.gen(function* () {

@@ -1,5 +1,5 @@
 /**
- * Content decoding of buffered responses: BEHAVIOURS.md items 13 and 14.
+ * Content decoding of buffered responses: docs/behaviours.md#content-decoding.
  */
 
 import * as Zlib from "node:zlib"
@@ -100,7 +100,8 @@ const TestApp = TestClient.layer(app)
 
 const sizes = [0, 1, 1024, 64 * 1024 + 7, 4 * 1024 * 1024] as const
 
-describe("14. each encoding round-trips, 0 bytes to 4 MiB", () => {
+// docs/behaviours.md#decode-codings
+describe("each encoding round-trips, 0 bytes to 4 MiB", () => {
   for (const coding of Object.keys(encoders)) {
     for (const size of sizes) {
       it.scoped(`${coding}, ${size} bytes`, () =>
@@ -119,12 +120,14 @@ describe("14. each encoding round-trips, 0 bytes to 4 MiB", () => {
 })
 
 describe("decoding", () => {
+  // docs/behaviours.md#decode-codings
   it.scoped("a multi-member gzip body is decoded whole", () =>
     Effect.gen(function* () {
       expect(yield* (yield* TestClient.get("/multi-member")).text).toBe("first member, second member")
     }).pipe(Effect.provide(TestApp))
   )
 
+  // docs/behaviours.md#decode-codings
   it.scoped("stacked codings are undone in reverse order; identity is no coding", () =>
     Effect.gen(function* () {
       expect(yield* (yield* TestClient.get("/stacked")).text).toBe("gzip, then br")
@@ -132,7 +135,8 @@ describe("decoding", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
-  it.scoped("14. an unknown encoding fails loudly with a ResponseError naming it", () =>
+  // docs/behaviours.md#decode-failures
+  it.scoped("an unknown encoding fails loudly with a ResponseError naming it", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(TestClient.get("/unknown"))
       expect(error._tag).toBe("ResponseError")
@@ -140,7 +144,8 @@ describe("decoding", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
-  it.scoped("14. a corrupt body fails with a ResponseError naming the encoding", () =>
+  // docs/behaviours.md#decode-failures
+  it.scoped("a corrupt body fails with a ResponseError naming the encoding", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(TestClient.get("/corrupt"))
       expect(error._tag).toBe("ResponseError")
@@ -148,7 +153,8 @@ describe("decoding", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
-  it.scoped("13. HEAD, 204 and empty bodies with a Content-Encoding never fail decoding", () =>
+  // docs/behaviours.md#decode-empty-bodies
+  it.scoped("HEAD, 204 and empty bodies with a Content-Encoding never fail decoding", () =>
     Effect.gen(function* () {
       const head = yield* TestClient.head("/encoded/gzip", { params: { size: 100 } })
       expect(head.status).toBe(200)
@@ -159,6 +165,7 @@ describe("decoding", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
+  // docs/behaviours.md#accept-encoding
   it.scoped("accept-encoding is sent by default and follows the acceptEncoding option", () =>
     Effect.gen(function* () {
       expect(yield* (yield* TestClient.get("/accept-encoding")).text).toBe("gzip, deflate, br, zstd")

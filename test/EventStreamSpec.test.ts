@@ -1,8 +1,9 @@
 /**
- * `TestStream.sse` and `TestStream.lines` against our own transcription of the WHATWG HTML
- * "Interpreting an event stream" algorithm (§9.2.6): a table of small format cases in the
- * style of the web-platform-tests `eventsource/format-*` files (written here, expectations
- * worked out from the algorithm), then differential property tests that feed random streams,
+ * `TestStream.sse` and `TestStream.lines` against our own transcription of the algorithm a
+ * browser's `EventSource` uses to interpret an event stream: a table of small format cases
+ * (comments, field and value splitting, line ends, BOM, end of stream, event, id, retry,
+ * encoding; each input written here with the frames we report and the events a browser
+ * dispatches worked out by hand), then differential property tests that feed random streams,
  * cut at random byte offsets, to the parser and compare with the reference run on the whole.
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -10,7 +11,7 @@ import { Chunk, Effect, FastCheck as fc, Stream } from "effect"
 import { TestStream } from "effect-http-testkit"
 
 // ---------------------------------------------------------------------------------------------
-// The reference: the WHATWG algorithm, step by step
+// The reference: how a browser interprets an event stream, step by step
 // ---------------------------------------------------------------------------------------------
 
 /** What a browser's `EventSource` dispatches: a `MessageEvent` with these attributes. */
@@ -21,19 +22,19 @@ interface Dispatched {
 }
 
 interface Interpretation {
-  /** The frames our `SseEvent` contract reports (see CONTRACT notes below). */
+  /** The frames `TestStream.sse` reports (see the OUR FRAMES notes below). */
   readonly frames: ReadonlyArray<TestStream.SseEvent>
-  /** What the spec's algorithm dispatches, unchanged. */
+  /** What a browser dispatches, unchanged. */
   readonly dispatched: ReadonlyArray<Dispatched>
-  /** The spec's reconnection time at the end of the stream (`undefined`: never set). */
+  /** A browser's reconnection time at the end of the stream (`undefined`: never set). */
   readonly reconnectionTime: number | undefined
   /** The reconnection time as it stood at the last empty line (the last frame end). */
   readonly reconnectionTimeAtLastFrameEnd: number | undefined
 }
 
 const isAsciiDigits = (value: string): boolean => {
-  // "consists of only ASCII digits": an empty value does not count (web-platform-tests'
-  // format-field-retry-empty expects the reconnection time untouched by a bare `retry`).
+  // Only ASCII digits, and at least one: an empty value does not count, so a bare `retry` line
+  // leaves a browser's reconnection time untouched.
   if (value.length === 0) return false
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i)
@@ -45,31 +46,31 @@ const isAsciiDigits = (value: string): boolean => {
 /**
  * The event-stream interpretation algorithm, run on a whole body at once.
  *
- * It keeps the spec's own state (data buffer, event type buffer, last event ID buffer, the
- * source's last event ID string, reconnection time) and produces the spec's dispatched events.
- * Alongside, it records the raw frames our `SseEvent` contract reports. Where the contract
- * deliberately differs from what a browser dispatches, the step is marked CONTRACT:
+ * It keeps a browser's state (data buffer, event type buffer, last event ID buffer, the
+ * source's last event ID string, reconnection time) and produces the events a browser dispatches.
+ * Alongside, it records the raw frames `TestStream.sse` reports. Where those deliberately
+ * differ from what a browser dispatches, the step is marked OUR FRAMES:
  *
- * - CONTRACT (frames, not events): a frame is reported when it has any of `event`, `data`, `id`,
- *   `retry`; the spec dispatches only frames whose data buffer is non-empty. A frame with only
+ * - OUR FRAMES (frames, not events): a frame is reported when it has any of `event`, `data`, `id`,
+ *   `retry`; a browser dispatches only frames whose data buffer is non-empty. A frame with only
  *   an `id`, an `event` or a `retry` is reported; one with none of them (comments, unknown
  *   fields, nothing) is not.
- * - CONTRACT (only what is in the frame): `id` is reported in the frame whose `id` line set it;
- *   the spec's last event ID buffer persists across frames (and the `lastEventId` of later
- *   events carries it). `event` is reported raw (`""` for an empty value); the spec dispatches
+ * - OUR FRAMES (only what is in the frame): `id` is reported in the frame whose `id` line set it;
+ *   a browser's last event ID buffer persists across frames (and the `lastEventId` of later
+ *   events carries it). `event` is reported raw (`""` for an empty value); a browser dispatches
  *   `"message"` for an empty type.
- * - CONTRACT (retry belongs to its frame): a valid `retry` is reported in its frame; the spec
+ * - OUR FRAMES (retry belongs to its frame): a valid `retry` is reported in its frame; a browser
  *   sets the reconnection time at once, so a `retry` in a frame never ended by an empty line
  *   still counts for a browser but is not reported by us.
- * - Same as the spec: an unterminated frame at the end is discarded; an `id` holding NUL is
+ * - Same as a browser: an unterminated frame at the end is discarded; an `id` holding NUL is
  *   ignored (an earlier `id` in the same frame stands); `data` lines are joined with LF.
  */
 const interpret = (body: Uint8Array): Interpretation => {
-  // "Streams must be decoded using the UTF-8 decode algorithm": one leading BOM is dropped,
-  // invalid sequences become U+FFFD. TextDecoder's defaults are that algorithm.
+  // The body is decoded as UTF-8 with the standard decoder: one leading BOM is dropped,
+  // invalid sequences become U+FFFD (TextDecoder's defaults).
   const text = new TextDecoder("utf-8").decode(body)
 
-  // Spec state.
+  // A browser's state.
   let data = ""
   let eventType = ""
   let lastEventIdBuffer = ""
@@ -78,13 +79,13 @@ const interpret = (body: Uint8Array): Interpretation => {
   let reconnectionTimeAtLastFrameEnd: number | undefined
   const dispatched: Array<Dispatched> = []
 
-  // CONTRACT state: the fields present in the current frame.
+  // OUR FRAMES state: the fields present in the current frame.
   let frame: { event?: string; data?: string; id?: string; retry?: number } = {}
   const frames: Array<TestStream.SseEvent> = []
 
   const dispatch = () => {
     reconnectionTimeAtLastFrameEnd = reconnectionTime
-    // CONTRACT: report the frame's fields, whether or not the spec dispatches anything.
+    // OUR FRAMES: report the frame's fields, whether or not a browser dispatches anything.
     if (Object.keys(frame).length > 0) frames.push(frame)
     frame = {}
     // 1. Set the last event ID string of the event source to the last event ID buffer.
@@ -152,7 +153,7 @@ const interpret = (body: Uint8Array): Interpretation => {
   }
 
   // Lines end at CRLF, a lone LF or a lone CR. A last line with no line end is never
-  // processed: "once the end of the file is reached, any pending data must be discarded".
+  // processed: at the end of the stream, whatever is pending is discarded.
   let start = 0
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
@@ -167,7 +168,7 @@ const interpret = (body: Uint8Array): Interpretation => {
 }
 
 /**
- * What a browser would dispatch given only our frames: the CONTRACT differences undone
+ * What a browser would dispatch given only our frames: the OUR FRAMES differences undone
  * (`lastEventId` carried across frames, empty type as "message", data-less frames not
  * dispatched, reconnection time from the last reported `retry`). Equal to the reference's
  * `dispatched` for every stream: our frames lose nothing a browser acts on, except a `retry`
@@ -215,7 +216,7 @@ const linesOf = (chunks: ReadonlyArray<Uint8Array>): Array<string> =>
   Effect.runSync(Stream.fromIterable(chunks).pipe(TestStream.lines, Stream.runCollect, Effect.map(Chunk.toArray)))
 
 const ndjsonOf = (chunks: ReadonlyArray<Uint8Array>): Array<unknown> =>
-  Effect.runSync(TestStream.ndjson(Stream.fromIterable(chunks)).pipe(Stream.runCollect, Effect.map(Chunk.toArray)))
+  Effect.runSync(Stream.fromIterable(chunks).pipe(TestStream.ndjson, Stream.runCollect, Effect.map(Chunk.toArray)))
 
 /** Cuts `buffer` at `offsets` (any order, repeats give empty chunks, taken modulo length + 1). */
 const cut = (buffer: Uint8Array, offsets: ReadonlyArray<number>): Array<Uint8Array> => {
@@ -498,7 +499,7 @@ const formatCases: ReadonlyArray<FormatCase> = [
   }
 ]
 
-describe("event-stream format cases (WPT style)", () => {
+describe("event-stream format cases", () => {
   it("the table is non-trivial and its names are unique", () => {
     expect(formatCases.length).toBeGreaterThanOrEqual(35)
     expect(new Set(formatCases.map((c) => c.name)).size).toBe(formatCases.length)

@@ -402,8 +402,8 @@ const cases: ReadonlyArray<Case> = [
     body: { _tag: "Json", value: { small: true } }
   },
   // Node: platform-node reads the body with `maxBytes` and destroys the request stream (and the
-  // socket) when it is exceeded, so the app's 400 never reaches the client (ECONNRESET).
-  // Known divergence: the in-process engine delivers the 400.
+  // socket) when it is exceeded, so the app's 400 never reaches the client (ECONNRESET). The
+  // in-process engine resets the exchange the same way (docs/behaviours.md#oversized-body-reset).
   {
     name: "body over withMaxBodySize",
     method: "POST",
@@ -420,8 +420,8 @@ const cases: ReadonlyArray<Case> = [
   },
   { name: "DELETE -> 204", method: "DELETE", path: "/items/42" },
   { name: "OPTIONS", method: "OPTIONS", path: "/items" },
-  // Node marks 204/304/1xx responses (and HEAD) as body-less and discards what is written.
-  // Known divergence: the in-process engine only drops the body for HEAD.
+  // Node marks 204/304/1xx responses (and HEAD) as body-less and discards what is written; so
+  // does the in-process engine (docs/behaviours.md#response-framing).
   { name: "204 built with a body", method: "DELETE", path: "/sessions/current" },
   {
     name: "conditional GET, etag does not match -> 200",
@@ -444,7 +444,8 @@ const cases: ReadonlyArray<Case> = [
   { name: "Raw body from a Node Readable", method: "GET", path: "/raw-readable" },
   { name: "large Stream body (1 MiB, 256 chunks)", method: "GET", path: "/stream-large" },
   // Node's `writeHead` rejects the value (ERR_INVALID_CHAR), the handler dies, the client gets
-  // a 500. Known divergence: the in-process engine does not validate response headers.
+  // a 500; the in-process engine checks response headers with Node's own validators and does
+  // the same (docs/behaviours.md#response-framing).
   { name: "response header value outside Latin-1", method: "GET", path: "/download" },
   { name: "file body (HttpServerResponse.file)", method: "GET", path: "/file" },
   { name: "defect (Effect.die) -> 500", method: "GET", path: "/die" },
@@ -569,7 +570,7 @@ const cookieHeader = (cookies: Readonly<Record<string, string>>): string =>
 const encoder = new TextEncoder()
 
 /**
- * TestClient's default `accept-encoding` (documented in the API contract). The node side sends
+ * TestClient's default `accept-encoding` (README, "Requests"; docs/behaviours.md#accept-encoding). The node side sends
  * it too so the app sees the same request; no route here compresses, so neither client has a
  * body to decode.
  */

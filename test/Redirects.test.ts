@@ -1,5 +1,5 @@
 /**
- * Redirect following (RFC 9110 §15.4, Fetch): BEHAVIOURS.md items 15–20 and 22.
+ * Redirect following (RFC 9110 §15.4, Fetch): docs/behaviours.md#redirects.
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
@@ -52,6 +52,7 @@ const seen = (r: TestClient.TestResponse) => ({
   contentLength: r.headers["x-seen-content-length"]
 })
 
+// docs/behaviours.md#redirect-method-rewrite and #redirect-method-kept
 describe("status x method: the follow-up request", () => {
   const statuses = [301, 302, 303, 307, 308] as const
   const methods = ["GET", "HEAD", "POST", "PUT", "DELETE"] as const
@@ -87,14 +88,16 @@ describe("status x method: the follow-up request", () => {
 })
 
 describe("redirects", () => {
-  it.scoped("15. 303 after POST: GET with no body, no Content-Type and no Content-Length", () =>
+  // docs/behaviours.md#redirect-method-rewrite
+  it.scoped("303 after POST: GET with no body, no Content-Type and no Content-Length", () =>
     Effect.gen(function* () {
       const r = yield* TestClient.post("/redirect/303?to=/target", { json: { name: "Ada" } })
       expect(seen(r)).toEqual({ method: "GET", body: "(none)", contentType: "(none)", contentLength: "(none)" })
     }).pipe(Effect.provide(TestApp))
   )
 
-  it.scoped("18. relative and absolute Location values resolve against the current URL", () =>
+  // docs/behaviours.md#redirect-location
+  it.scoped("relative and absolute Location values resolve against the current URL", () =>
     Effect.gen(function* () {
       const cases = [
         ["/a/redirect/302?to=target", "/a/redirect/target"],
@@ -120,7 +123,8 @@ describe("redirects", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
-  it.scoped("19. a loop fails with TooManyRedirects after maxRedirects, every hop in history", () =>
+  // docs/behaviours.md#redirect-limit
+  it.scoped("a loop fails with TooManyRedirects after maxRedirects, every hop in history", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(TestClient.get("/loop"))
       expect(error._tag).toBe("TooManyRedirects")
@@ -133,7 +137,8 @@ describe("redirects", () => {
     }).pipe(Effect.provide(TestClient.layer(app, { maxRedirects: 3 })))
   )
 
-  it.scoped("20. history holds every hop oldest first, url is the final URL", () =>
+  // docs/behaviours.md#redirect-history
+  it.scoped("history holds every hop oldest first, url is the final URL", () =>
     Effect.gen(function* () {
       const hop2 = encodeURIComponent("/redirect/307?to=/target")
       const r = yield* TestClient.post(`/redirect/302?to=${hop2}`, { body: "x" })
@@ -146,7 +151,8 @@ describe("redirects", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
-  it.scoped("20. with following off (client-wide or per call) the 3xx comes back as is", () =>
+  // docs/behaviours.md#redirect-not-followed
+  it.scoped("with following off (client-wide or per call) the 3xx comes back as is", () =>
     Effect.gen(function* () {
       const r = yield* TestClient.get("/redirect/302?to=/target")
       expect(r.status).toBe(302)
@@ -157,6 +163,7 @@ describe("redirects", () => {
     }).pipe(Effect.provide(TestClient.layer(app, { followRedirects: false })))
   )
 
+  // docs/behaviours.md#redirect-not-followed
   it.scoped("a 3xx without a Location, a 304 and a non-http Location are returned as they are", () =>
     Effect.gen(function* () {
       expect((yield* TestClient.get("/redirect/302")).status).toBe(302)
@@ -167,6 +174,7 @@ describe("redirects", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
+  // docs/behaviours.md#redirect-credentials
   it.scoped("Authorization is kept on same-origin hops and dropped on cross-origin hops", () =>
     Effect.gen(function* () {
       const headers = { authorization: "Bearer secret" }
@@ -183,6 +191,7 @@ describe("redirects", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
+  // docs/behaviours.md#redirect-credentials
   it.scoped(
     "Proxy-Authorization is kept on same-origin hops and dropped on cross-origin hops, like Authorization",
     () =>
@@ -213,6 +222,7 @@ describe("redirects", () => {
       }).pipe(Effect.provide(TestApp))
   )
 
+  // docs/behaviours.md#redirect-method-kept
   it.scoped("a 307/308 that must resend a Stream body fails with InvalidRequest; a 303 needs no body", () =>
     Effect.gen(function* () {
       const body = () => Stream.make(new TextEncoder().encode("streamed"))
@@ -224,7 +234,8 @@ describe("redirects", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
-  it.scoped("22. exchanges records every hop, with the request as sent", () =>
+  // docs/behaviours.md#exchanges-log
+  it.scoped("exchanges records every hop, with the request as sent", () =>
     Effect.gen(function* () {
       yield* TestClient.post("/redirect/303?to=/target", { body: "x" })
       const exchanges = yield* TestClient.exchanges
@@ -238,6 +249,7 @@ describe("redirects", () => {
     }).pipe(Effect.provide(TestApp))
   )
 
+  // docs/behaviours.md#exchanges-log
   it.scoped("exchanges is a bounded ring", () =>
     Effect.gen(function* () {
       for (let i = 0; i < 5; i++) yield* TestClient.get(`/target?i=${i}`)
@@ -246,6 +258,7 @@ describe("redirects", () => {
     }).pipe(Effect.provide(TestClient.layer(app, { exchangeLimit: 2 })))
   )
 
+  // docs/behaviours.md#option-validation
   it.scoped("bad redirect options fail with InvalidRequest", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(TestClient.get("/target", { maxRedirects: -1 }))

@@ -1,9 +1,11 @@
 /**
- * `TestStream` (`sse`, `lines`, `ndjson`) through the public API: BEHAVIOURS.md items 31–34,
- * the WHATWG event-stream parsing rules, and property tests over random chunk boundaries.
+ * `TestStream` (`sse`, `lines`, `ndjson`, `ndjsonSchema`) through the public API: event-stream
+ * framing (data lines joined, comments ignored, every kind of line end, one leading space
+ * stripped), line splitting, NDJSON parsing and its failures, and property tests over random
+ * chunk boundaries.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Either, FastCheck as fc, ParseResult, Schema, Stream } from "effect"
+import { Cause, Chunk, Effect, Either, Exit, FastCheck as fc, ParseResult, Schema, Stream } from "effect"
 import { TestStream } from "effect-http-testkit"
 
 // ---------------------------------------------------------------------------------------------
@@ -35,8 +37,7 @@ const linesOf = (...chunks: ReadonlyArray<string | Uint8Array>) =>
   bytesOf(chunks).pipe(TestStream.lines, Stream.runCollect, Effect.map(Chunk.toArray))
 
 const ndjsonOf = (...chunks: ReadonlyArray<string | Uint8Array>) =>
-  // Data-first on purpose: point-free `pipe(TestStream.ndjson)` loses the types (see the point-free test).
-  TestStream.ndjson(bytesOf(chunks)).pipe(Stream.runCollect, Effect.map(Chunk.toArray))
+  bytesOf(chunks).pipe(TestStream.ndjson, Stream.runCollect, Effect.map(Chunk.toArray))
 
 /** Cuts `buffer` at the given byte offsets (sorted; repeated offsets give empty chunks). */
 const cutAt = (buffer: Uint8Array, offsets: ReadonlyArray<number>): Array<Uint8Array> => {
@@ -62,7 +63,7 @@ const everySplit = (buffer: Uint8Array): Array<Array<Uint8Array>> => [
 // ---------------------------------------------------------------------------------------------
 
 describe("TestStream.sse", () => {
-  it.effect("31: two data lines are joined with LF; event and id are kept", () =>
+  it.effect("two data lines are joined with LF; event and id are kept", () =>
     Effect.gen(function* () {
       const events = yield* sseOf("event: greet\nid: 7\ndata: a\ndata: b\n\n")
       expect(events).toStrictEqual([{ event: "greet", id: "7", data: "a\nb" }])
@@ -77,7 +78,7 @@ describe("TestStream.sse", () => {
     })
   )
 
-  it.effect("32: a comment-only frame yields nothing, and parsing goes on after it", () =>
+  it.effect("a comment-only frame yields nothing, and parsing goes on after it", () =>
     Effect.gen(function* () {
       expect(yield* sseOf(": ping\n\n")).toStrictEqual([])
       expect(yield* sseOf(":\n\n: ping\n: pong\n\n")).toStrictEqual([])
@@ -85,21 +86,21 @@ describe("TestStream.sse", () => {
     })
   )
 
-  it.effect("33: frames ended by LF LF, CRLF CRLF and CR CR in one buffer are separate events", () =>
+  it.effect("frames ended by LF LF, CRLF CRLF and CR CR in one buffer are separate events", () =>
     Effect.gen(function* () {
       const events = yield* sseOf("data: 1\n\ndata: 2\r\n\r\ndata: 3\r\rdata: 4\n\r\n")
       expect(events).toStrictEqual([{ data: "1" }, { data: "2" }, { data: "3" }, { data: "4" }])
     })
   )
 
-  it.effect("33: mixed line ends inside one frame", () =>
+  it.effect("mixed line ends inside one frame", () =>
     Effect.gen(function* () {
       const events = yield* sseOf("event: e\rdata: a\r\ndata: b\nid: 9\r\r")
       expect(events).toStrictEqual([{ event: "e", data: "a\nb", id: "9" }])
     })
   )
 
-  it.effect("33: a buffer cut at any byte offset, or byte by byte, parses the same", () =>
+  it.effect("a buffer cut at any byte offset, or byte by byte, parses the same", () =>
     Effect.gen(function* () {
       const buffer = utf8(
         "\uFEFFevent: caf\u00e9\r\ndata: \u20ac 1\rdata: \u{1F600}\u{1D11E}\n: c\u00f6mment\r\n\r\n" +
@@ -119,7 +120,7 @@ describe("TestStream.sse", () => {
     })
   )
 
-  it.effect("33: a CRLF split between two chunks is one line end, not two", () =>
+  it.effect("a CRLF split between two chunks is one line end, not two", () =>
     Effect.gen(function* () {
       // Read as CR + LF (two line ends) this would be two frames, "a" and "b".
       expect(yield* sseOf("data: a\r", "\ndata: b\r\n\r\n")).toStrictEqual([{ data: "a\nb" }])
@@ -129,14 +130,14 @@ describe("TestStream.sse", () => {
     })
   )
 
-  it.effect("33: a CR at a chunk end followed by a non-LF chunk is a line end on its own", () =>
+  it.effect("a CR at a chunk end followed by a non-LF chunk is a line end on its own", () =>
     Effect.gen(function* () {
       expect(yield* sseOf("data: a\r", "\r")).toStrictEqual([{ data: "a" }])
       expect(yield* sseOf("data: a\r", "data: b\r", "\r")).toStrictEqual([{ data: "a\nb" }])
     })
   )
 
-  it.effect("33: a multi-byte UTF-8 character split between chunks is kept whole", () =>
+  it.effect("a multi-byte UTF-8 character split between chunks is kept whole", () =>
     Effect.gen(function* () {
       const euro = utf8("\u20ac") // 3 bytes
       const emoji = utf8("\u{1F600}") // 4 bytes
@@ -151,7 +152,7 @@ describe("TestStream.sse", () => {
     })
   )
 
-  it.effect("34: exactly one leading space is stripped from a value", () =>
+  it.effect("exactly one leading space is stripped from a value", () =>
     Effect.gen(function* () {
       expect(yield* sseOf("data:  x\n\n")).toStrictEqual([{ data: " x" }])
       expect(yield* sseOf("data:x\n\n")).toStrictEqual([{ data: "x" }])
@@ -362,6 +363,17 @@ describe("TestStream.lines", () => {
 
 const Row = Schema.Struct({ id: Schema.Number, at: Schema.DateFromString })
 
+/** The stream's failure, or a test failure naming what it produced instead. */
+const failureOf = <A, E>(stream: Stream.Stream<A, E>) =>
+  Effect.gen(function* () {
+    const exit = yield* Effect.exit(Stream.runCollect(stream))
+    if (Exit.isSuccess(exit))
+      return expect.fail(`expected the stream to fail, it emitted ${JSON.stringify(exit.value)}`)
+    const failure = Cause.failureOption(exit.cause)
+    if (failure._tag === "None") return expect.fail(`expected a failure, got ${Cause.pretty(exit.cause)}`)
+    return failure.value
+  })
+
 describe("TestStream.ndjson", () => {
   it.effect("one value per non-blank line; blank and whitespace-only lines are skipped", () =>
     Effect.gen(function* () {
@@ -370,22 +382,189 @@ describe("TestStream.ndjson", () => {
     })
   )
 
-  it.effect("is usable point-free: stream.pipe(TestStream.ndjson)", () =>
+  it.effect("is usable point-free, keeping the source's error and requirements in its type", () =>
     Effect.gen(function* () {
       const stream: Stream.Stream<Uint8Array, "SourceError"> = bytesOf(['{"x":', '"y"}\n', "true\n"])
-      // The documented usage. Its type must keep the source's error and requirements: with the
-      // `ndjson` overloads as they are, TypeScript infers `Stream<unknown, unknown, unknown>` here
-      // and this line fails to typecheck (runtime behaviour is fine).
-      const parsed: Stream.Stream<unknown, "SourceError" | TestStream.NdjsonError> = stream.pipe(TestStream.ndjson)
+      const parsed: Stream.Stream<
+        unknown,
+        "SourceError" | TestStream.NdjsonParseError | TestStream.InvalidStreamArgument
+      > = stream.pipe(TestStream.ndjson)
       const values = yield* Stream.runCollect(parsed)
       expect(Chunk.toArray(values)).toStrictEqual([{ x: "y" }, true])
     })
   )
 
-  it.effect("with a Schema, each value is decoded", () =>
+  it.effect("values are emitted as their lines complete, not at the end of the stream", () =>
+    Effect.gen(function* () {
+      // The source never ends: only incremental parsing lets `take(2)` finish.
+      const values = yield* bytesOf(['{"n":1}\n{"n"', ":2}\n"]).pipe(
+        Stream.concat(Stream.never),
+        TestStream.ndjson,
+        Stream.take(2),
+        Stream.runCollect
+      )
+      expect(Chunk.toArray(values)).toStrictEqual([{ n: 1 }, { n: 2 }])
+    })
+  )
+
+  it.effect("source errors pass through unchanged", () =>
+    Effect.gen(function* () {
+      const result = yield* bytesOf(["1\n"]).pipe(
+        Stream.concat(Stream.fail("boom" as const)),
+        TestStream.ndjson,
+        Stream.either,
+        Stream.runCollect
+      )
+      expect(Chunk.toArray(result)).toStrictEqual([Either.right(1), Either.left("boom")])
+    })
+  )
+
+  it.effect("an invalid JSON line fails with NdjsonParseError: 1-based line number counting blank lines", () =>
+    Effect.gen(function* () {
+      const result = yield* bytesOf(["1\n\n   \n{not json}\n2\n"]).pipe(
+        TestStream.ndjson,
+        Stream.either,
+        Stream.runCollect,
+        Effect.map(Chunk.toArray)
+      )
+      // The value before the bad line is emitted first; nothing after it.
+      expect(result).toHaveLength(2)
+      expect(result[0]).toStrictEqual(Either.right(1))
+      const failure = result[1]
+      if (failure === undefined || Either.isRight(failure)) {
+        expect.fail(`expected an NdjsonParseError, got ${String(failure)}`)
+      } else {
+        const error = failure.left
+        expect(error).toBeInstanceOf(TestStream.NdjsonParseError)
+        expect(error._tag).toBe("NdjsonParseError")
+        if (error._tag !== "NdjsonParseError") return
+        expect(error.line).toBe(4)
+        expect(error.text).toBe("{not json}")
+        expect(error.cause).toBeInstanceOf(SyntaxError)
+        expect(error.message).toContain("NDJSON line 4 is not valid JSON")
+        expect(error.message).toContain('"{not json}"')
+        expect(error.message).toContain("Each non-blank line must hold one complete JSON value")
+      }
+    })
+  )
+
+  it.effect("its tag is not the one @effect/platform's Ndjson.NdjsonError uses", () =>
+    Effect.gen(function* () {
+      // Caught by its own tag; a handler for platform's "NdjsonError" would not see it.
+      const caught = yield* bytesOf(["nope\n"]).pipe(
+        TestStream.ndjson,
+        Stream.runCollect,
+        Effect.as("not caught"),
+        Effect.catchTag("NdjsonParseError", (error) => Effect.succeed(`caught line ${error.line}`))
+      )
+      expect(caught).toBe("caught line 1")
+      const error = yield* failureOf(bytesOf(["nope\n"]).pipe(TestStream.ndjson))
+      expect(error._tag).not.toBe("NdjsonError")
+    })
+  )
+
+  it.effect("the deprecated NdjsonError name is the same class", () =>
+    Effect.gen(function* () {
+      const error = yield* failureOf(bytesOf(["{\n"]).pipe(TestStream.ndjson))
+      expect(TestStream.NdjsonError).toBe(TestStream.NdjsonParseError)
+      expect(error).toBeInstanceOf(TestStream.NdjsonError)
+    })
+  )
+
+  it.effect("line numbers count CRLF, lone CR and chunk-split line ends once each", () =>
+    Effect.gen(function* () {
+      const error = yield* failureOf(bytesOf(["1\r", "\n\r\n", "\r", "2\r\nbad"]).pipe(TestStream.ndjson))
+      expect(error).toBeInstanceOf(TestStream.NdjsonParseError)
+      if (error._tag !== "NdjsonParseError") return
+      expect(error.line).toBe(5)
+      expect(error.text).toBe("bad")
+      expect(error.message).toContain("bad")
+    })
+  )
+
+  it.effect("a value split over chunks, then a bad line in the same chunk as good ones: the good ones come first", () =>
+    Effect.gen(function* () {
+      const result = yield* bytesOf(['{"a":', "1}\n2\n[3", "]\n{oops\n4\n"]).pipe(
+        TestStream.ndjson,
+        Stream.either,
+        Stream.runCollect,
+        Effect.map(Chunk.toArray)
+      )
+      expect(result.slice(0, 3)).toStrictEqual([Either.right({ a: 1 }), Either.right(2), Either.right([3])])
+      expect(result).toHaveLength(4)
+      const last = result[3]
+      if (last === undefined || Either.isRight(last)) return expect.fail(`expected a failure, got ${String(last)}`)
+      expect(last.left).toMatchObject({ _tag: "NdjsonParseError", line: 4, text: "{oops" })
+    })
+  )
+})
+
+describe("TestStream.ndjson with a bad argument fails the stream, never dies", () => {
+  // What a caller without type checking (plain JavaScript, `as any`) can pass.
+  const misuse = (value: unknown) => value as Stream.Stream<Uint8Array>
+
+  it.effect("a string instead of a stream", () =>
+    Effect.gen(function* () {
+      const error = yield* failureOf(TestStream.ndjson(misuse("not a schema")))
+      expect(error).toBeInstanceOf(TestStream.InvalidStreamArgument)
+      expect(error._tag).toBe("InvalidStreamArgument")
+      if (error._tag !== "InvalidStreamArgument") return
+      expect(error.operator).toBe("TestStream.ndjson")
+      expect(error.message).toContain('got a string ("not a schema")')
+      expect(error.message).toContain("stream.pipe(TestStream.ndjson)")
+    })
+  )
+
+  it.effect("a Schema, as the old ndjson(schema) took: the message points to ndjsonSchema", () =>
+    Effect.gen(function* () {
+      const error = yield* failureOf(TestStream.ndjson(misuse(Row)))
+      expect(error._tag).toBe("InvalidStreamArgument")
+      expect(error.message).toContain("got a Schema")
+      expect(error.message).toContain("TestStream.ndjsonSchema(schema)")
+    })
+  )
+
+  it.effect("undefined, null, a number, a plain object", () =>
+    Effect.gen(function* () {
+      const described: Array<string> = []
+      for (const value of [undefined, null, 42, { a: 1 }]) {
+        const error = yield* failureOf(TestStream.ndjson(misuse(value)))
+        expect(error._tag).toBe("InvalidStreamArgument")
+        described.push(error.message.slice(error.message.indexOf("got ")))
+      }
+      expect(described.map((text) => text.slice(0, text.indexOf("."))).sort()).toEqual([
+        "got a number (42)",
+        "got an object",
+        "got null",
+        "got undefined"
+      ])
+    })
+  )
+
+  it.effect("a stream of strings instead of bytes: the values before it, then the failure", () =>
+    Effect.gen(function* () {
+      const source = Stream.make<Array<unknown>>(utf8("1\n"), '{"a":1}\n')
+      const result = yield* TestStream.ndjson(misuse(source)).pipe(
+        Stream.either,
+        Stream.runCollect,
+        Effect.map(Chunk.toArray)
+      )
+      expect(result).toHaveLength(2)
+      expect(result[0]).toStrictEqual(Either.right(1))
+      const last = result[1]
+      if (last === undefined || Either.isRight(last)) return expect.fail(`expected a failure, got ${String(last)}`)
+      expect(last.left._tag).toBe("InvalidStreamArgument")
+      expect(last.left.message).toContain("the stream emitted a string")
+      expect(last.left.message).toContain("Stream.encodeText")
+    })
+  )
+})
+
+describe("TestStream.ndjsonSchema", () => {
+  it.effect("each value is decoded with the Schema", () =>
     Effect.gen(function* () {
       const stream = bytesOf(['{"id":1,"at":"2024-01-02T03:04:05.000Z"}\n', '{"id":2,"at":"2020-01-01T00:00:00.000Z"}'])
-      const rows = Chunk.toArray(yield* stream.pipe(TestStream.ndjson(Row), Stream.runCollect))
+      const rows = Chunk.toArray(yield* stream.pipe(TestStream.ndjsonSchema(Row), Stream.runCollect))
       expect(rows).toStrictEqual([
         { id: 1, at: new Date("2024-01-02T03:04:05.000Z") },
         { id: 2, at: new Date("2020-01-01T00:00:00.000Z") }
@@ -394,10 +573,22 @@ describe("TestStream.ndjson", () => {
     })
   )
 
-  it.effect("with a Schema, a value that does not match fails with a ParseError", () =>
+  it.effect("its type carries the Schema's type, the source's error and the Schema's requirements", () =>
+    Effect.gen(function* () {
+      const stream: Stream.Stream<Uint8Array, "SourceError"> = bytesOf(['{"id":1,"at":"2024-01-02T03:04:05.000Z"}\n'])
+      const rows: Stream.Stream<
+        { readonly id: number; readonly at: Date },
+        "SourceError" | TestStream.NdjsonParseError | ParseResult.ParseError | TestStream.InvalidStreamArgument
+      > = stream.pipe(TestStream.ndjsonSchema(Row))
+      const collected = Chunk.toArray(yield* Stream.runCollect(rows))
+      expect(collected.map((row) => row.at.toISOString())).toEqual(["2024-01-02T03:04:05.000Z"])
+    })
+  )
+
+  it.effect("a value that does not match fails with a ParseError", () =>
     Effect.gen(function* () {
       const stream = bytesOf(['{"id":1,"at":"2024-01-02T03:04:05.000Z"}\n{"id":"two","at":"x"}\n{"id":3}\n'])
-      const result = Chunk.toArray(yield* stream.pipe(TestStream.ndjson(Row), Stream.either, Stream.runCollect))
+      const result = Chunk.toArray(yield* stream.pipe(TestStream.ndjsonSchema(Row), Stream.either, Stream.runCollect))
       expect(result).toHaveLength(2)
       expect(result[0]).toStrictEqual(Either.right({ id: 1, at: new Date("2024-01-02T03:04:05.000Z") }))
       const second = result[1]
@@ -410,54 +601,49 @@ describe("TestStream.ndjson", () => {
     })
   )
 
-  it.effect("with a Schema, an invalid JSON line still fails with NdjsonError", () =>
+  it.effect("an invalid JSON line still fails with NdjsonParseError", () =>
     Effect.gen(function* () {
-      const error = yield* bytesOf(['{"id":1,"at":"2024-01-02T03:04:05.000Z"}\nnope\n']).pipe(
-        TestStream.ndjson(Row),
-        Stream.runCollect,
-        Effect.flip
+      const error = yield* failureOf(
+        bytesOf(['{"id":1,"at":"2024-01-02T03:04:05.000Z"}\nnope\n']).pipe(TestStream.ndjsonSchema(Row))
       )
-      expect(error).toBeInstanceOf(TestStream.NdjsonError)
-      expect(error._tag).toBe("NdjsonError")
-      if (error._tag === "NdjsonError") expect(error.line).toBe(2)
+      expect(error).toBeInstanceOf(TestStream.NdjsonParseError)
+      expect(error._tag).toBe("NdjsonParseError")
+      if (error._tag === "NdjsonParseError") expect(error.line).toBe(2)
     })
   )
 
-  it.effect("an invalid JSON line fails with NdjsonError: 1-based line number counting blank lines", () =>
+  it.effect("something that is not a Schema fails the stream with InvalidStreamArgument, saying to pass a Schema", () =>
     Effect.gen(function* () {
-      const result = yield* TestStream.ndjson(bytesOf(["1\n\n   \n{not json}\n2\n"])).pipe(
-        Stream.either,
-        Stream.runCollect,
-        Effect.map(Chunk.toArray)
-      )
-      expect(result).toHaveLength(2)
-      expect(result[0]).toStrictEqual(Either.right(1))
-      const failure = result[1]
-      if (failure === undefined || Either.isRight(failure)) {
-        expect.fail(`expected an NdjsonError, got ${String(failure)}`)
-      } else {
-        const error = failure.left
-        expect(error).toBeInstanceOf(TestStream.NdjsonError)
-        expect(error._tag).toBe("NdjsonError")
-        expect(error.line).toBe(4)
-        expect(error.text).toBe("{not json}")
-        expect(error.cause).toBeInstanceOf(SyntaxError)
-        expect(error.message).toContain("{not json}")
-        expect(error.message).toContain("4")
-      }
+      const notASchema = "not a schema" as unknown as Schema.Schema<unknown>
+      const error = yield* failureOf(bytesOf(["1\n"]).pipe(TestStream.ndjsonSchema(notASchema)))
+      expect(error).toBeInstanceOf(TestStream.InvalidStreamArgument)
+      expect(error._tag).toBe("InvalidStreamArgument")
+      if (error._tag !== "InvalidStreamArgument") return
+      expect(error.operator).toBe("TestStream.ndjsonSchema")
+      expect(error.message).toContain("expected a Schema")
+      expect(error.message).toContain('got a string ("not a schema")')
+      expect(error.message).toContain("stream.pipe(TestStream.ndjson)")
     })
   )
 
-  it.effect("line numbers count CRLF, lone CR and chunk-split line ends once each", () =>
+  it.effect("a stream where the Schema goes: the message shows the right order", () =>
     Effect.gen(function* () {
-      const error = yield* TestStream.ndjson(bytesOf(["1\r", "\n\r\n", "\r", "2\r\nbad"])).pipe(
-        Stream.runCollect,
-        Effect.flip
-      )
-      expect(error).toBeInstanceOf(TestStream.NdjsonError)
-      expect(error.line).toBe(5)
-      expect(error.text).toBe("bad")
-      expect(error.message).toContain("bad")
+      const swapped = bytesOf(["1\n"]) as unknown as Schema.Schema<unknown>
+      const error = yield* failureOf(bytesOf(["1\n"]).pipe(TestStream.ndjsonSchema(swapped)))
+      expect(error._tag).toBe("InvalidStreamArgument")
+      expect(error.message).toContain("got a Stream where a Schema was expected")
+      expect(error.message).toContain("stream.pipe(TestStream.ndjsonSchema(Row))")
+    })
+  )
+
+  it.effect("the operator applied to something that is not a stream fails the same way", () =>
+    Effect.gen(function* () {
+      const operator = TestStream.ndjsonSchema(Row)
+      const error = yield* failureOf(operator(42 as unknown as Stream.Stream<Uint8Array>))
+      expect(error._tag).toBe("InvalidStreamArgument")
+      if (error._tag !== "InvalidStreamArgument") return
+      expect(error.operator).toBe("TestStream.ndjsonSchema")
+      expect(error.message).toContain("got a number (42)")
     })
   )
 })

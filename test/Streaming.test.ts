@@ -1,5 +1,6 @@
 /**
- * Streamed responses: BEHAVIOURS.md items 28–30, disconnects, backpressure and decoding.
+ * Streamed responses (docs/behaviours.md#streaming): returning at the headers, disconnects,
+ * failures before and after the headers, backpressure and decoding.
  */
 
 import * as Zlib from "node:zlib"
@@ -55,7 +56,8 @@ const endlessCompressed = (coding: string): Stream.Stream<Uint8Array> =>
   )
 
 describe("streams", () => {
-  it.scoped("28. stream() returns once the headers are sent, before any body", () =>
+  // docs/behaviours.md#stream-returns-at-headers
+  it.scoped("stream() returns once the headers are sent, before any body", () =>
     Effect.gen(function* () {
       const queue = yield* Queue.unbounded<string>()
       const app = HttpRouter.empty.pipe(
@@ -85,8 +87,9 @@ describe("streams", () => {
     })
   )
 
+  // docs/behaviours.md#stream-returns-at-headers and #stream-disconnect
   it.scoped(
-    "28/29. an infinite SSE handler is read with Stream.take; leaving the scope disconnects it as a client abort",
+    "an infinite SSE handler is read with Stream.take; leaving the scope disconnects it as a client abort",
     () =>
       Effect.gen(function* () {
         const stopped = yield* Deferred.make<HashSet.HashSet<FiberId.FiberId>>()
@@ -127,7 +130,8 @@ describe("streams", () => {
       })
   )
 
-  it.scoped("29. scope close interrupts the handler, runs its finalizers, and waits for it", () =>
+  // docs/behaviours.md#stream-disconnect
+  it.scoped("scope close interrupts the handler, runs its finalizers, and waits for it", () =>
     Effect.gen(function* () {
       const log = yield* Ref.make<ReadonlyArray<string>>([])
       const append = (entry: string) => Ref.update(log, (all) => [...all, entry])
@@ -155,6 +159,7 @@ describe("streams", () => {
     })
   )
 
+  // docs/behaviours.md#stream-disconnect
   it.scoped("a body read to its end needs no disconnect; text and json read the whole body", () =>
     Effect.gen(function* () {
       const app = HttpRouter.empty.pipe(
@@ -178,7 +183,8 @@ describe("streams", () => {
     })
   )
 
-  it.scoped("30. a handler that fails before the headers fails stream() with the app's cause", () =>
+  // docs/behaviours.md#stream-failure-before-headers
+  it.scoped("a handler that fails before the headers fails stream() with the app's cause", () =>
     Effect.gen(function* () {
       const app = HttpRouter.empty.pipe(HttpRouter.get("/boom", Effect.die(new Error("before headers"))))
       const error = yield* Effect.flip(TestClient.stream("GET", "/boom")).pipe(Effect.provide(TestClient.layer(app)))
@@ -191,7 +197,8 @@ describe("streams", () => {
     })
   )
 
-  it.scoped("30. a handler that fails after the headers fails the body stream, never ends it short", () =>
+  // docs/behaviours.md#stream-failure-after-headers
+  it.scoped("a handler that fails after the headers fails the body stream, never ends it short", () =>
     Effect.gen(function* () {
       const app = HttpRouter.empty.pipe(
         HttpRouter.get(
@@ -222,6 +229,7 @@ describe("streams", () => {
     })
   )
 
+  // docs/behaviours.md#stream-empty
   it.scoped("204, 304 and HEAD give an empty stream", () =>
     Effect.gen(function* () {
       const app = HttpRouter.empty.pipe(
@@ -243,6 +251,7 @@ describe("streams", () => {
     })
   )
 
+  // docs/behaviours.md#stream-headers-timeout
   it.scoped("the timeout bounds the wait for headers (wall clock, under TestClock)", () =>
     Effect.gen(function* () {
       const app = HttpRouter.empty.pipe(HttpRouter.get("/never", Effect.never))
@@ -253,6 +262,7 @@ describe("streams", () => {
     })
   )
 
+  // docs/behaviours.md#stubborn-handler
   // Live clock: the stubborn handler must end by itself after the test, or it would keep the
   // worker alive; the report comes long before it does.
   it.live("a handler that ignores interruption is reported with DrainTimeout at scope close, not a hang", () =>
@@ -286,6 +296,7 @@ describe("streams", () => {
     })
   )
 
+  // docs/behaviours.md#stream-backpressure
   it.scoped("a fast producer waits for a slow reader: the buffer between them is bounded", () =>
     Effect.gen(function* () {
       const produced = yield* Ref.make(0)
@@ -317,6 +328,7 @@ describe("streams", () => {
     })
   )
 
+  // docs/behaviours.md#stream-backpressure
   it.scoped("a chunk of many items larger than the buffer arrives whole and in order", () =>
     Effect.gen(function* () {
       const lines = Array.from({ length: 100 }, (_, i) => `${i}\n`)
@@ -335,6 +347,7 @@ describe("streams", () => {
     })
   )
 
+  // docs/behaviours.md#decode-codings
   it.scoped("gzip, deflate and br bodies are decoded incrementally, even when endless", () =>
     Effect.gen(function* () {
       const app = HttpRouter.empty.pipe(
@@ -360,6 +373,7 @@ describe("streams", () => {
     })
   )
 
+  // docs/behaviours.md#decode-codings and #decode-failures
   it.scoped("a whole zstd body and an unknown coding", () =>
     Effect.gen(function* () {
       const { compress, init } = yield* Effect.promise(() => import("@bokuweb/zstd-wasm"))
@@ -377,7 +391,7 @@ describe("streams", () => {
       )
       yield* Effect.gen(function* () {
         const r = yield* TestClient.stream("GET", "/zstd")
-        const rows = yield* r.stream.pipe(TestStream.ndjson(Schema.Struct({ row: Schema.Number })), Stream.runCollect)
+        const rows = yield* r.stream.pipe(TestStream.ndjsonSchema(Schema.Struct({ row: Schema.Number })), Stream.runCollect)
         expect(Chunk.toReadonlyArray(rows)).toEqual([{ row: 1 }, { row: 2 }])
         const error = yield* Effect.flip(TestClient.stream("GET", "/weird"))
         expect(error._tag).toBe("ResponseError")
@@ -386,6 +400,7 @@ describe("streams", () => {
     })
   )
 
+  // docs/behaviours.md#stream-cookies
   it.scoped("Set-Cookie on a streamed response lands in the jar", () =>
     Effect.gen(function* () {
       const app = HttpRouter.empty.pipe(

@@ -26,7 +26,7 @@ describe("TaskQueue under TestClock", () => {
           Effect.gen(function* () {
             yield* TaskQueue.fork(Effect.zipRight(Deferred.succeed(started, undefined), Effect.never))
             yield* Deferred.await(started)
-          }).pipe(Effect.provide(TaskQueue.layer({ shutdownTimeout: "50 millis" })))
+          }).pipe(Effect.provide(TaskQueue.layerWith({ shutdownTimeout: "50 millis" })))
         )
       )
       // Before, the bound slept on the TestClock and this never returned.
@@ -38,7 +38,7 @@ describe("TaskQueue under TestClock", () => {
     Effect.gen(function* () {
       const tasks = yield* Effect.scoped(
         Effect.flatMap(TaskQueue.TaskQueue, (queue) => queue.size).pipe(
-          Effect.provide(TaskQueue.layer({ shutdownTimeout: "1 hour" }))
+          Effect.provide(TaskQueue.layerWith({ shutdownTimeout: "1 hour" }))
         )
       )
       // Before, the bound's timer could not be interrupted inside the finalizer: this took an hour.
@@ -63,7 +63,7 @@ describe("TaskQueue under TestClock", () => {
           }).pipe(
             Effect.provide(
               TestClient.layer(app, { drainTimeout: "100 millis", report: "never" }).pipe(
-                Layer.provideMerge(TaskQueue.layer({ shutdownTimeout: "50 millis" }))
+                Layer.provideMerge(TaskQueue.layerWith({ shutdownTimeout: "50 millis" }))
               )
             )
           )
@@ -86,7 +86,7 @@ describe("TaskQueue under TestClock", () => {
         }).pipe(
           Effect.provide(
             TestClient.layer(app, { backgroundWork: "interrupt", drainTimeout: "1 second" }).pipe(
-              Layer.provideMerge(TaskQueue.layer())
+              Layer.provideMerge(TaskQueue.layer)
             )
           )
         )

@@ -1,6 +1,7 @@
 /**
- * WebSockets in process: BEHAVIOURS.md items 27 and 41–43, parity with a real socket, and
- * cleanup over many connections.
+ * WebSockets in process (docs/behaviours.md#websockets): the handshake, refusals, early
+ * closes, messages and close codes, parity with a real socket, and cleanup over many
+ * connections.
  */
 
 import { createServer } from "node:http"
@@ -104,7 +105,8 @@ const echoApp = (endings: Ref.Ref<ReadonlyArray<Ending>>) =>
   )
 
 describe("websockets", () => {
-  it.scoped("43. text, binary and JSON messages round-trip in order, both directions", () =>
+  // docs/behaviours.md#ws-messages
+  it.scoped("text, binary and JSON messages round-trip in order, both directions", () =>
     Effect.gen(function* () {
       const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
       yield* Effect.gen(function* () {
@@ -129,7 +131,8 @@ describe("websockets", () => {
     })
   )
 
-  it.scoped("43. close(code) reaches the handler; codes other than 1000 are errors on the app's socket", () =>
+  // docs/behaviours.md#ws-close-codes
+  it.scoped("close(code) reaches the handler; codes other than 1000 are errors on the app's socket", () =>
     Effect.gen(function* () {
       const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
       yield* Effect.gen(function* () {
@@ -150,7 +153,8 @@ describe("websockets", () => {
     })
   )
 
-  it.scoped("41. a refused upgrade fails with WebSocketRejected exposing status, headers and body", () =>
+  // docs/behaviours.md#ws-rejected
+  it.scoped("a refused upgrade fails with WebSocketRejected exposing status, headers and body", () =>
     Effect.gen(function* () {
       const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
       const error = yield* Effect.flip(TestClient.websocket("/refuse")).pipe(
@@ -166,7 +170,8 @@ describe("websockets", () => {
     })
   )
 
-  it.scoped("42. a close before the first message surfaces the close code and reason", () =>
+  // docs/behaviours.md#ws-closed-early
+  it.scoped("a close before the first message surfaces the close code and reason", () =>
     Effect.gen(function* () {
       const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
       yield* Effect.gen(function* () {
@@ -182,8 +187,9 @@ describe("websockets", () => {
     })
   )
 
+  // docs/behaviours.md#ws-handshake
   it.scoped(
-    "27. the handshake carries the jar's cookies as a valid Cookie header, the upgrade headers and subprotocols",
+    "the handshake carries the jar's cookies as a valid Cookie header, the upgrade headers and subprotocols",
     () =>
       Effect.gen(function* () {
         const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
@@ -205,6 +211,7 @@ describe("websockets", () => {
       })
   )
 
+  // docs/behaviours.md#ws-send-validation
   it.scoped("subprotocols: an array of unique tokens; a string, a duplicate or a non-token is refused", () =>
     Effect.gen(function* () {
       const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
@@ -229,6 +236,7 @@ describe("websockets", () => {
     })
   )
 
+  // docs/behaviours.md#ws-send-validation
   it.scoped("close: an invalid code or an over-long reason fails, sends nothing, and leaves the connection open", () =>
     Effect.gen(function* () {
       const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
@@ -260,6 +268,7 @@ describe("websockets", () => {
     })
   )
 
+  // docs/behaviours.md#ws-send-validation
   it.scoped("send: something that is not a string or a Uint8Array fails with WebSocketMessageError", () =>
     Effect.gen(function* () {
       const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
@@ -276,6 +285,7 @@ describe("websockets", () => {
     })
   )
 
+  // docs/behaviours.md#ws-receive-timeout
   it.scoped("receive respects the client timeout on the wall clock, under TestClock", () =>
     Effect.gen(function* () {
       const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
@@ -288,6 +298,7 @@ describe("websockets", () => {
     })
   )
 
+  // docs/behaviours.md#ws-scope-close
   it.scoped("closing the scope drops the connection and interrupts the handler as a client abort, waiting for it", () =>
     Effect.gen(function* () {
       const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
@@ -306,6 +317,7 @@ describe("websockets", () => {
     })
   )
 
+  // docs/behaviours.md#ws-messages
   it.scoped("two concurrent clients on one app exchange messages through the app", () =>
     Effect.gen(function* () {
       const room = yield* PubSub.unbounded<string>()
@@ -343,6 +355,7 @@ describe("websockets", () => {
     })
   )
 
+  // docs/behaviours.md#ws-messages
   it.scoped("messages ends when the connection closes", () =>
     Effect.gen(function* () {
       const endings = yield* Ref.make<ReadonlyArray<Ending>>([])
@@ -358,6 +371,7 @@ describe("websockets", () => {
     })
   )
 
+  // docs/behaviours.md#ws-scope-close
   it.scoped(
     "after 1,000 open/close cycles in one test, no fiber, span or timer of ours is left",
     () =>
@@ -391,6 +405,7 @@ describe("parity with a real socket", () => {
   /** The same conversation, driven through a transport; returns what the client saw and how the handler's socket ended. */
   const script = ["hello", "close 4005 done"] as const
 
+  // docs/behaviours.md#ws-parity
   // Live clock: the real socket needs real time, and the test waits for the server side to
   // record how its socket ended before shutting the server down.
   it.live("the same handler gives the same messages and close codes through NodeHttpServer + ws and in process", () =>

@@ -32,7 +32,7 @@ describe("GET /notes/export (NDJSON)", () => {
       expect(r.headers["content-disposition"]).toBe('attachment; filename="notes.ndjson"')
 
       // The export ends on its own, so the stream can be read to the end.
-      const exported = yield* r.stream.pipe(TestStream.ndjson(Note), Stream.runCollect)
+      const exported = yield* r.stream.pipe(TestStream.ndjsonSchema(Note), Stream.runCollect)
       expect(Chunk.toReadonlyArray(exported)).toEqual(notes)
     }).pipe(Effect.provide(TestApp))
   )
@@ -62,7 +62,7 @@ describe("GET /notes/export (NDJSON)", () => {
       const titles = (params: Record<string, string>) =>
         Effect.flatMap(TestClient.stream("GET", "/notes/export", { params }), (r) =>
           r.stream.pipe(
-            TestStream.ndjson(Note),
+            TestStream.ndjsonSchema(Note),
             Stream.map((note) => note.title),
             Stream.runCollect,
             Effect.map(Chunk.toReadonlyArray)
@@ -103,7 +103,7 @@ describe("GET /notes/export (NDJSON)", () => {
 
       const r = yield* TestClient.stream("GET", "/notes/export")
       const ids = yield* r.stream.pipe(
-        TestStream.ndjson(Note),
+        TestStream.ndjsonSchema(Note),
         Stream.map((note) => note.id),
         Stream.runCollect
       )

@@ -18,11 +18,13 @@ const bodyHeaders = new Set([
 const originHeaders = new Set(["authorization", "proxy-authorization", "cookie"])
 
 /**
- * The hop that follows a redirect response, as the API contract specifies: 301/302/303 turn
+ * The hop that follows a redirect response (docs/behaviours.md#redirects): 301/302/303 turn
  * any method but GET/HEAD into GET and drop the body and its headers (broader than Fetch,
- * which rewrites only POST on 301/302); 307/308 keep method and body; HEAD stays HEAD. `Location` resolves against the current URL. A hop to another origin
- * drops the credentials meant for the first one: `Authorization`, `Proxy-Authorization` (as
- * undici does) and the caller's explicit `Cookie` header (cookies then come from the jar alone).
+ * which rewrites only POST on 301/302: docs/behaviours.md#redirect-method-rewrite); 307/308
+ * keep method and body; HEAD stays HEAD. `Location` resolves against the current URL. A hop
+ * to another origin drops the credentials meant for the first one: `Authorization`,
+ * `Proxy-Authorization` (as undici does) and the caller's explicit `Cookie` header (cookies
+ * then come from the jar alone).
  *
  * Returns `undefined` when the response is not a redirect to follow (not 301/302/303/307/308,
  * no `Location`, or one that is not an http(s) URL), or a problem when the body cannot be

@@ -168,3 +168,45 @@ export class SseParser {
     }
   }
 }
+
+/**
+ * Newline-delimited JSON: one JSON value per line, whatever the chunk boundaries; blank and
+ * whitespace-only lines are skipped. Parsing stops at the first line that is not JSON, which
+ * is kept in `failure` (its 1-based number counts every line, blank ones included).
+ *
+ * @internal
+ */
+export class NdjsonParser {
+  private readonly lines = new LineSplitter()
+  private out: Array<unknown> = []
+  private count = 0
+  failure: { readonly line: number; readonly text: string; readonly cause: unknown } | undefined = undefined
+
+  /** Parses the lines `bytes` completes into `out`; nothing once a line has failed. */
+  push(bytes: Uint8Array, out: Array<unknown>): void {
+    if (this.failure !== undefined) return
+    this.out = out
+    this.lines.push(bytes, this.line)
+  }
+
+  /** Parses the last, unterminated line, if any, into `out`. */
+  end(out: Array<unknown>): void {
+    if (this.failure !== undefined) return
+    const last = this.lines.end()
+    if (last === undefined) return
+    this.out = out
+    this.line(last, 0, last.length)
+  }
+
+  private readonly line = (s: string, start: number, end: number): void => {
+    this.count++
+    if (this.failure !== undefined) return
+    const text = s.slice(start, end)
+    if (text.trim() === "") return
+    try {
+      this.out.push(JSON.parse(text))
+    } catch (cause) {
+      this.failure = { line: this.count, text, cause }
+    }
+  }
+}

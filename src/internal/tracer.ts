@@ -1,10 +1,12 @@
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
-import type { RecordedSpan, SpanEvent } from "../Tracer.js"
+import type { FindSpanOptions, RecordedSpan, Service, SpanEvent } from "../Tracer.js"
+import { SpanNotFound } from "./errors.js"
 
 /**
  * Decides, when a span starts, whether it belongs to the app's tracked work (a request
@@ -216,4 +218,104 @@ export const render = (spans: ReadonlyArray<RecordedSpanImpl>, rootId?: string):
   const roots = rootId === undefined ? (children.get(undefined) ?? []) : spans.filter((span) => span.spanId === rootId)
   for (const root of roots) walk(root, 0)
   return lines.length === 0 ? "(no spans)" : lines.join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The TestTracer service
+// ---------------------------------------------------------------------------------------------
+
+const notFound = (recorder: Recorder, query: string): SpanNotFound =>
+  new SpanNotFound({
+    query,
+    known: recorder.finished().map((span) => span.name),
+    open: Array.from(recorder.openAppSpans, (span) => `"${span.name}"`)
+  })
+
+const lookup = (recorder: Recorder, id: string): Effect.Effect<RecordedSpanImpl, SpanNotFound> =>
+  Effect.suspend(() => {
+    const span = recorder.byId.get(id)
+    if (span !== undefined && span.status._tag === "Ended") return Effect.succeed(span)
+    return Effect.fail(
+      notFound(
+        recorder,
+        id === ""
+          ? 'with id "" (the response carries no span id: tracing was disabled for that request)'
+          : span === undefined
+            ? `with id ${id}`
+            : `with id ${id}: "${span.name}" is still open`
+      )
+    )
+  })
+
+const matching = (recorder: Recorder, name: string, options: FindSpanOptions | undefined) => {
+  const rootId = options?.rootId
+  const parentId = options?.parentId
+  return (span: RecordedSpanImpl): boolean =>
+    span.name === name &&
+    (parentId === undefined || span.parentSpanId === parentId) &&
+    (rootId === undefined || recorder.isWithin(span, rootId))
+}
+
+const describeQuery = (name: string, options: FindSpanOptions | undefined): string =>
+  `named "${name}"${options?.rootId === undefined ? "" : ` under ${options.rootId}`}${
+    options?.parentId === undefined ? "" : ` with parent ${options.parentId}`
+  }`
+
+/** Whether an attribute value equals the expected one: `Object.is`, or the same JSON. */
+const sameValue = (actual: unknown, expected: unknown): boolean =>
+  Object.is(actual, expected) || JSON.stringify(actual) === JSON.stringify(expected)
+
+/**
+ * The `TestTracer` service over a recorder. `Layer.ts` builds one per client with the
+ * recorder it gives the work tracker and the report; `TestTracer.layer` one of its own.
+ *
+ * @internal
+ */
+export const makeService = (recorder: Recorder): Service => {
+  const getSpan = (spanId: string): Effect.Effect<RecordedSpan, SpanNotFound> => lookup(recorder, spanId)
+  return {
+    spans: Effect.sync(() => recorder.finished()),
+    getSpan,
+    findSpan: (name, options) =>
+      Effect.suspend(() => {
+        const found = recorder.finished().find(matching(recorder, name, options))
+        return found !== undefined
+          ? Effect.succeed(found)
+          : Effect.fail(notFound(recorder, describeQuery(name, options)))
+      }),
+    findSpans: (name, options) => Effect.sync(() => recorder.finished().filter(matching(recorder, name, options))),
+    getAttribute: (spanId, key) =>
+      Effect.map(lookup(recorder, spanId), (span) =>
+        span.attributes.has(key) ? Option.some(span.attributes.get(key)) : Option.none()
+      ),
+    hasAttribute: (spanId, key, value) =>
+      Effect.map(
+        lookup(recorder, spanId),
+        (span) => span.attributes.has(key) && (value === undefined || sameValue(span.attributes.get(key), value))
+      ),
+    getEvents: (spanId, options) =>
+      Effect.map(lookup(recorder, spanId), (span) =>
+        options?.name === undefined ? [...span.events] : span.events.filter((event) => event.name === options.name)
+      ),
+    getEvent: (spanId, name, options) =>
+      Effect.flatMap(lookup(recorder, spanId), (span) => {
+        const index = options?.index ?? 0
+        const named = span.events.filter((event) => event.name === name)
+        const event = Number.isInteger(index) && index >= 0 ? named[index] : undefined
+        if (event !== undefined) return Effect.succeed(event)
+        return Effect.fail(
+          new SpanNotFound({
+            query:
+              `event "${name}" at index ${index} on span "${span.name}" (${spanId}): the span has ` +
+              `${named.length} event${named.length === 1 ? "" : "s"} of that name (indexes count from 0)`,
+            known: span.events.map((event) => `event "${event.name}"`),
+            open: []
+          })
+        )
+      }),
+    hasEvent: (spanId, name) =>
+      Effect.map(lookup(recorder, spanId), (span) => span.events.some((event) => event.name === name)),
+    hasOpenSpans: Effect.sync(() => recorder.openAppSpans.size > 0),
+    render: (rootId) => Effect.sync(() => render(recorder.finished(), rootId))
+  }
 }
