@@ -18,8 +18,9 @@ import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as internal from "./internal/client.js"
+import type { TestClientError } from "./internal/errors.js"
 import * as errors from "./internal/errors.js"
-import * as internalLayer from "./Layer.js"
+import * as TestLayer from "./Layer.js"
 import type * as TestStream from "./Stream.js"
 import type * as TestWebSocket from "./WebSocket.js"
 
@@ -294,9 +295,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export const TestClient: typeof internal.TestClient = internal.TestClient
-/** @since 0.1.0 @category tags */
-export type TestClient = internal.TestClient
+export import TestClient = internal.TestClient
 
 // ---------------------------------------------------------------------------
 // errors
@@ -309,9 +308,7 @@ export type TestClient = internal.TestClient
  * @since 0.1.0
  * @category errors
  */
-export const InvalidRequest = errors.InvalidRequest
-/** @since 0.1.0 @category errors */
-export type InvalidRequest = errors.InvalidRequest
+export import InvalidRequest = errors.InvalidRequest
 
 /**
  * The client cannot reach an app: its scope has closed, or the bootstrap layer never
@@ -320,9 +317,7 @@ export type InvalidRequest = errors.InvalidRequest
  * @since 0.1.0
  * @category errors
  */
-export const ClientClosed = errors.ClientClosed
-/** @since 0.1.0 @category errors */
-export type ClientClosed = errors.ClientClosed
+export import ClientClosed = errors.ClientClosed
 
 /**
  * The app failed or died while handling the request and nothing turned that into a
@@ -331,9 +326,7 @@ export type ClientClosed = errors.ClientClosed
  * @since 0.1.0
  * @category errors
  */
-export const ServerError = errors.ServerError
-/** @since 0.1.0 @category errors */
-export type ServerError = errors.ServerError
+export import ServerError = errors.ServerError
 
 /**
  * No complete response within the `timeout`; the handler was interrupted as a client abort.
@@ -341,9 +334,7 @@ export type ServerError = errors.ServerError
  * @since 0.1.0
  * @category errors
  */
-export const RequestTimeout = errors.RequestTimeout
-/** @since 0.1.0 @category errors */
-export type RequestTimeout = errors.RequestTimeout
+export import RequestTimeout = errors.RequestTimeout
 
 /**
  * The app's server closed the connection without answering, as platform-node does when a
@@ -352,9 +343,7 @@ export type RequestTimeout = errors.RequestTimeout
  * @since 0.1.0
  * @category errors
  */
-export const ConnectionReset = errors.ConnectionReset
-/** @since 0.1.0 @category errors */
-export type ConnectionReset = errors.ConnectionReset
+export import ConnectionReset = errors.ConnectionReset
 
 /**
  * Something the client started did not stop within `drainTimeout`: a disconnected handler
@@ -363,9 +352,7 @@ export type ConnectionReset = errors.ConnectionReset
  * @since 0.1.0
  * @category errors
  */
-export const DrainTimeout = errors.DrainTimeout
-/** @since 0.1.0 @category errors */
-export type DrainTimeout = errors.DrainTimeout
+export import DrainTimeout = errors.DrainTimeout
 
 /**
  * `drainTasks` was called from inside the app's own tracked work, where it would wait for
@@ -374,9 +361,7 @@ export type DrainTimeout = errors.DrainTimeout
  * @since 0.1.0
  * @category errors
  */
-export const DrainDeadlock = errors.DrainDeadlock
-/** @since 0.1.0 @category errors */
-export type DrainDeadlock = errors.DrainDeadlock
+export import DrainDeadlock = errors.DrainDeadlock
 
 /**
  * A request followed more than `maxRedirects` redirects. `history` holds every response,
@@ -385,9 +370,7 @@ export type DrainDeadlock = errors.DrainDeadlock
  * @since 0.1.0
  * @category errors
  */
-export const TooManyRedirects = errors.TooManyRedirects
-/** @since 0.1.0 @category errors */
-export type TooManyRedirects = errors.TooManyRedirects
+export import TooManyRedirects = errors.TooManyRedirects
 
 /**
  * Everything a request can fail with. A body whose `content-encoding` is unknown or corrupt
@@ -396,7 +379,7 @@ export type TooManyRedirects = errors.TooManyRedirects
  * @since 0.1.0
  * @category errors
  */
-export type TestClientError = errors.TestClientError
+export type { TestClientError }
 
 // ---------------------------------------------------------------------------
 // layers
@@ -421,7 +404,7 @@ export type TestClientError = errors.TestClientError
 export const layer: <E, R>(
   app: HttpApp.Default<E, R>,
   options?: Options
-) => Layer.Layer<internalLayer.Outputs, never, internalLayer.AppRequirements<R>> = internalLayer.layer
+) => Layer.Layer<TestLayer.Outputs, never, TestLayer.AppRequirements<R>> = TestLayer.layer
 
 /**
  * A `TestClient` for the app's production entry layer (`HttpServer.serve(router)`,
@@ -436,7 +419,7 @@ export const layer: <E, R>(
 export const layerServer: <A, E, R>(
   bootstrap: Layer.Layer<A, E, R>,
   options?: Options
-) => Layer.Layer<internalLayer.Outputs | A, E, internalLayer.ServerRequirements<R>> = internalLayer.layerServer
+) => Layer.Layer<TestLayer.Outputs | A, E, TestLayer.ServerRequirements<R>> = TestLayer.layerServer
 
 /**
  * A drop-in for `NodeHttpServer.layerTest`: the same outputs — an `HttpServer` (in process,
@@ -461,7 +444,7 @@ export const layerServer: <A, E, R>(
  * @since 0.2.0
  * @category layers
  */
-export const layerTest: Layer.Layer<internalLayer.Outputs | internalLayer.Provided> = internalLayer.layerTest
+export const layerTest: Layer.Layer<TestLayer.Outputs | TestLayer.Provided> = TestLayer.layerTest
 
 /**
  * {@link layerTest} with client options (`baseUrl`, `timeout`, `serverErrors`, ...).
@@ -469,8 +452,8 @@ export const layerTest: Layer.Layer<internalLayer.Outputs | internalLayer.Provid
  * @since 0.2.0
  * @category layers
  */
-export const layerTestWith: (options?: Options) => Layer.Layer<internalLayer.Outputs | internalLayer.Provided> =
-  internalLayer.layerTestWith
+export const layerTestWith: (options?: Options) => Layer.Layer<TestLayer.Outputs | TestLayer.Provided> =
+  TestLayer.layerTestWith
 
 /**
  * A drop-in for `NodeSocket.layerWebSocket`: a platform `Socket` connected to the app's
@@ -483,7 +466,7 @@ export const layerTestWith: (options?: Options) => Layer.Layer<internalLayer.Out
 export const layerWebSocket: (
   url: string,
   options?: { readonly closeCodeIsError?: ((code: number) => boolean) | undefined }
-) => Layer.Layer<Socket.Socket, never, TestClient> = internalLayer.layerWebSocket
+) => Layer.Layer<Socket.Socket, never, TestClient> = TestLayer.layerWebSocket
 
 /**
  * `Socket.WebSocketConstructor` connecting in process, so `Socket.makeWebSocket` and
@@ -493,7 +476,7 @@ export const layerWebSocket: (
  * @category layers
  */
 export const layerWebSocketConstructor: Layer.Layer<Socket.WebSocketConstructor, never, TestClient> =
-  internalLayer.layerWebSocketConstructor
+  TestLayer.layerWebSocketConstructor
 
 // ---------------------------------------------------------------------------
 // accessors

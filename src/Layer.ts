@@ -4,10 +4,18 @@
  * annotating a test layer or a helper that builds one:
  *
  * ```ts
+ * import type { HttpRouter } from "@effect/platform"
  * import type { Layer } from "effect"
  * import { TestClient, type TestLayer } from "effect-http-testkit"
  *
- * const TestApp: Layer.Layer<TestLayer.Outputs, never, UsersRepo> = TestClient.layer(router)
+ * interface UsersRepo {
+ *   readonly _: unique symbol
+ * }
+ * declare const router: HttpRouter.HttpRouter<never, UsersRepo>
+ *
+ * // What the layer gives the test, and what the app still needs from it.
+ * const TestApp: Layer.Layer<TestLayer.Outputs, never, TestLayer.AppRequirements<UsersRepo>> =
+ *   TestClient.layer(router)
  * ```
  *
  * The layers themselves are `TestClient.layer`, `TestClient.layerServer`,
@@ -44,7 +52,7 @@ import { Reporter } from "./internal/report.js"
 import * as InProcessServer from "./internal/server.js"
 import * as socketClient from "./internal/socketClient.js"
 import { Tracker } from "./internal/tasks.js"
-import { Recorder } from "./internal/tracer.js"
+import { makeService, Recorder } from "./internal/tracer.js"
 import * as Tracer from "./Tracer.js"
 
 /**
@@ -175,7 +183,7 @@ const make = <A, E, R>(
       const app = yield* start(appScope, Context.add(platform, HttpServer.HttpServer, server.httpServer))
       return app.pipe(
         Context.add(client.TestClient, testClient),
-        Context.add(Tracer.TestTracer, { recorder }),
+        Context.add(Tracer.TestTracer, makeService(recorder)),
         Context.add(HttpClient.HttpClient, httpClient.make(server, config, exchanges, reporter))
       )
     })

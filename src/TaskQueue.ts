@@ -8,9 +8,17 @@
  * (none of the kit's testing machinery or its dependencies comes with it):
  *
  * ```ts
+ * import { Effect } from "effect"
  * import * as TaskQueue from "effect-http-testkit/TaskQueue"
  *
- * const ServicesLive = Layer.mergeAll(UsersLive, TaskQueue.layer)
+ * // In a handler: the email goes out after the response.
+ * const signup = Effect.gen(function* () {
+ *   yield* TaskQueue.fork(Effect.log("sending the welcome email"))
+ * })
+ *
+ * // In the app's layers: shutdown waits for running tasks, 10 seconds by default.
+ * const TasksLive = TaskQueue.layer
+ * const PatientTasksLive = TaskQueue.layerWith({ shutdownTimeout: "1 minute" })
  * ```
  *
  * Tests reach the same module as `TaskQueue` from `"effect-http-testkit"`.

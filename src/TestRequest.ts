@@ -198,6 +198,8 @@ export const runHandled: {
  *
  * @example
  * ```ts
+ * class Unauthorized extends Data.TaggedError("Unauthorized") {}
+ *
  * const currentUser = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
  *   request.headers.authorization === "Bearer t" ? Effect.succeed("ada") : Effect.fail(new Unauthorized()))
  *

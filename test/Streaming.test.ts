@@ -391,7 +391,10 @@ describe("streams", () => {
       )
       yield* Effect.gen(function* () {
         const r = yield* TestClient.stream("GET", "/zstd")
-        const rows = yield* r.stream.pipe(TestStream.ndjsonSchema(Schema.Struct({ row: Schema.Number })), Stream.runCollect)
+        const rows = yield* r.stream.pipe(
+          TestStream.ndjsonSchema(Schema.Struct({ row: Schema.Number })),
+          Stream.runCollect
+        )
         expect(Chunk.toReadonlyArray(rows)).toEqual([{ row: 1 }, { row: 2 }])
         const error = yield* Effect.flip(TestClient.stream("GET", "/weird"))
         expect(error._tag).toBe("ResponseError")

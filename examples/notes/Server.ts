@@ -23,7 +23,7 @@ export const ServicesLive = Layer.mergeAll(
   layerAccounts(demoAccounts),
   NotifierInMemory,
   ChatRoomsLive,
-  TaskQueue.layer()
+  TaskQueue.layer
 )
 
 export const ApiLive = HttpApiBuilder.api(Api).pipe(Layer.provide(NotesLive))
