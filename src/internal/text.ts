@@ -13,7 +13,11 @@ import type { SseEvent } from "../Stream.js"
  * @internal
  */
 export class LineSplitter {
-  private readonly decoder = new TextDecoder("utf-8")
+  // The BOM is dropped by hand: Node 24's decoder, left to do it, also drops a second BOM
+  // when the first one is split across chunks (Node 20's keeps it, as the Encoding standard says).
+  private readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true })
+  /** Whether any text was decoded yet: only the very first character may be a BOM to drop. */
+  private started = false
   /** The pieces of the line in progress, each from an earlier chunk; never empty strings. */
   private pending: Array<string> = []
   /** The last chunk ended with CR: a LF at the start of the next one belongs to it. */
@@ -24,12 +28,18 @@ export class LineSplitter {
    * `text.slice(start, end)`, left to the caller to cut only what it needs.
    */
   push(bytes: Uint8Array, onLine: (text: string, start: number, end: number) => void): void {
-    this.scan(this.decoder.decode(bytes, { stream: true }), onLine)
+    this.scan(this.withoutBom(this.decoder.decode(bytes, { stream: true })), onLine)
+  }
+
+  private withoutBom(text: string): string {
+    if (this.started || text.length === 0) return text
+    this.started = true
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
   }
 
   /** The last, unterminated line, if any. */
   end(): string | undefined {
-    const tail = this.decoder.decode()
+    const tail = this.withoutBom(this.decoder.decode())
     if (tail !== "") this.scan(tail, ignore)
     const pending = this.pending
     if (pending.length === 0) return undefined
