@@ -522,6 +522,8 @@ export const options = accessor("OPTIONS")
  *
  * @example
  * ```ts
+ * declare const TestApp: Layer.Layer<TestLayer.Outputs>
+ *
  * it.scoped("feed", () =>
  *   Effect.gen(function* () {
  *     const r = yield* TestClient.stream("GET", "/feed")

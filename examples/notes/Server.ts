@@ -4,7 +4,7 @@
  */
 import { HttpApiBuilder, HttpMiddleware, HttpServer } from "@effect/platform"
 import { Layer } from "effect"
-import { TaskQueue } from "effect-http-testkit"
+import * as TaskQueue from "effect-http-testkit/TaskQueue"
 import { type Account, layerAccounts } from "./Accounts.js"
 import { Api } from "./Api.js"
 import { ChatRoomsLive, ChatRoutesLive } from "./Chat.js"

@@ -4,7 +4,7 @@
  */
 import { HttpApiBuilder, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Context, Effect, Layer, Ref, Schema } from "effect"
-import { TaskQueue } from "effect-http-testkit"
+import * as TaskQueue from "effect-http-testkit/TaskQueue"
 import { NoteId } from "./Api.js"
 import { NotesRepo } from "./Notes.js"
 

@@ -19,7 +19,12 @@ import { openStream } from "./streamed.js"
 import type { Tracker } from "./tasks.js"
 import { handshake } from "./websocket.js"
 
-/** @internal */
+/**
+ * The service tag. Provide it with {@link layer} or {@link layerServer}.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
 export class TestClient extends Context.Tag("effect-http-testkit/TestClient")<TestClient, Service>() {}
 
 const internals = Symbol.for("effect-http-testkit/TestClient/internals")

@@ -4,7 +4,13 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import type { TestResponse } from "../Client.js"
 
-/** @internal */
+/**
+ * The request could not be sent as given (two bodies, a bad header, URL, cookie or body
+ * value). The message says what to fix.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class InvalidRequest extends Data.TaggedError("InvalidRequest")<{
   readonly method: string
   readonly url: string
@@ -28,7 +34,13 @@ const clientClosedReasons = {
     "TestClient's) closed before the body was read. Read it inside that scope."
 } as const
 
-/** @internal */
+/**
+ * The client cannot reach an app: its scope has closed, or the bootstrap layer never
+ * called `HttpServer.serve`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class ClientClosed extends Data.TaggedError("ClientClosed")<{
   readonly method: string
   readonly url: string
@@ -39,7 +51,13 @@ export class ClientClosed extends Data.TaggedError("ClientClosed")<{
   }
 }
 
-/** @internal */
+/**
+ * The app failed or died while handling the request and nothing turned that into a
+ * response (with `serverErrors: "fail"`). `cause` is the app's full `Cause`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class ServerError extends Data.TaggedError("ServerError")<{
   readonly method: string
   readonly url: string
@@ -54,7 +72,12 @@ export class ServerError extends Data.TaggedError("ServerError")<{
   }
 }
 
-/** @internal */
+/**
+ * No complete response within the `timeout`; the handler was interrupted as a client abort.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
   readonly method: string
   readonly url: string
@@ -78,7 +101,13 @@ export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
   }
 }
 
-/** @internal */
+/**
+ * The app's server closed the connection without answering, as platform-node does when a
+ * request body exceeds `MaxBodySize`: a real client sees a socket reset there, not a response.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class ConnectionReset extends Data.TaggedError("ConnectionReset")<{
   readonly method: string
   readonly url: string
@@ -89,7 +118,13 @@ export class ConnectionReset extends Data.TaggedError("ConnectionReset")<{
   }
 }
 
-/** @internal */
+/**
+ * Something the client started did not stop within `drainTimeout`: a disconnected handler
+ * that ignores interruption. `running` names each one.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class DrainTimeout extends Data.TaggedError("DrainTimeout")<{
   readonly timeout: Duration.Duration
   /** What is still running, one description each. */
@@ -112,7 +147,13 @@ export class DrainTimeout extends Data.TaggedError("DrainTimeout")<{
   }
 }
 
-/** @internal */
+/**
+ * `drainTasks` was called from inside the app's own tracked work, where it would wait for
+ * itself.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class DrainDeadlock extends Data.TaggedError("DrainDeadlock")<{
   /** The request whose work called `drainTasks`. */
   readonly request: string
@@ -125,7 +166,12 @@ export class DrainDeadlock extends Data.TaggedError("DrainDeadlock")<{
   }
 }
 
-/** @internal */
+/**
+ * No finished span matches: the message lists the finished spans and the ones still open.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class SpanNotFound extends Data.TaggedError("SpanNotFound")<{
   readonly query: string
   /** Names of the finished spans that were searched, to help spot a typo. */
@@ -142,7 +188,13 @@ export class SpanNotFound extends Data.TaggedError("SpanNotFound")<{
   }
 }
 
-/** @internal */
+/**
+ * A request followed more than `maxRedirects` redirects. `history` holds every response,
+ * oldest first.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export class TooManyRedirects extends Data.TaggedError("TooManyRedirects")<{
   readonly method: string
   readonly url: string
