@@ -56,7 +56,7 @@ export const openWebSocket = (
     )
     const outcome = yield* Deferred.await(connection.accepted).pipe(
       Effect.as("accepted" as const),
-      Effect.raceFirst(Effect.map(fiber.await, (exit) => exit)),
+      Effect.raceFirst(fiber.await),
       Effect.raceFirst(Effect.as(wallClockSleep(hop.timeout), timedOut))
     )
     if (outcome === "accepted") {
