@@ -24,17 +24,22 @@ export const exchange = (
 ): Effect.Effect<TestResponse, TestClientError> =>
   Effect.suspend((): Effect.Effect<TestResponse, TestClientError> => {
     const sink = new BufferedSink()
-    const fiber = start(server, config, hop, lines, sink)
-    if (!("await" in fiber)) return Effect.fail(fiber)
     const url = hop.url.href
+    // Failures are reported where they arise (no extra step on the success path).
+    const fail = (error: TestClientError) => {
+      reporter.failure(hop.method, url, sink.spanId, error)
+      return Effect.fail(error)
+    }
+    const fiber = start(server, config, hop, lines, sink)
+    if (!("await" in fiber)) return fail(fiber)
     return awaitFiber(fiber, timeout).pipe(
       Effect.onInterrupt(() => disconnect(fiber, config)),
       Effect.flatMap((exit): Effect.Effect<TestResponse, TestClientError> => {
         if (exit === timedOut) {
-          return Effect.flip(timedOutError(server, fiber, config, hop.method, url, timeout))
+          return Effect.flatMap(timedOutError(server, fiber, config, hop.method, url, timeout), fail)
         }
         const error = judge(config, hop, sink, exit)
-        if (error !== undefined) return Effect.fail(error)
+        if (error !== undefined) return fail(error)
         const headers = sink.headers!
         const raw = hop.method === "HEAD" ? new Uint8Array(0) : sink.body()
         const decoded = decodeBody(headers["content-encoding"], raw)
@@ -49,7 +54,7 @@ export const exchange = (
           history
         )
         if ("problem" in decoded) {
-          return Effect.fail(
+          return fail(
             new HttpClientError.ResponseError({
               request: response.request,
               response,
@@ -60,7 +65,6 @@ export const exchange = (
         }
         reporter.response(hop.method, url, response.status, headers, response.spanId, response.body)
         return Effect.succeed(response)
-      }),
-      Effect.tapError((error) => Effect.sync(() => reporter.failure(hop.method, url, sink.spanId, error)))
+      })
     )
   })

@@ -11,15 +11,28 @@ const keptEntries = 20
 const maxBody = 400
 const maxReport = 12_000
 
-/** One thing the test did with the app, as the report shows it. */
-interface Entry {
-  /** `GET http://testserver/x -> 200`, `... -> failed: RequestTimeout`, ... */
-  readonly title: string
-  /** The request's `http.server` span, whose tree the report prints ("" if none). */
-  readonly spanId: string
-  /** Computed only when a report is printed. */
-  readonly details: () => ReadonlyArray<string>
-}
+/**
+ * One thing the test did with the app, kept as it came (text is made only when a report is
+ * printed: recording sits on every request's path).
+ */
+type Entry =
+  | {
+      readonly _tag: "Response"
+      readonly method: string
+      readonly url: string
+      readonly status: number
+      readonly headers: Headers.Headers
+      readonly spanId: string
+      readonly body: Uint8Array | "streamed"
+    }
+  | {
+      readonly _tag: "Failure"
+      readonly method: string
+      readonly url: string
+      readonly spanId: string
+      readonly error: { readonly _tag: string; readonly message: string }
+    }
+  | { readonly _tag: "WebSocket"; readonly url: string; readonly spanId: string }
 
 /**
  * What a person needs to see when a test fails: the last exchanges of every kind (buffered
@@ -54,16 +67,7 @@ export class Reporter {
     spanId: string,
     body: Uint8Array | "streamed"
   ): void {
-    this.push({
-      title: `${method} ${url} -> ${status}${body === "streamed" ? " (streamed)" : ""}`,
-      spanId,
-      details: () => [
-        ...Object.entries(headers)
-          .slice(0, 20)
-          .map(([name, value]) => `    ${name}: ${value}`),
-        `    body: ${body === "streamed" ? "(streamed to the test)" : excerpt(body)}`
-      ]
-    })
+    this.push({ _tag: "Response", method, url, status, headers, spanId, body })
   }
 
   /** Records a request that failed, with the error the test got. */
@@ -73,20 +77,12 @@ export class Reporter {
     spanId: string,
     error: { readonly _tag: string; readonly message: string }
   ): void {
-    this.push({
-      title: `${method} ${url} -> failed: ${error._tag}`,
-      spanId,
-      details: () =>
-        error.message
-          .split("\n")
-          .slice(0, 12)
-          .map((line) => `    ${line}`)
-    })
+    this.push({ _tag: "Failure", method, url, spanId, error })
   }
 
   /** Records an opened WebSocket. */
   websocket(url: string, spanId: string): void {
-    this.push({ title: `WebSocket ${url} -> open`, spanId, details: () => [] })
+    this.push({ _tag: "WebSocket", url, spanId })
   }
 
   private push(entry: Entry): void {
@@ -133,13 +129,43 @@ export class Reporter {
               .split("\n")
               .map((line) => `    ${line}`)
               .join("\n")
-      return [`  ${entry.title}`, ...entry.details(), "  spans:", spans].join("\n")
+      return [`  ${title(entry)}`, ...details(entry), "  spans:", spans].join("\n")
     })
     const omitted = since.length > maxEntries ? ` (last ${maxEntries} of ${since.length})` : ""
     let text = `effect-http-testkit: the test failed; its exchanges${omitted}:\n${sections.join("\n\n")}`
     if (inFlight.length > 0) text += `\n\n  still in flight:\n${inFlight.map((what) => `    ${what}`).join("\n")}`
     if (text.length > maxReport) text = `${text.slice(0, maxReport)}\n  … (report cut at ${maxReport} characters)`
     console.error(text)
+  }
+}
+
+const title = (entry: Entry): string => {
+  switch (entry._tag) {
+    case "Response":
+      return `${entry.method} ${entry.url} -> ${entry.status}${entry.body === "streamed" ? " (streamed)" : ""}`
+    case "Failure":
+      return `${entry.method} ${entry.url} -> failed: ${entry.error._tag}`
+    case "WebSocket":
+      return `WebSocket ${entry.url} -> open`
+  }
+}
+
+const details = (entry: Entry): ReadonlyArray<string> => {
+  switch (entry._tag) {
+    case "Response":
+      return [
+        ...Object.entries(entry.headers)
+          .slice(0, 20)
+          .map(([name, value]) => `    ${name}: ${value}`),
+        `    body: ${entry.body === "streamed" ? "(streamed to the test)" : excerpt(entry.body)}`
+      ]
+    case "Failure":
+      return entry.error.message
+        .split("\n")
+        .slice(0, 12)
+        .map((line) => `    ${line}`)
+    case "WebSocket":
+      return []
   }
 }
 

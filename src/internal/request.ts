@@ -20,6 +20,7 @@ import * as Option from "effect/Option"
 import type { ReadonlyRecord } from "effect/Record"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { trimOws } from "./config.js"
 
 /**
  * What the client sends: the in-process equivalent of the bytes on a socket.
@@ -103,7 +104,13 @@ const singleValued = new Set([
   "user-agent"
 ])
 
-const surroundingWhitespace = /^[ \t]+|[ \t]+$/g
+// A character check first: the regex of `trimOws` costs on every header of every request.
+const hasSurroundingWhitespace = (value: string): boolean => {
+  if (value.length === 0) return false
+  const first = value.charCodeAt(0)
+  const last = value.charCodeAt(value.length - 1)
+  return first === 32 || first === 9 || last === 32 || last === 9
+}
 
 /**
  * Folds header lines into the record a Node server hands the app.
@@ -115,7 +122,7 @@ export const foldHeaderLines = (lines: ReadonlyArray<readonly [string, string]>)
   for (const [rawName, rawValue] of lines) {
     const name = rawName.toLowerCase()
     // Node's parser drops the spaces and tabs around a value, whichever client sent it.
-    const value = rawValue.replace(surroundingWhitespace, "")
+    const value = hasSurroundingWhitespace(rawValue) ? trimOws(rawValue) : rawValue
     const current = out[name]
     if (current === undefined) {
       out[name] = value
