@@ -50,6 +50,23 @@ const app = HttpRouter.empty.pipe(
 
 const serveApp = HttpServer.serveEffect(app)
 
+/**
+ * An endless body (only the reader's backpressure paces it) that reports, when it stops,
+ * whether it was interrupted as a client abort.
+ */
+const endless = (item: string, stoppedByClientAbort: Deferred.Deferred<boolean>) =>
+  Stream.unwrapScoped(
+    Effect.as(
+      Effect.addFinalizer((exit) =>
+        Deferred.succeed(
+          stoppedByClientAbort,
+          Exit.isFailure(exit) && HashSet.has(Cause.interruptors(exit.cause), HttpServerError.clientAbortFiberId)
+        )
+      ),
+      Stream.repeatEffect(Effect.succeed(encoder.encode(item)))
+    )
+  )
+
 describe("TestClient.layerTest", () => {
   it.scoped("serves an app from the test body and answers through HttpClient", () =>
     Effect.gen(function* () {
@@ -203,22 +220,7 @@ describe("the HttpClient of every TestClient layer", () => {
         HttpRouter.get(
           "/feed",
           Effect.succeed(
-            HttpServerResponse.stream(
-              Stream.unwrapScoped(
-                Effect.as(
-                  Effect.addFinalizer((exit) =>
-                    Deferred.succeed(
-                      ended,
-                      Exit.isFailure(exit) &&
-                        HashSet.has(Cause.interruptors(exit.cause), HttpServerError.clientAbortFiberId)
-                    )
-                  ),
-                  // Endless: only the reader's backpressure paces it.
-                  Stream.repeatEffect(Effect.succeed(encoder.encode("data: tick\n\n")))
-                )
-              ),
-              { contentType: "text/event-stream" }
-            )
+            HttpServerResponse.stream(endless("data: tick\n\n", ended), { contentType: "text/event-stream" })
           )
         )
       )
@@ -262,31 +264,13 @@ describe("the HttpClient of every TestClient layer", () => {
   it.scoped("a body left unread when the client's scope closes: the handler is disconnected as a client abort", () =>
     Effect.gen(function* () {
       const interruptedBy = yield* Deferred.make<boolean>()
-      const endless = HttpRouter.empty.pipe(
-        HttpRouter.get(
-          "/endless",
-          Effect.succeed(
-            HttpServerResponse.stream(
-              Stream.unwrapScoped(
-                Effect.as(
-                  Effect.addFinalizer((exit) =>
-                    Deferred.succeed(
-                      interruptedBy,
-                      Exit.isFailure(exit) &&
-                        HashSet.has(Cause.interruptors(exit.cause), HttpServerError.clientAbortFiberId)
-                    )
-                  ),
-                  Stream.repeatEffect(Effect.succeed(encoder.encode("x")))
-                )
-              )
-            )
-          )
-        )
+      const endlessApp = HttpRouter.empty.pipe(
+        HttpRouter.get("/endless", Effect.succeed(HttpServerResponse.stream(endless("x", interruptedBy))))
       )
       yield* Effect.gen(function* () {
         const response = yield* HttpClient.get("/endless")
         expect(response.status).toBe(200)
-      }).pipe(Effect.provide(TestClient.layer(endless)))
+      }).pipe(Effect.provide(TestClient.layer(endlessApp)))
       expect(yield* Deferred.await(interruptedBy)).toBe(true)
     })
   )

@@ -49,6 +49,17 @@ const converse = (messages: ReadonlyArray<string>) =>
     return answers
   })
 
+/** How running a socket from `TestClient.layerWebSocket(url)` fails (it must fail). */
+const openFailure = (url: string) =>
+  Effect.flatMap(Deferred.make<number>(), (closedWith) =>
+    Effect.flip(
+      Effect.gen(function* () {
+        const socket = yield* Socket.Socket
+        yield* socket.runRaw(() => {})
+      }).pipe(Effect.provide(TestClient.layerWebSocket(url)), Effect.provide(TestClient.layer(echoApp(closedWith))))
+    )
+  )
+
 describe("TestClient.layerWebSocket", () => {
   it.scoped("a platform Socket reaches the app's upgrade handler; any ws:// URL does", () =>
     Effect.gen(function* () {
@@ -73,16 +84,7 @@ describe("TestClient.layerWebSocket", () => {
 
   it.scoped("an app that answers the handshake with plain HTTP fails the socket with the kit's WebSocketRejected", () =>
     Effect.gen(function* () {
-      const closedWith = yield* Deferred.make<number>()
-      const error = yield* Effect.flip(
-        Effect.gen(function* () {
-          const socket = yield* Socket.Socket
-          yield* socket.runRaw(() => {})
-        }).pipe(
-          Effect.provide(TestClient.layerWebSocket("ws://app/refuse")),
-          Effect.provide(TestClient.layer(echoApp(closedWith)))
-        )
-      )
+      const error = yield* openFailure("ws://app/refuse")
       expect(error._tag).toBe("SocketError")
       expect(error.reason).toBe("Open")
       const rejected = (
@@ -95,16 +97,7 @@ describe("TestClient.layerWebSocket", () => {
 
   it.scoped("a URL of another scheme fails the socket with InvalidRequest, never a defect", () =>
     Effect.gen(function* () {
-      const closedWith = yield* Deferred.make<number>()
-      const error = yield* Effect.flip(
-        Effect.gen(function* () {
-          const socket = yield* Socket.Socket
-          yield* socket.runRaw(() => {})
-        }).pipe(
-          Effect.provide(TestClient.layerWebSocket("ftp://app/echo")),
-          Effect.provide(TestClient.layer(echoApp(closedWith)))
-        )
-      )
+      const error = yield* openFailure("ftp://app/echo")
       expect(error.reason).toBe("Open")
       const cause = (error.cause as { readonly error: { readonly _tag: string; readonly message: string } }).error
       expect(cause._tag).toBe("InvalidRequest")
