@@ -53,20 +53,21 @@ describe("TaskQueue under TestClock", () => {
     )
   )
 
+  /** Starts the hour-long job in a client of its own and returns how that client's scope closed. */
+  const startJob = (options: TestClient.Options, tasks: Layer.Layer<TaskQueue.TaskQueue>) =>
+    Effect.exit(
+      Effect.gen(function* () {
+        expect((yield* TestClient.post("/jobs")).status).toBe(202)
+      }).pipe(Effect.provide(TestClient.layer(app, options).pipe(Layer.provideMerge(tasks))))
+    )
+
   it.scoped(
     'a job sleeping on the TestClock at scope close: "drain" fails with DrainTimeout naming the TestClock, once',
     () =>
       Effect.gen(function* () {
-        const exit = yield* Effect.exit(
-          Effect.gen(function* () {
-            expect((yield* TestClient.post("/jobs")).status).toBe(202)
-          }).pipe(
-            Effect.provide(
-              TestClient.layer(app, { drainTimeout: "100 millis", report: "never" }).pipe(
-                Layer.provideMerge(TaskQueue.layerWith({ shutdownTimeout: "50 millis" }))
-              )
-            )
-          )
+        const exit = yield* startJob(
+          { drainTimeout: "100 millis", report: "never" },
+          TaskQueue.layerWith({ shutdownTimeout: "50 millis" })
         )
         const [timeout, ...more] = drainTimeouts(exit)
         expect(more).toEqual([])
@@ -80,17 +81,7 @@ describe("TaskQueue under TestClock", () => {
 
   it.scoped('backgroundWork: "interrupt" interrupts leftover work at scope close without failing', () =>
     Effect.gen(function* () {
-      const exit = yield* Effect.exit(
-        Effect.gen(function* () {
-          expect((yield* TestClient.post("/jobs")).status).toBe(202)
-        }).pipe(
-          Effect.provide(
-            TestClient.layer(app, { backgroundWork: "interrupt", drainTimeout: "1 second" }).pipe(
-              Layer.provideMerge(TaskQueue.layer)
-            )
-          )
-        )
-      )
+      const exit = yield* startJob({ backgroundWork: "interrupt", drainTimeout: "1 second" }, TaskQueue.layer)
       expect(Exit.isSuccess(exit)).toBe(true)
     })
   )
