@@ -11,7 +11,7 @@ import { openWebSocket } from "./connect.js"
 import { cookieHeader, cookieHeaderFor, cookieToSet, encodeCookieValue, Jar } from "./cookies.js"
 import { InvalidRequest, type TestClientError, TooManyRedirects } from "./errors.js"
 import type { Exchanges } from "./exchange.js"
-import { type Hop, type Prepared, prepare } from "./prepare.js"
+import { type Hop, type Prepared, prepareNow } from "./prepare.js"
 import { nextHop } from "./redirect.js"
 import type { Reporter } from "./report.js"
 import type { InProcessServer } from "./server.js"
@@ -82,22 +82,18 @@ const makeService = (
     return lines
   }
 
-  /** One buffered round trip. */
+  /** One buffered round trip; its response's cookies are stored and it is logged as it arrives. */
   const send = (prepared: Prepared, hop: Hop, history: ReadonlyArray<TestResponse>) =>
-    Effect.tap(
-      exchange(server, config, reporter, prepared.timeout, hop, hopLines(prepared, hop), history),
-      (response) =>
-        Effect.sync(() => {
-          jar.store(response.setCookie, response.url)
-          // The request object is built only if someone looks at it: not on the hot path.
-          exchanges.push({
-            get request() {
-              return response.request
-            },
-            response
-          })
-        })
-    )
+    exchange(server, config, reporter, prepared.timeout, hop, hopLines(prepared, hop), history, (response) => {
+      jar.store(response.setCookie, response.url)
+      // The request object is built only if someone looks at it: not on the hot path.
+      exchanges.push({
+        get request() {
+          return response.request
+        },
+        response
+      })
+    })
 
   const follow = (
     prepared: Prepared,
@@ -127,8 +123,20 @@ const makeService = (
       return follow(prepared, next, hops)
     })
 
+  // Prepared when run, not when built: the cookies and host of a request are those at the
+  // time it is sent, and an effect run again (retried) sends a fresh request.
+  const prepared = <A, E, R>(
+    method: string,
+    url: string,
+    options: RequestOptions,
+    send: (prepared: Prepared) => Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | InvalidRequest, R> =>
+    Effect.suspend(() => {
+      const ready = prepareNow(config, method, url, options)
+      return Effect.isEffect(ready) ? Effect.flatMap(ready, send) : send(ready)
+    })
   const request = (method: string, url: string, options: RequestOptions = {}) =>
-    Effect.flatMap(prepare(config, method, url, options), (prepared) => follow(prepared, prepared, []))
+    prepared(method, url, options, (prepared) => follow(prepared, prepared, []))
   const bind = (method: string) => (url: string, options?: RequestOptions) => request(method, url, options)
 
   return {
@@ -141,7 +149,7 @@ const makeService = (
     del: bind("DELETE"),
     options: bind("OPTIONS"),
     stream: (method, url, options = {}) =>
-      Effect.flatMap(prepare(config, method, url, options), (prepared) =>
+      prepared(method, url, options, (prepared) =>
         Effect.tap(openStream(server, config, reporter, prepared, hopLines(prepared, prepared)), (response) =>
           Effect.sync(() => jar.store(response.setCookie, response.url))
         )
@@ -153,7 +161,7 @@ const makeService = (
       }
       // The handshake is an http(s) request: ws:// and wss:// name the same origins.
       const httpUrl = typeof url === "string" ? url.replace(/^ws(s?):/i, "http$1:") : url
-      return Effect.flatMap(prepare(config, "GET", httpUrl, request.requestOptions), (prepared) =>
+      return prepared("GET", httpUrl, request.requestOptions, (prepared) =>
         openWebSocket(server, config, reporter, prepared, hopLines(prepared, prepared), request.protocols)
       )
     },

@@ -44,14 +44,20 @@ import type { InProcessServer } from "./server.js"
  */
 export class Exchanges {
   private readonly ring: Array<Exchange> = []
+  /** Where the next exchange goes once the ring is full (the oldest is overwritten). */
+  private next = 0
   constructor(private readonly limit: number) {}
   push(exchange: Exchange): void {
     if (this.limit === 0) return
-    if (this.ring.length >= this.limit) this.ring.shift()
-    this.ring.push(exchange)
+    if (this.ring.length < this.limit) {
+      this.ring.push(exchange)
+      return
+    }
+    this.ring[this.next] = exchange
+    this.next = (this.next + 1) % this.limit
   }
   list(): ReadonlyArray<Exchange> {
-    return this.ring.slice()
+    return this.next === 0 ? this.ring.slice() : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)]
   }
 }
 

@@ -77,6 +77,23 @@ export const prepare = (
   rawUrl: string,
   options: RequestOptions
 ): Effect.Effect<Prepared, InvalidRequest> => {
+  const prepared = prepareNow(config, rawMethod, rawUrl, options)
+  return Effect.isEffect(prepared) ? prepared : Effect.succeed(prepared)
+}
+
+/**
+ * {@link prepare} without an effect where none is needed: the request itself when it is
+ * ready at once (every body but multipart), else an effect that fails with the problem or
+ * encodes the body. Requests are on every test's path: no step is spent on them.
+ *
+ * @internal
+ */
+export const prepareNow = (
+  config: Config,
+  rawMethod: string,
+  rawUrl: string,
+  options: RequestOptions
+): Prepared | Effect.Effect<Prepared, InvalidRequest> => {
   const method = typeof rawMethod === "string" ? rawMethod.toUpperCase() : String(rawMethod)
   const invalid = (reason: string, cause?: unknown) =>
     Effect.fail(new InvalidRequest({ method, url: String(rawUrl), reason, ...(cause === undefined ? {} : { cause }) }))
@@ -150,7 +167,8 @@ export const prepare = (
     if (problem !== undefined) return invalid(problem)
   }
 
-  // Builds a fresh request each time: an effect that is run again (retried) sends it again.
+  // Called once per run of the request's effect (the client prepares when run): a retried
+  // effect sends a fresh request.
   const finish = (body: RequestBody, contentType: string | undefined): Prepared => {
     const lines = [...headerLines]
     const has = (name: string) => lines.some(([n]) => n === name)
@@ -161,7 +179,7 @@ export const prepare = (
     }
     return {
       method,
-      url: new URL(url),
+      url,
       headerLines: lines,
       body,
       timeout,
@@ -174,7 +192,7 @@ export const prepare = (
 
   switch (given[0]) {
     case undefined:
-      return Effect.succeed(finish(emptyBody, undefined))
+      return finish(emptyBody, undefined)
     case "json": {
       let text: string | undefined
       try {
@@ -183,14 +201,14 @@ export const prepare = (
         return invalid(`the json body cannot be serialised: ${String(cause)}`, cause)
       }
       if (text === undefined) return invalid("the json body serialises to nothing (a function or symbol?)")
-      return Effect.succeed(finish(bytes(encoder.encode(text)), "application/json"))
+      return finish(bytes(encoder.encode(text)), "application/json")
     }
     case "form": {
       const problem = urlParamsProblem(options.form, "form")
       if (problem !== undefined) return invalid(problem)
       try {
         const text = UrlParams.toString(UrlParams.fromInput(options.form!))
-        return Effect.succeed(finish(bytes(encoder.encode(text)), "application/x-www-form-urlencoded"))
+        return finish(bytes(encoder.encode(text)), "application/x-www-form-urlencoded")
       } catch (cause) {
         return invalid(
           "form must be a record of strings, numbers, booleans or arrays of them, or URLSearchParams",
@@ -215,13 +233,10 @@ export const prepare = (
     }
     case "body": {
       const body = options.body
-      if (typeof body === "string")
-        return Effect.succeed(finish(bytes(encoder.encode(body)), "text/plain;charset=UTF-8"))
-      if (body instanceof Uint8Array) return Effect.succeed(finish(bytes(body), undefined))
+      if (typeof body === "string") return finish(bytes(encoder.encode(body)), "text/plain;charset=UTF-8")
+      if (body instanceof Uint8Array) return finish(bytes(body), undefined)
       if (typeof body === "object" && body !== null && Stream.StreamTypeId in body) {
-        return Effect.succeed(
-          finish({ _tag: "Stream", stream: bytesOnly(body as Stream.Stream<unknown, unknown>) }, undefined)
-        )
+        return finish({ _tag: "Stream", stream: bytesOnly(body as Stream.Stream<unknown, unknown>) }, undefined)
       }
       return invalid("body must be a string, a Uint8Array or a Stream<Uint8Array>")
     }

@@ -237,6 +237,17 @@ export class TestResponseImpl extends ResponseBase implements TestResponse {
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
     return Effect.sync(() => toArrayBuffer(this.body))
   }
+
+  // One step, not text's and then a parse's: most tests read a body as JSON.
+  override get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.try({
+      try: () => {
+        this.cachedText ??= utf8.decode(this.body)
+        return this.cachedText === "" ? null : (JSON.parse(this.cachedText) as unknown)
+      },
+      catch: (cause) => this.decodeError(cause)
+    })
+  }
 }
 
 /**

@@ -69,27 +69,25 @@ export const make = (
       address,
       serve: (app: HttpApp.Default<unknown>, middleware?: Middleware.HttpMiddleware) =>
         Effect.gen(function* () {
-          // Supervised: every fiber the handler forks, however deeply, is tracked.
-          const handled = Effect.supervised(
-            HttpApp.toHandled(
-              app,
-              handleResponse,
-              middleware === undefined ? undefined : recordingFailures(middleware)
-            ),
-            tracker
+          const handled = HttpApp.toHandled(
+            app,
+            handleResponse,
+            middleware === undefined ? undefined : recordingFailures(middleware)
           )
-          const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-          // The fiber registers itself as its first step: `runFork` starts running it at once,
-          // so anything it forks or traces must find it already tracked.
+          // Supervised once, not per request: the runtime the handlers run in carries the
+          // tracker, so every handler fiber and every fiber it forks, however deeply, is
+          // tracked. The tracker registers each handler as it starts (before it runs a step):
+          // anything it forks or traces finds it already tracked.
+          const runFork = Runtime.runFork(yield* Effect.supervised(Effect.runtime<never>(), tracker))
           handler = (request, description) =>
-            runFork(
-              Effect.withFiberRuntime((fiber) => {
-                tracker.handler(fiber, description)
+            tracker.startHandler(
+              description,
+              (fiber) => {
                 // Once the response is complete, what the handler still runs (its request
                 // scope's finalizers, work it forked) is background work for drainTasks.
                 ;(request as InProcessRequest).source.sink.onEnd = () => tracker.responded(fiber)
-                return Effect.provideService(handled, ServerRequest.HttpServerRequest, request)
-              })
+              },
+              () => runFork(Effect.provideService(handled, ServerRequest.HttpServerRequest, request))
             )
           yield* Effect.addFinalizer(() =>
             Effect.sync(() => {
@@ -138,9 +136,13 @@ export const make = (
         if (handler === undefined) return undefined
         const description = `${source.method} ${source.url}`
         const fiber = handler(new InProcessRequest(source), description)
-        requests.set(fiber, description)
-        inFlight.add(fiber)
-        fiber.addObserver(() => inFlight.delete(fiber))
+        // Most handlers finish inside `runFork` (they run synchronously until they suspend):
+        // only one still running is in flight.
+        if (fiber.unsafePoll() === null) {
+          requests.set(fiber, description)
+          inFlight.add(fiber)
+          fiber.addObserver(() => inFlight.delete(fiber))
+        }
         return fiber
       }
     }

@@ -41,12 +41,27 @@ export class Tracker extends Supervisor.AbstractSupervisor<void> {
     recorder.rootOf = (fiber) => this.roots.get(fiber)
   }
 
-  /** A request handler has started. */
-  handler(fiber: Fiber.RuntimeFiber<unknown, unknown>, request: string): void {
-    this.alive.set(fiber, request)
-    this.roots.set(fiber, fiber)
-    this.handlers.add(fiber)
-    fiber.addObserver(() => this.ended(fiber))
+  /** The handler `fork` is about to start, for `onStart` to register. */
+  private starting:
+    | { readonly request: string; readonly started: (fiber: Fiber.RuntimeFiber<void>) => void }
+    | undefined
+
+  /**
+   * Starts a request handler with `fork`, which must fork one root fiber in a runtime this
+   * tracker supervises: `onStart` registers that fiber as the handler of `request` before it
+   * runs its first step, then `started` is told of it.
+   */
+  startHandler(
+    request: string,
+    started: (fiber: Fiber.RuntimeFiber<void>) => void,
+    fork: () => Fiber.RuntimeFiber<void>
+  ): Fiber.RuntimeFiber<void> {
+    this.starting = { request, started }
+    try {
+      return fork()
+    } finally {
+      this.starting = undefined
+    }
   }
 
   /** A handler has written its whole response: its exchange is over, what it still runs is background. */
@@ -60,7 +75,16 @@ export class Tracker extends Supervisor.AbstractSupervisor<void> {
     parent: Option.Option<Fiber.RuntimeFiber<unknown, unknown>>,
     fiber: Fiber.RuntimeFiber<A, E>
   ): void {
-    if (parent._tag === "None") return
+    if (parent._tag === "None") {
+      const starting = this.starting
+      if (starting === undefined) return
+      this.starting = undefined
+      this.alive.set(fiber, starting.request)
+      this.roots.set(fiber, fiber)
+      this.handlers.add(fiber)
+      starting.started(fiber as unknown as Fiber.RuntimeFiber<void>)
+      return
+    }
     const owner = this.alive.get(parent.value)
     if (owner === undefined) return
     this.alive.set(fiber, owner)
