@@ -35,13 +35,17 @@ import type * as Path from "@effect/platform/Path"
 import * as Socket from "@effect/platform/Socket"
 import type * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import type * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
+import * as EffectTracer from "effect/Tracer"
 import type { Options } from "./Client.js"
 import * as client from "./internal/client.js"
 import { awaitFibers } from "./internal/clock.js"
@@ -142,6 +146,31 @@ const shutdown = (
     )
   )
 
+/** Sets the current fiber's tracer; returns the services it had, for `restoreServices`. */
+const withTracer = (tracer: EffectTracer.Tracer): Effect.Effect<Context.Context<DefaultServices.DefaultServices>> =>
+  FiberRef.getAndUpdate(DefaultServices.currentServices, Context.add(EffectTracer.Tracer, tracer))
+
+const restoreServices = (services: Context.Context<DefaultServices.DefaultServices>): Effect.Effect<void> =>
+  FiberRef.set(DefaultServices.currentServices, services)
+
+/** Runs every step, in order, whatever the ones before did; fails with all their failures. */
+const inOrder = (steps: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<void> => {
+  let failed: Cause.Cause<never> | undefined
+  const from = (i: number): Effect.Effect<void> =>
+    i === steps.length
+      ? failed === undefined
+        ? Effect.void
+        : Effect.failCause(failed)
+      : Effect.flatMap(Effect.exit(steps[i]), (exit) => {
+          if (exit._tag === "Failure") failed = failed === undefined ? exit.cause : Cause.sequential(failed, exit.cause)
+          return from(i + 1)
+        })
+  return Effect.suspend(() => {
+    failed = undefined
+    return from(0)
+  })
+}
+
 /**
  * The client's layer around a way to start the app: `start` runs in the app's scope with
  * the in-process server and the platform services, and returns what the app provides.
@@ -157,18 +186,11 @@ const make = <A, E, R>(
       const recorder = new Recorder()
       const tracker = new Tracker(recorder)
       // The app's runtime (captured by HttpServer.serve while the app starts) and the test
-      // the layer is provided to both trace into the recorder.
-      yield* Effect.withTracerScoped(recorder.tracer)
-      // Finalizers run in reverse order of registration, so scope close goes: disconnect
-      // the requests still in flight (the server's finalizer), drain the background work,
-      // shut the app down (its scope, forked first), and last, on failure, the report.
-      let server: InProcessServer.InProcessServer | undefined
-      const reporter = new Reporter(config, recorder, () => server)
-      yield* Effect.addFinalizer((exit) => reporter.onScopeClose(exit))
+      // the layer is provided to both trace into the recorder; scope close restores the
+      // tracer (as `Effect.withTracerScoped` would, without a finalizer of its own).
+      const services = yield* withTracer(recorder.tracer)
       const appScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
-      yield* Effect.addFinalizer((exit) => shutdown(appScope, exit, config.drainTimeout))
-      yield* Effect.addFinalizer(() => Effect.orDie(tracker.close(config.drainTimeout, config.backgroundWork)))
-      server = yield* InProcessServer.make(
+      const { server, close } = InProcessServer.make(
         {
           _tag: "TcpAddress",
           hostname: url.hostname,
@@ -176,6 +198,19 @@ const make = <A, E, R>(
         },
         config.drainTimeout,
         tracker
+      )
+      const reporter = new Reporter(config, recorder, () => server)
+      // Scope close, in order: disconnect the requests still in flight, drain the background
+      // work, shut the app down (its scope), and last, on failure, the report. One finalizer
+      // runs them all (each whatever the others did; their failures are combined).
+      yield* Effect.addFinalizer((exit) =>
+        inOrder([
+          close,
+          Effect.orDie(tracker.close(config.drainTimeout, config.backgroundWork)),
+          shutdown(appScope, exit, config.drainTimeout),
+          reporter.onScopeClose(exit),
+          restoreServices(services)
+        ])
       )
       const exchanges = new client.Exchanges(config.exchangeLimit)
       const testClient = client.make(server, config, tracker, exchanges, reporter)

@@ -18,7 +18,6 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import { awaitFibers } from "./clock.js"
@@ -49,104 +48,101 @@ export interface InProcessServer {
   whereIs(fiber: Fiber.RuntimeFiber<void>): ReadonlyArray<string>
 }
 
-/** @internal */
+/**
+ * The server, and `close`, for the client's scope close: requests still running then are
+ * disconnected, as a server's sockets are, and awaited; one that ignores interruption is
+ * reported after `drainTimeout` rather than hanging the test.
+ *
+ * @internal
+ */
 export const make = (
   address: HttpServer.Address,
   drainTimeout: Duration.Duration,
   tracker: Tracker
-): Effect.Effect<InProcessServer, never, Scope.Scope> =>
-  Effect.gen(function* () {
-    const requests = new WeakMap<Fiber.RuntimeFiber<void>, string>()
-    const describeFiber = (fiber: Fiber.RuntimeFiber<void>) => requests.get(fiber) ?? `#${fiber.id().id}`
-    let handler:
-      | ((request: ServerRequest.HttpServerRequest, description: string) => Fiber.RuntimeFiber<void>)
-      | undefined
-    let closed = false
-    let inFlightAtClose: ReadonlyArray<string> = []
-    const inFlight = new Set<Fiber.RuntimeFiber<void>>()
+): { readonly server: InProcessServer; readonly close: Effect.Effect<void> } => {
+  const requests = new WeakMap<Fiber.RuntimeFiber<void>, string>()
+  const describeFiber = (fiber: Fiber.RuntimeFiber<void>) => requests.get(fiber) ?? `#${fiber.id().id}`
+  let handler: ((request: ServerRequest.HttpServerRequest, description: string) => Fiber.RuntimeFiber<void>) | undefined
+  let closed = false
+  let inFlightAtClose: ReadonlyArray<string> = []
+  const inFlight = new Set<Fiber.RuntimeFiber<void>>()
 
-    const httpServer = HttpServer.make({
-      address,
-      serve: (app: HttpApp.Default<unknown>, middleware?: Middleware.HttpMiddleware) =>
-        Effect.gen(function* () {
-          const handled = HttpApp.toHandled(
-            app,
-            handleResponse,
-            middleware === undefined ? undefined : recordingFailures(middleware)
+  const httpServer = HttpServer.make({
+    address,
+    serve: (app: HttpApp.Default<unknown>, middleware?: Middleware.HttpMiddleware) =>
+      Effect.gen(function* () {
+        const handled = HttpApp.toHandled(
+          app,
+          handleResponse,
+          middleware === undefined ? undefined : recordingFailures(middleware)
+        )
+        // Supervised once, not per request: the runtime the handlers run in carries the
+        // tracker, so every handler fiber and every fiber it forks, however deeply, is
+        // tracked. The tracker registers each handler as it starts (before it runs a step):
+        // anything it forks or traces finds it already tracked.
+        const runFork = Runtime.runFork(yield* Effect.supervised(Effect.runtime<never>(), tracker))
+        handler = (request, description) =>
+          tracker.startHandler(
+            description,
+            (fiber) => {
+              // Once the response is complete, what the handler still runs (its request
+              // scope's finalizers, work it forked) is background work for drainTasks.
+              ;(request as InProcessRequest).source.sink.onEnd = () => tracker.responded(fiber)
+            },
+            () => runFork(Effect.provideService(handled, ServerRequest.HttpServerRequest, request))
           )
-          // Supervised once, not per request: the runtime the handlers run in carries the
-          // tracker, so every handler fiber and every fiber it forks, however deeply, is
-          // tracked. The tracker registers each handler as it starts (before it runs a step):
-          // anything it forks or traces finds it already tracked.
-          const runFork = Runtime.runFork(yield* Effect.supervised(Effect.runtime<never>(), tracker))
-          handler = (request, description) =>
-            tracker.startHandler(
-              description,
-              (fiber) => {
-                // Once the response is complete, what the handler still runs (its request
-                // scope's finalizers, work it forked) is background work for drainTasks.
-                ;(request as InProcessRequest).source.sink.onEnd = () => tracker.responded(fiber)
-              },
-              () => runFork(Effect.provideService(handled, ServerRequest.HttpServerRequest, request))
-            )
-          yield* Effect.addFinalizer(() =>
-            Effect.sync(() => {
-              handler = undefined
-            })
-          )
-        })
-    })
-
-    // Requests still running when the client's scope closes are disconnected, as a
-    // server's sockets are, and awaited; one that ignores interruption is reported after
-    // `drainTimeout` rather than hanging the test.
-    yield* Effect.addFinalizer(() =>
-      Effect.suspend(() => {
-        closed = true
-        inFlightAtClose = Array.from(inFlight, describeFiber)
-        if (inFlight.size === 0) return Effect.void
-        const fibers = Array.from(inFlight)
-        for (const fiber of fibers) fiber.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
-        return Effect.flatMap(awaitFibers(fibers, drainTimeout), (stuck) =>
-          stuck.length === 0
-            ? Effect.void
-            : Effect.die(
-                new DrainTimeout({
-                  timeout: drainTimeout,
-                  running: stuck.map(
-                    (fiber) => `request handler ${describeFiber(fiber)}, disconnected but still running`
-                  )
-                })
-              )
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            handler = undefined
+          })
         )
       })
-    )
-
-    return {
-      httpServer,
-      abandon: (fiber) => {
-        inFlight.delete(fiber)
-      },
-      inFlight: () => (closed ? inFlightAtClose : Array.from(inFlight, describeFiber)),
-      whereIs: (fiber) => tracker.whereIs(fiber),
-      get closed() {
-        return closed
-      },
-      dispatch(source) {
-        if (handler === undefined) return undefined
-        const description = `${source.method} ${source.url}`
-        const fiber = handler(new InProcessRequest(source), description)
-        // Most handlers finish inside `runFork` (they run synchronously until they suspend):
-        // only one still running is in flight.
-        if (fiber.unsafePoll() === null) {
-          requests.set(fiber, description)
-          inFlight.add(fiber)
-          fiber.addObserver(() => inFlight.delete(fiber))
-        }
-        return fiber
-      }
-    }
   })
+
+  const close = Effect.suspend(() => {
+    closed = true
+    inFlightAtClose = Array.from(inFlight, describeFiber)
+    if (inFlight.size === 0) return Effect.void
+    const fibers = Array.from(inFlight)
+    for (const fiber of fibers) fiber.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
+    return Effect.flatMap(awaitFibers(fibers, drainTimeout), (stuck) =>
+      stuck.length === 0
+        ? Effect.void
+        : Effect.die(
+            new DrainTimeout({
+              timeout: drainTimeout,
+              running: stuck.map((fiber) => `request handler ${describeFiber(fiber)}, disconnected but still running`)
+            })
+          )
+    )
+  })
+
+  const server: InProcessServer = {
+    httpServer,
+    abandon: (fiber) => {
+      inFlight.delete(fiber)
+    },
+    inFlight: () => (closed ? inFlightAtClose : Array.from(inFlight, describeFiber)),
+    whereIs: (fiber) => tracker.whereIs(fiber),
+    get closed() {
+      return closed
+    },
+    dispatch(source) {
+      if (handler === undefined) return undefined
+      const description = `${source.method} ${source.url}`
+      const fiber = handler(new InProcessRequest(source), description)
+      // Most handlers finish inside `runFork` (they run synchronously until they suspend):
+      // only one still running is in flight.
+      if (fiber.unsafePoll() === null) {
+        requests.set(fiber, description)
+        inFlight.add(fiber)
+        fiber.addObserver(() => inFlight.delete(fiber))
+      }
+      return fiber
+    }
+  }
+  return { server, close }
+}
 
 /**
  * With a middleware given to `serve`, `toHandled` answers an unhandled failure itself and
