@@ -1,10 +1,24 @@
 /**
- * The small app every request scenario runs against, the platform's own in-process floor
- * (`HttpApp.toHandled` with a prebuilt request), and helpers shared by the scenarios.
+ * The small app every request scenario runs against, the platform's own in-process floors,
+ * and helpers shared by the scenarios.
+ *
+ * - The pipeline floor (`makePipeline`): what `@effect/platform-node`'s server pays per
+ *   request minus the socket. Like `NodeHttpServer.makeHandler`, it runs the app through
+ *   `HttpApp.toHandled` (error mapping, the tracer middleware, a request scope) with
+ *   `Runtime.runFork` in the runtime it is served in (`NodeHttpServer.layerContext`'s
+ *   services), one fiber per request, each given a fresh request object carrying the headers
+ *   a real client sends; `handleResponse` takes the status, headers and body (a Stream body is
+ *   run to its end inside the handler fiber, as platform-node writes it to the socket).
+ * - The bare floor (`floor`): `toHandled` run inline with one prebuilt request, reused. No
+ *   fiber, no request object per request: a reference line only.
  */
-import { HttpApp, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApp, HttpMiddleware, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
-import { Effect } from "effect"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Cause, Chunk, Effect, Exit, Fiber, ManagedRuntime, Runtime, Stream } from "effect"
+import { formatNumber, formatRatio, formatRatios, type Measurement, paired, perRun, type Row } from "./harness.js"
+
+export { formatRatio, formatRatios }
 
 export const payload = { ok: true, id: 42, name: "effect-http-testkit", tags: ["a", "b", "c"] }
 
@@ -18,21 +32,127 @@ export const app = HttpRouter.empty.pipe(
   )
 )
 
-/** A response body as the floor's `handleResponse` takes it: the bytes of a Uint8Array body. */
-export interface FloorSink {
-  status: number
-  bytes: Uint8Array
+/** The headers a real client sends besides `host` (the same as TestClient's defaults). */
+export const clientHeaders: Readonly<Record<string, string>> = {
+  "user-agent": "bench-client/1.0",
+  accept: "*/*",
+  "accept-encoding": "gzip, deflate, br, zstd"
 }
 
+/** A fresh request object for `path`, as a server gets one per request. */
+export const freshRequest = (
+  path: string,
+  init: { readonly method?: string; readonly body?: string; readonly headers?: Record<string, string> } = {}
+): HttpServerRequest.HttpServerRequest =>
+  HttpServerRequest.fromWeb(
+    new Request(`http://127.0.0.1${path}`, {
+      method: init.method ?? "GET",
+      headers: { host: "127.0.0.1", ...clientHeaders, ...init.headers },
+      ...(init.body === undefined ? {} : { body: init.body })
+    })
+  )
+
+/** A response body as the floors' `handleResponse` takes it. */
+export interface FloorSink {
+  status: number
+  headers: Readonly<Record<string, string>>
+  /** A Uint8Array body's bytes. */
+  bytes: Uint8Array
+  /** How many bytes a Stream body delivered. */
+  streamed: number
+}
+
+const newSink = (): FloorSink => ({ status: 0, headers: {}, bytes: new Uint8Array(0), streamed: 0 })
+
+const sinkKey = Symbol.for("effect-http-testkit/bench/sink")
+interface WithSink {
+  [sinkKey]?: FloorSink
+}
+
+/** `handleResponse` for the pipeline floor: fills the sink attached to the request. */
+const takeResponse = (
+  request: HttpServerRequest.HttpServerRequest,
+  response: HttpServerResponse.HttpServerResponse
+): Effect.Effect<void> => {
+  const sink = (request as WithSink)[sinkKey]
+  if (sink === undefined) return Effect.dieMessage("pipeline floor: a request without a sink")
+  sink.status = response.status
+  sink.headers = response.headers
+  const body = response.body
+  switch (body._tag) {
+    case "Uint8Array":
+      sink.bytes = body.body
+      return Effect.void
+    case "Empty":
+      return Effect.void
+    case "Stream":
+      // As platform-node writes a Stream body: chunk by chunk, inside the handler fiber.
+      return body.stream.pipe(
+        Stream.orDie,
+        Stream.runForEachChunk((chunk) =>
+          Effect.sync(() => {
+            const array = Chunk.toReadonlyArray(chunk)
+            for (let i = 0; i < array.length; i++) sink.streamed += array[i].length
+          })
+        )
+      )
+    default:
+      return Effect.dieMessage(`pipeline floor: unexpected ${body._tag} body`)
+  }
+}
+
+export interface Pipeline {
+  /**
+   * Runs `request` through the pipeline in a fiber of its own (`runFork`, as platform-node
+   * does per request) and waits for that fiber: the response has then been delivered.
+   */
+  readonly handle: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<FloorSink>
+  readonly dispose: () => Promise<void>
+}
+
+/** The pipeline floor for `target` (by default the bench app). */
+export const makePipeline = async (
+  target: HttpApp.Default<unknown> = app,
+  options: { readonly tracerDisabled?: boolean } = {}
+): Promise<Pipeline> => {
+  const managed = ManagedRuntime.make(NodeHttpServer.layerContext)
+  const base = await managed.runtime()
+  const runtime =
+    options.tracerDisabled === true
+      ? await managed.runPromise(
+          Effect.locally(Effect.runtime<never>(), HttpMiddleware.currentTracerDisabledWhen, () => true)
+        )
+      : base
+  const handled = HttpApp.toHandled(target, takeResponse, undefined)
+  const runFork = Runtime.runFork(runtime)
+  return {
+    handle: (request) =>
+      Effect.suspend(() => {
+        const sink = newSink()
+        ;(request as WithSink)[sinkKey] = sink
+        const fiber = runFork(Effect.provideService(handled, HttpServerRequest.HttpServerRequest, request))
+        return Effect.flatMap(Fiber.await(fiber), (exit) =>
+          Exit.isSuccess(exit) ? Effect.succeed(sink) : Effect.die(Cause.squash(exit.cause))
+        )
+      }),
+    dispose: () => managed.dispose()
+  }
+}
+
+const decoder = new TextDecoder()
+
+/** Parses a floor's JSON body. */
+export const sinkJson = (sink: FloorSink): unknown => JSON.parse(decoder.decode(sink.bytes))
+
 /**
- * `HttpApp.toHandled(app, handleResponse)` for one prebuilt request: the pipeline
- * `HttpServer.serve` runs behind a socket (tracer middleware, scope, error mapping), with
- * nothing around it. `handleResponse` only takes the body's bytes.
+ * `HttpApp.toHandled(app, handleResponse)` for one prebuilt request, run inline: the
+ * pipeline with nothing around it (no fiber of its own, no request object per request).
+ * `handleResponse` only takes the body's bytes.
  */
 export const floor = (
   request: HttpServerRequest.HttpServerRequest
 ): { readonly once: Effect.Effect<void>; readonly sink: FloorSink } => {
-  const sink: FloorSink = { status: 0, bytes: new Uint8Array(0) }
+  const sink = newSink()
   const handled = HttpApp.toHandled(
     app,
     (_request, response): Effect.Effect<void, HttpServerError.ResponseError> =>
@@ -61,11 +181,49 @@ export const checkPayload = (body: unknown, who: string): void => {
 
 export const perSecond = (n: number, seconds: number) => n / seconds
 
-export const formatRate = (rate: number) =>
-  rate >= 100 ? `${Math.round(rate).toLocaleString("en-US")} req/s` : `${rate.toFixed(1)} req/s`
+export const formatRate = (rate: number) => `${formatNumber(rate)} req/s`
 
-export const formatRatio = (ratio: number) => (ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2))
+/** Requests per second over the rounds, `median [min–max]`, with a `unit` ("req/s"). */
+export const formatRates = (s: { median: number; min: number; max: number }, unit = "req/s") =>
+  `${formatNumber(s.median)} ${unit} [${formatNumber(s.min)}–${formatNumber(s.max)}]`
 
 /** How many seconds one run of the measurements took, as shown beside each figure. */
 export const runNote = (n: number, seconds: number) =>
   `${n.toLocaleString("en-US")} per run, median ${seconds.toFixed(3)} s`
+
+/** A subject of a request scenario: `n` requests per run. */
+export interface RateSubject {
+  readonly name: string
+  readonly n: number
+  readonly run: () => Promise<void>
+  /** The minimum ratio of ours to this subject (requests per second), if it is a target. */
+  readonly target?: number
+}
+
+/**
+ * The rows of a request scenario: each subject's requests per second, and for every subject
+ * but ours (`subjects[0]`) the ratio of ours to it, paired per round, with its target.
+ */
+export const rateRows = (
+  scenario: string,
+  subjects: ReadonlyArray<RateSubject>,
+  measured: ReadonlyArray<Measurement>,
+  ratioLabel: (subject: RateSubject) => string = () => ""
+): Array<Row> => {
+  const ours = measured[0]
+  const n0 = subjects[0].n
+  return measured.map((m, i) => {
+    const subject = subjects[i]
+    const value = `${formatRates(perRun(m, (s) => perSecond(subject.n, s)))} (${subject.n.toLocaleString("en-US")} per run)`
+    if (i === 0) return { scenario, subject: m.name, value }
+    const ratio = paired(ours, m, (a, b) => perSecond(n0, a) / perSecond(subject.n, b))
+    const label = ratioLabel(subject)
+    return {
+      scenario,
+      subject: m.name,
+      value,
+      ratio: `ours ${formatRatios(ratio)}${label === "" ? "" : ` ${label}`}`,
+      ...(subject.target === undefined ? {} : { target: `>= ${subject.target}x`, met: ratio.median >= subject.target })
+    }
+  })
+}

@@ -1,16 +1,34 @@
 /**
- * A small benchmark harness: every figure is a ratio measured in the same process, because
- * absolute numbers on a shared 2-core machine are noise.
+ * A small benchmark harness: every figure is a ratio measured in the same process (or, for
+ * subjects run in child processes, the same run), because absolute numbers on a shared
+ * 2-core machine are noise.
+ *
+ * Subjects run one warm-up each, then `runs` rounds; each round runs every subject once, in
+ * an order that rotates from round to round (A B C, B C A, C A B, ...), so neither drift in
+ * the machine's speed nor what the previous subject left behind (garbage, a grown heap)
+ * favours one of them. A figure is reported as its median over the rounds with the range
+ * [min–max]; a ratio is computed per round, from the two subjects' runs in that round, and
+ * reported the same way.
  */
 import * as os from "node:os"
+
+/** One timed run of a subject. */
+export interface Sample {
+  readonly seconds: number
+  /** Peak RSS growth over the run's starting RSS, in bytes. */
+  readonly rssGrowth: number
+}
 
 export interface Measurement {
   readonly name: string
   /** Median seconds per run. */
   readonly seconds: number
+  /** Seconds of each round's run, in round order (index i is round i for every subject). */
   readonly runs: ReadonlyArray<number>
   /** Peak RSS growth over the run's starting RSS, in bytes (max over runs). */
   readonly rssGrowth: number
+  /** Peak RSS growth of each round's run, in round order. */
+  readonly rssRuns: ReadonlyArray<number>
 }
 
 export interface Row {
@@ -22,13 +40,21 @@ export interface Row {
   readonly met?: boolean
 }
 
-const median = (values: ReadonlyArray<number>) => {
+/**
+ * A subject of a comparison: `run` is timed here, around the call; a subject run in a child
+ * process times itself there and gives its `Sample` instead.
+ */
+export type Subject =
+  | { readonly name: string; readonly run: () => Promise<unknown> }
+  | { readonly name: string; readonly sample: () => Promise<Sample> }
+
+export const median = (values: ReadonlyArray<number>) => {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-/** Samples RSS every few milliseconds while `run` is in flight. */
+/** Samples RSS every few milliseconds while `run` is in flight; returns the peak growth. */
 const withRssSampling = async (run: () => Promise<void>): Promise<number> => {
   const gc = (globalThis as { gc?: () => void }).gc
   gc?.()
@@ -47,38 +73,86 @@ const withRssSampling = async (run: () => Promise<void>): Promise<number> => {
   return Math.max(peak, end) - start
 }
 
+/** Times one run of `run` in this process (after a GC), sampling RSS while it runs. */
+export const measureOnce = async (run: () => Promise<unknown>): Promise<Sample> => {
+  let seconds = 0
+  const rssGrowth = await withRssSampling(async () => {
+    const start = process.hrtime.bigint()
+    await run()
+    seconds = Number(process.hrtime.bigint() - start) / 1e9
+  })
+  return { seconds, rssGrowth }
+}
+
+const runSubject = (subject: Subject): Promise<Sample> =>
+  "sample" in subject ? subject.sample() : measureOnce(subject.run)
+
 /**
- * Runs each subject `runs` times, interleaved (A B A B ...) so drift in the machine's speed
- * hits all of them alike, after one warm-up run each.
+ * Runs each subject once to warm up, then `runs` rounds of every subject, the order
+ * rotating each round.
  */
-export const compare = async (
-  subjects: ReadonlyArray<{ readonly name: string; readonly run: () => Promise<void> }>,
-  runs: number
-): Promise<ReadonlyArray<Measurement>> => {
-  for (const subject of subjects) await subject.run()
+export const compare = async (subjects: ReadonlyArray<Subject>, runs: number): Promise<ReadonlyArray<Measurement>> => {
+  for (const subject of subjects) await ("sample" in subject ? subject.sample() : subject.run())
   const times = subjects.map(() => [] as Array<number>)
-  const rss = subjects.map(() => 0)
-  for (let i = 0; i < runs; i++) {
-    for (let s = 0; s < subjects.length; s++) {
-      let elapsed = 0
-      const growth = await withRssSampling(async () => {
-        const start = process.hrtime.bigint()
-        await subjects[s].run()
-        elapsed = Number(process.hrtime.bigint() - start) / 1e9
-      })
-      times[s].push(elapsed)
-      rss[s] = Math.max(rss[s], growth)
+  const rss = subjects.map(() => [] as Array<number>)
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const s = (round + k) % subjects.length
+      const sample = await runSubject(subjects[s])
+      times[s].push(sample.seconds)
+      rss[s].push(sample.rssGrowth)
     }
   }
   return subjects.map((subject, s) => ({
     name: subject.name,
     seconds: median(times[s]),
     runs: times[s],
-    rssGrowth: rss[s]
+    rssGrowth: Math.max(...rss[s]),
+    rssRuns: rss[s]
   }))
 }
 
+/** A figure over the rounds: its median and range. */
+export interface Spread {
+  readonly median: number
+  readonly min: number
+  readonly max: number
+}
+
+export const spread = (values: ReadonlyArray<number>): Spread => ({
+  median: median(values),
+  min: Math.min(...values),
+  max: Math.max(...values)
+})
+
+/** A figure derived from each round's seconds of one subject (e.g. requests per second). */
+export const perRun = (m: Measurement, f: (seconds: number) => number): Spread => spread(m.runs.map(f))
+
+/**
+ * A figure derived per round from two subjects' runs in that round (e.g. the ratio of their
+ * rates), so the range shows how much the comparison itself moved.
+ */
+export const paired = (a: Measurement, b: Measurement, f: (a: number, b: number) => number): Spread =>
+  spread(a.runs.map((seconds, i) => f(seconds, b.runs[i])))
+
+/** `median [min–max]` with `format` applied to each, then `unit`. */
+export const formatSpread = (s: Spread, format: (value: number) => string, unit = ""): string =>
+  `${format(s.median)}${unit} [${format(s.min)}–${format(s.max)}]`
+
+/** A count or rate: grouped digits from 100 on, one decimal below. */
+export const formatNumber = (value: number) =>
+  value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(1)
+
+export const formatRatio = (ratio: number) => (ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2))
+
+/** A ratio over the rounds: `0.85x [0.80–0.91]`. */
+export const formatRatios = (s: Spread) => `${formatRatio(s.median)}x [${formatRatio(s.min)}–${formatRatio(s.max)}]`
+
 export const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+
+/** RSS growth over the rounds: median [min–max]. */
+export const formatRss = (m: Measurement) =>
+  formatSpread(spread(m.rssRuns), (b) => (b / 1024 / 1024).toFixed(1), " MiB")
 
 export const machine = () =>
   `${os.cpus()[0]?.model ?? "unknown CPU"} x ${os.cpus().length}, ${mib(os.totalmem())} RAM, Node ${process.version}, ${os.platform()} ${os.release()}`

@@ -1,21 +1,21 @@
 /**
- * Scenario 3: request bodies and concurrency, as ratios to the platform's own floor
- * (`HttpApp.toHandled` with no client around it).
+ * Scenario 3: request bodies and concurrency, as ratios to the pipeline floor (app.ts: what
+ * platform-node's server pays per request minus the socket).
  *
  * - POST /echo with a 64 KiB JSON body: ours sends it with `json:` and reads `r.json`; the
- *   floor gets a fresh web `Request` holding the same JSON text each time (a reused one
- *   would cache its body), runs it through `toHandled`, and parses the echoed bytes.
+ *   floor gets a fresh request holding the same JSON text (with a client's headers and
+ *   `content-type`) each time, runs it in a fiber of its own through `toHandled`, and parses
+ *   the echoed bytes.
  * - 1,000 concurrent GET /json on one client (`Effect.forEach`, unbounded concurrency)
- *   against 1,000 concurrent floor runs of the prebuilt request.
+ *   against 1,000 concurrent pipeline-floor requests (a fresh request and a fiber each).
  */
-import { HttpServerRequest } from "@effect/platform"
 import { Effect, ManagedRuntime } from "effect"
 import * as TestClient from "../src/Client.js"
-import { app, checkPayload, floor, formatRate, formatRatio, perSecond, runNote, times } from "./app.js"
+import { app, checkPayload, freshRequest, makePipeline, type RateSubject, rateRows, sinkJson, times } from "./app.js"
 import { compare, type Row } from "./harness.js"
 
 /** Requests per run (the concurrent ones: batches of `concurrency`). */
-export const counts = { postOurs: 150, postFloor: 150, batchesOurs: 1, batchesFloor: 2 }
+export const counts = { postOurs: 100, postFloor: 100, batchesOurs: 1, batchesFloor: 1 }
 const concurrency = 1_000
 
 /** About 64 KiB of JSON: an array of small records. */
@@ -30,8 +30,6 @@ export const makeBody = (bytes: number) => {
   return { items }
 }
 
-const decoder = new TextDecoder()
-
 export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
   const body = makeBody(64 * 1024)
   const text = JSON.stringify(body)
@@ -41,6 +39,7 @@ export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
   }
 
   const runtime = ManagedRuntime.make(TestClient.layer(app))
+  const pipeline = await makePipeline()
   const oursPost = times(
     counts.postOurs,
     Effect.flatMap(TestClient.post("/echo", { json: body }), (r) =>
@@ -49,76 +48,78 @@ export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
   )
   const floorPost = times(
     counts.postFloor,
-    Effect.suspend(() => {
-      const request = HttpServerRequest.fromWeb(
-        new Request("http://bench/echo", {
-          method: "POST",
-          body: text,
-          headers: { "content-type": "application/json" }
-        })
-      )
-      const { once, sink } = floor(request)
-      return Effect.map(once, () => checkEcho(JSON.parse(decoder.decode(sink.bytes)), "floor"))
-    })
+    Effect.map(
+      Effect.suspend(() =>
+        pipeline.handle(
+          freshRequest("/echo", {
+            method: "POST",
+            body: text,
+            headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) }
+          })
+        )
+      ),
+      (sink) => {
+        if (sink.status !== 200) throw new Error(`pipeline floor: status ${sink.status}`)
+        checkEcho(sinkJson(sink), "pipeline floor")
+      }
+    )
   )
 
   const oursGet = Effect.flatMap(TestClient.get("/json"), (r) =>
     Effect.map(r.json, (b) => checkPayload(b, "TestClient"))
+  )
+  const floorGet = Effect.map(
+    Effect.suspend(() => pipeline.handle(freshRequest("/json"))),
+    (sink) => checkPayload(sinkJson(sink), "pipeline floor")
   )
   const indices = Array.from({ length: concurrency }, (_, i) => i)
   const oursConcurrent = times(
     counts.batchesOurs,
     Effect.forEach(indices, () => oursGet, { concurrency: "unbounded", discard: true })
   )
-  const prebuilt = HttpServerRequest.fromWeb(new Request("http://bench/json"))
-  const floorOnce = floor(prebuilt).once
   const floorConcurrent = times(
     counts.batchesFloor,
-    Effect.forEach(indices, () => floorOnce, { concurrency: "unbounded", discard: true })
+    Effect.forEach(indices, () => floorGet, { concurrency: "unbounded", discard: true })
   )
 
-  const post = await compare(
-    [
-      { name: "TestClient.post json 64 KiB + r.json", run: () => runtime.runPromise(oursPost) },
-      { name: "floor: toHandled, fresh Request with the same JSON", run: () => Effect.runPromise(floorPost) }
-    ],
-    runs
-  )
-  const concurrent = await compare(
-    [
-      {
-        name: `TestClient.get x ${concurrency} concurrent (one client)`,
-        run: () => runtime.runPromise(oursConcurrent)
-      },
-      { name: `floor: toHandled x ${concurrency} concurrent`, run: () => Effect.runPromise(floorConcurrent) }
-    ],
-    runs
-  )
-  await runtime.dispose()
-
-  const rows: Array<Row> = []
-  const pair = (
-    scenario: string,
-    [ours, base]: ReadonlyArray<{ name: string; seconds: number }>,
-    nOurs: number,
-    nBase: number
-  ) => {
-    const a = perSecond(nOurs, ours.seconds)
-    const b = perSecond(nBase, base.seconds)
-    rows.push({ scenario, subject: base.name, value: `${formatRate(b)} (${runNote(nBase, base.seconds)})` })
-    rows.push({
-      scenario,
-      subject: ours.name,
-      value: `${formatRate(a)} (${runNote(nOurs, ours.seconds)})`,
-      ratio: `${formatRatio(a / b)}x floor`
-    })
+  const postSubjects: ReadonlyArray<RateSubject> = [
+    { name: "TestClient.post json 64 KiB + r.json", n: counts.postOurs, run: () => runtime.runPromise(oursPost) },
+    {
+      name: "pipeline floor: fresh request with the same JSON + fiber per request",
+      n: counts.postFloor,
+      run: () => Effect.runPromise(floorPost)
+    }
+  ]
+  const concurrentSubjects: ReadonlyArray<RateSubject> = [
+    {
+      name: `TestClient.get x ${concurrency} concurrent (one client)`,
+      n: counts.batchesOurs * concurrency,
+      run: () => runtime.runPromise(oursConcurrent)
+    },
+    {
+      name: `pipeline floor x ${concurrency} concurrent (fresh request + fiber each)`,
+      n: counts.batchesFloor * concurrency,
+      run: () => Effect.runPromise(floorConcurrent)
+    }
+  ]
+  try {
+    const post = await compare(postSubjects, runs)
+    const concurrent = await compare(concurrentSubjects, runs)
+    // Floor first, then ours with its ratio to the floor.
+    const pair = (scenario: string, subjects: ReadonlyArray<RateSubject>, measured: typeof post) => {
+      const [oursRow, floorRow] = rateRows(scenario, subjects, measured)
+      const ratio = floorRow.ratio?.replace(/^ours /, "") ?? ""
+      return [
+        { scenario, subject: floorRow.subject, value: floorRow.value },
+        { ...oursRow, ratio: `${ratio} pipeline floor` }
+      ]
+    }
+    return [
+      ...pair(`POST ${(text.length / 1024).toFixed(0)} KiB JSON`, postSubjects, post),
+      ...pair(`${concurrency.toLocaleString("en-US")} concurrent GET`, concurrentSubjects, concurrent)
+    ]
+  } finally {
+    await runtime.dispose()
+    await pipeline.dispose()
   }
-  pair(`POST ${(text.length / 1024).toFixed(0)} KiB JSON`, post, counts.postOurs, counts.postFloor)
-  pair(
-    `${concurrency.toLocaleString("en-US")} concurrent GET`,
-    concurrent,
-    counts.batchesOurs * concurrency,
-    counts.batchesFloor * concurrency
-  )
-  return rows
 }

@@ -1,8 +1,19 @@
 /**
  * Scenario 1: sequential small GET round trips returning JSON, through each way of testing
- * an Effect app: ours on one long-lived client, the platform's bare `toHandled` pipeline
- * (the floor), `toWebHandler`, `NodeHttpServer.layerTest` over a real socket, supertest and
- * light-my-request against the app's Node handler.
+ * an Effect app, all against the same app (bench/app.ts) unless said:
+ *
+ * - ours, on one long-lived client;
+ * - the pipeline floor: what platform-node's server pays per request minus the socket (a
+ *   fresh request with a client's headers, a fiber per request, `toHandled` with the tracer
+ *   middleware and a request scope; see app.ts). The target compares against this one;
+ * - the bare floor (`toHandled` run inline on one reused request) and `toWebHandler`, for
+ *   reference;
+ * - undici's `Client` with keep-alive against the app served by `NodeHttpServer` on
+ *   127.0.0.1: the best a socket can do;
+ * - `NodeHttpServer.layerTest` + `HttpClient` (a socket, one connection per request);
+ * - supertest and light-my-request against the app's Node handler (`makeHandler`);
+ * - Fastify's `inject` and Hono's `app.request`, each on its own framework's app with the
+ *   same JSON route (they cannot run an Effect app): reference lines, no target.
  *
  * Each subject does its own number of requests per run (the slow ones fewer, so every run
  * takes a fraction of a second); the figures compared are requests per second.
@@ -11,27 +22,41 @@ import * as http from "node:http"
 import { HttpApp, HttpClient, HttpServer, HttpServerRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, ManagedRuntime } from "effect"
+import Fastify from "fastify"
+import { Hono } from "hono"
 import { inject } from "light-my-request"
 import request from "supertest"
+import { Client } from "undici"
 import * as TestClient from "../src/Client.js"
-import { app, checkPayload, floor, formatRate, formatRatio, perSecond, runNote, times } from "./app.js"
-import { compare, mib, type Row } from "./harness.js"
+import {
+  app,
+  checkPayload,
+  floor,
+  freshRequest,
+  makePipeline,
+  payload,
+  type RateSubject,
+  rateRows,
+  sinkJson,
+  times
+} from "./app.js"
+import { compare, formatRss, type Row } from "./harness.js"
 
 /** Requests per run for each subject. */
 export const counts = {
-  ours: 3_000,
-  floor: 8_000,
-  webHandler: 1_500,
-  layerTest: 150,
-  supertest: 200,
-  lightMyRequest: 1_500
+  ours: 600,
+  pipeline: 1_500,
+  floor: 2_500,
+  webHandler: 600,
+  undici: 300,
+  layerTest: 80,
+  supertest: 120,
+  lightMyRequest: 500,
+  fastify: 2_500,
+  hono: 4_000
 }
 
-export interface Subject {
-  readonly name: string
-  readonly n: number
-  readonly run: () => Promise<void>
-}
+export type Subject = RateSubject
 
 /** Ours: `TestClient.get("/json")` and `r.json`, on one client kept for the whole scenario. */
 export const oursSubject = (n: number = counts.ours) => {
@@ -49,7 +74,28 @@ export const oursSubject = (n: number = counts.ours) => {
   }
 }
 
-/** The floor: `HttpApp.toHandled` with one prebuilt request, reused; `handleResponse` takes the bytes. */
+/** The pipeline floor for GET /json: a fresh request and a fiber per request. */
+export const pipelineSubject = async (n: number = counts.pipeline) => {
+  const pipeline = await makePipeline()
+  const once = Effect.map(
+    Effect.suspend(() => pipeline.handle(freshRequest("/json"))),
+    (sink) => {
+      if (sink.status !== 200) throw new Error(`pipeline floor: status ${sink.status}`)
+      checkPayload(sinkJson(sink), "pipeline floor")
+    }
+  )
+  const loop = times(n, once)
+  return {
+    subject: {
+      name: "pipeline floor: fresh request + fiber per request, toHandled (tracer, scope)",
+      n,
+      run: () => Effect.runPromise(loop)
+    } as Subject,
+    dispose: pipeline.dispose
+  }
+}
+
+/** The bare floor: `HttpApp.toHandled` run inline with one prebuilt request, reused. */
 export const floorSubject = (n: number = counts.floor): Subject => {
   const prebuilt = HttpServerRequest.fromWeb(new Request("http://bench/json"))
   const { once, sink } = floor(prebuilt)
@@ -58,21 +104,53 @@ export const floorSubject = (n: number = counts.floor): Subject => {
     Effect.zipRight(
       once,
       Effect.sync(() => {
-        if (sink.status !== 200 || sink.bytes.length === 0) throw new Error(`floor: status ${sink.status}`)
+        if (sink.status !== 200) throw new Error(`floor: status ${sink.status}`)
+        checkPayload(sinkJson(sink), "bare floor")
       })
     )
   )
-  return { name: "floor: HttpApp.toHandled, prebuilt request", n, run: () => Effect.runPromise(loop) }
+  return {
+    name: "bare floor: toHandled inline, one reused request (reference)",
+    n,
+    run: () => Effect.runPromise(loop)
+  }
 }
 
 export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
   const ours = oursSubject()
+  const pipeline = await pipelineSubject()
 
   const webHandler = HttpApp.toWebHandler(app)
   const viaWebHandler = async () => {
     for (let i = 0; i < counts.webHandler; i++) {
       const res = await webHandler(new Request("http://bench/json"))
       checkPayload(await res.json(), "toWebHandler")
+    }
+  }
+
+  // The app on a real server on 127.0.0.1, and undici's Client keeping one connection alive.
+  const served = ManagedRuntime.make(
+    HttpServer.serve(app).pipe(
+      Layer.provideMerge(
+        NodeHttpServer.layer(
+          () => {
+            const server = http.createServer()
+            server.keepAliveTimeout = 60_000
+            return server
+          },
+          { port: 0, host: "127.0.0.1" }
+        )
+      )
+    )
+  )
+  const address = (await served.runPromise(HttpServer.HttpServer)).address
+  if (address._tag !== "TcpAddress") throw new Error("roundtrip: expected a TCP address")
+  const undici = new Client(`http://127.0.0.1:${address.port}`, { keepAliveTimeout: 60_000 })
+  const viaUndici = async () => {
+    for (let i = 0; i < counts.undici; i++) {
+      const res = await undici.request({ method: "GET", path: "/json" })
+      if (res.statusCode !== 200) throw new Error(`undici: status ${res.statusCode}`)
+      checkPayload(await res.body.json(), "undici")
     }
   }
 
@@ -102,42 +180,68 @@ export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
     }
   }
 
+  const fastify = Fastify({ logger: false })
+  fastify.get("/json", async () => payload)
+  await fastify.ready()
+  const viaFastify = async () => {
+    for (let i = 0; i < counts.fastify; i++) {
+      const res = await fastify.inject({ method: "GET", url: "/json" })
+      checkPayload(res.json(), "fastify inject")
+    }
+  }
+
+  const hono = new Hono()
+  hono.get("/json", (c) => c.json(payload))
+  const viaHono = async () => {
+    for (let i = 0; i < counts.hono; i++) {
+      const res = await hono.request("/json")
+      checkPayload(await res.json(), "hono app.request")
+    }
+  }
+
   const subjects: ReadonlyArray<Subject> = [
     ours.subject,
+    { ...pipeline.subject, target: 0.8 },
     floorSubject(),
-    { name: "HttpApp.toWebHandler + res.json()", n: counts.webHandler, run: viaWebHandler },
+    { name: "HttpApp.toWebHandler + res.json() (reference)", n: counts.webHandler, run: viaWebHandler },
+    {
+      name: "undici Client, keep-alive, NodeHttpServer on 127.0.0.1",
+      n: counts.undici,
+      run: viaUndici,
+      target: 4
+    },
     {
       name: "NodeHttpServer.layerTest + HttpClient",
       n: counts.layerTest,
-      run: () => socketRuntime.runPromise(socketLoop)
+      run: () => socketRuntime.runPromise(socketLoop),
+      target: 20
     },
-    { name: "supertest(http.createServer(makeHandler))", n: counts.supertest, run: viaSupertest },
-    { name: "light-my-request inject(makeHandler)", n: counts.lightMyRequest, run: viaLightMyRequest }
+    { name: "supertest(http.createServer(makeHandler))", n: counts.supertest, run: viaSupertest, target: 15 },
+    { name: "light-my-request inject(makeHandler)", n: counts.lightMyRequest, run: viaLightMyRequest, target: 2.5 },
+    {
+      name: "Fastify inject, on Fastify's own app (reference: cannot run the Effect app)",
+      n: counts.fastify,
+      run: viaFastify
+    },
+    { name: "Hono app.request, on Hono's own app (reference: cannot run the Effect app)", n: counts.hono, run: viaHono }
   ]
-  const measured = await compare(subjects, runs)
-  await ours.dispose()
-  await socketRuntime.dispose()
-
-  const rates = measured.map((m, i) => perSecond(subjects[i].n, m.seconds))
-  const oursRate = rates[0]
-  const targets: ReadonlyArray<number | undefined> = [undefined, 0.7, undefined, 10, 10, 1]
-  const rows: Array<Row> = measured.map((m, i) => {
-    const value = `${formatRate(rates[i])} (${runNote(subjects[i].n, m.seconds)})`
-    if (i === 0) return { scenario: "GET round trip", subject: m.name, value }
-    const ratio = oursRate / rates[i]
-    const target = targets[i]
-    return {
-      scenario: "GET round trip",
-      subject: m.name,
-      value,
-      ratio: `ours ${formatRatio(ratio)}x`,
-      ...(target === undefined ? {} : { target: `>= ${target}x`, met: ratio >= target })
-    }
-  })
-  rows.push({
-    scenario: "memory",
-    subject: `${measured[0].name}: peak RSS growth over a run of ${subjects[0].n.toLocaleString("en-US")}`,
-    value: mib(measured[0].rssGrowth)
-  })
-  return rows
+  try {
+    const measured = await compare(subjects, runs)
+    const rows = rateRows("GET round trip", subjects, measured, (s) =>
+      s === subjects[1] ? "pipeline floor" : s === subjects[2] ? "bare floor" : ""
+    )
+    rows.push({
+      scenario: "memory",
+      subject: `${measured[0].name}: peak RSS growth over a run of ${subjects[0].n.toLocaleString("en-US")}`,
+      value: formatRss(measured[0])
+    })
+    return rows
+  } finally {
+    await undici.close()
+    await fastify.close()
+    await ours.dispose()
+    await pipeline.dispose()
+    await socketRuntime.dispose()
+    await served.dispose()
+  }
 }

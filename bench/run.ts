@@ -12,8 +12,9 @@ import * as roundtrip from "./roundtrip.js"
 import * as sse from "./sse.js"
 import * as streaming from "./streaming.js"
 import * as tracing from "./tracing.js"
+import * as userfelt from "./userfelt.js"
 
-const runs = Number(process.env.BENCH_RUNS ?? 5)
+const runs = Number(process.env.BENCH_RUNS ?? 7)
 
 const scenarios: ReadonlyArray<{ readonly name: string; readonly run: (runs: number) => Promise<ReadonlyArray<Row>> }> =
   [
@@ -26,7 +27,8 @@ const scenarios: ReadonlyArray<{ readonly name: string; readonly run: (runs: num
     { name: "longlines", run: longlines.run },
     { name: "cookies", run: cookies.run },
     { name: "memory", run: memory.run },
-    { name: "tracing", run: tracing.run }
+    { name: "tracing", run: tracing.run },
+    { name: "userfelt", run: userfelt.run }
   ]
 
 const main = async () => {
@@ -52,10 +54,17 @@ const main = async () => {
     "",
     `- machine: ${machine()}`,
     `- date: ${new Date().toISOString()}`,
-    `- runs per subject: ${runs} (medians; subjects interleaved, one warm-up each)`,
+    `- rounds: ${runs} (BENCH_RUNS) after one warm-up run of each subject; each round runs every subject once, the order rotating from round to round`,
     `- total time: ${((Date.now() - started) / 1000).toFixed(1)} s`,
     "",
-    "Every ratio is measured in the same process and run. Reproduce with `npm run bench`.",
+    "Every figure is the median over the rounds followed by its range [min–max]. Every ratio is",
+    "computed per round from the two subjects' runs in that round (same process, or for SSE the",
+    "same run, each subject in a child process of its own), then given as median [min–max];",
+    "targets are checked against the median. Floors: the pipeline floor is what",
+    "`@effect/platform-node` pays per request minus the socket (a fresh request with a client's",
+    "headers, a fiber per request, `HttpApp.toHandled` with the tracer middleware and a request",
+    "scope); the direct stream floor runs the app's body Stream in the handler fiber. Reproduce",
+    "with `npm run bench`.",
     "",
     table,
     ""
