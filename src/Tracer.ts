@@ -4,7 +4,8 @@
  *
  * Every accessor is both a method of the service (`yield* TestTracer.TestTracer`) and a
  * function of this module that needs the service. A span is visible once it has ended; a
- * missing one fails with {@link SpanNotFound}.
+ * missing one fails with {@link SpanNotFound}. The recorder keeps the last 10,000 spans,
+ * dropping the oldest finished ones first.
  *
  * @since 0.1.0
  */
@@ -46,7 +47,11 @@ export interface RecordedSpan extends Tracer.Span {
   readonly startTime: bigint
   /** `undefined` while the span is open. */
   readonly endTime: bigint | undefined
-  /** How the span's effect ended; `undefined` while it is open. */
+  /**
+   * How the span's effect ended; `undefined` while it is open. A failure keeps its `Cause`;
+   * a success is `Exit.void`: the recorder does not keep the value (for a request's span,
+   * the whole response).
+   */
   readonly exit: Exit.Exit<unknown, unknown> | undefined
   /** The request whose handler (or background work) created the span, if any. */
   readonly owner: string | undefined

@@ -360,6 +360,140 @@ describe("the TestTracer service and its accessors", () => {
   )
 })
 
+describe("what a finished span keeps", () => {
+  /** A span named `name` whose attributes are set in this order (a repeated key replaces its value). */
+  const annotated = (name: string, attributes: ReadonlyArray<readonly [string, unknown]>) =>
+    Effect.withSpan(
+      Effect.forEach(attributes, ([key, value]) => Effect.annotateCurrentSpan(key, value), { discard: true }),
+      name
+    )
+
+  it.effect("spans with the same attribute keys keep their own values, in insertion order", () =>
+    Effect.gen(function* () {
+      yield* annotated("s1", [
+        ["a", 1],
+        ["b", "x"],
+        ["c", "same"]
+      ])
+      yield* annotated("s2", [
+        ["a", 2],
+        ["b", "y"],
+        ["c", "same"]
+      ])
+      yield* annotated("s3", [
+        ["a", 3],
+        ["b", "z"]
+      ])
+      yield* annotated("s4", [
+        ["b", "w"],
+        ["a", 4]
+      ])
+      yield* annotated("s5", [
+        ["a", 5],
+        ["b", "v"],
+        ["a", 6]
+      ])
+      yield* annotated("s6", [
+        ["a", 1],
+        ["b", "x"],
+        ["c", "same"],
+        ["d", true]
+      ])
+      const entries = (span: TestTracer.RecordedSpan) => Array.from(span.attributes)
+      const spans = yield* TestTracer.spans
+      expect(spans.map(entries)).toEqual([
+        [
+          ["a", 1],
+          ["b", "x"],
+          ["c", "same"]
+        ],
+        [
+          ["a", 2],
+          ["b", "y"],
+          ["c", "same"]
+        ],
+        [
+          ["a", 3],
+          ["b", "z"]
+        ],
+        [
+          ["b", "w"],
+          ["a", 4]
+        ],
+        [
+          ["a", 6],
+          ["b", "v"]
+        ],
+        [
+          ["a", 1],
+          ["b", "x"],
+          ["c", "same"],
+          ["d", true]
+        ]
+      ])
+      const s2 = spans[1]
+      expect(s2.attributes).toBeInstanceOf(Map)
+      expect(s2.attributes).toBe(s2.attributes)
+      expect(yield* TestTracer.getAttribute(s2.spanId, "b")).toEqual(Option.some("y"))
+      expect(yield* TestTracer.getAttribute(spans[4].spanId, "a")).toEqual(Option.some(6))
+      expect(yield* TestTracer.hasAttribute(spans[2].spanId, "c")).toBe(false)
+      expect(yield* TestTracer.render(spans[3].spanId)).toContain("b=w a=4")
+    }).pipe(Effect.provide(TestTracer.layer))
+  )
+
+  it.effect("an attribute set after the span ended is recorded on that span alone", () =>
+    Effect.gen(function* () {
+      const first = yield* Effect.withSpan(
+        Effect.zipRight(Effect.annotateCurrentSpan("k", 1), Effect.orDie(Effect.currentSpan)),
+        "first"
+      )
+      yield* annotated("second", [["k", 2]])
+      first.attribute("late", "yes")
+      first.attribute("k", 10)
+      const [a, b] = yield* TestTracer.spans
+      expect(Array.from(a.attributes)).toEqual([
+        ["k", 10],
+        ["late", "yes"]
+      ])
+      expect(Array.from(b.attributes)).toEqual([["k", 2]])
+    }).pipe(Effect.provide(TestTracer.layer))
+  )
+
+  it.effect("a finished span keeps how it ended: a failure its Cause, a success not its value", () =>
+    Effect.gen(function* () {
+      yield* Effect.withSpan(Effect.succeed(new Uint8Array(1024)), "ok")
+      yield* Effect.ignore(Effect.withSpan(Effect.fail("boom"), "failed"))
+      const ok = yield* TestTracer.findSpan("ok")
+      expect(ok.exit).toEqual(Exit.void)
+      expect(ok.status._tag).toBe("Ended")
+      const failed = yield* TestTracer.findSpan("failed")
+      expect(
+        failed.exit !== undefined && Exit.isFailure(failed.exit) && Cause.failureOption(failed.exit.cause)
+      ).toEqual(Option.some("boom"))
+      expect(failed.endTime).toBeTypeOf("bigint")
+      expect(failed.startTime).toBeTypeOf("bigint")
+    }).pipe(Effect.provide(TestTracer.layer))
+  )
+
+  it.effect("past 10,000 spans the oldest finished ones are dropped, and a lookup that misses one says so", () =>
+    Effect.gen(function* () {
+      const first = yield* Effect.withSpan(Effect.orDie(Effect.currentSpan), "first")
+      const filler = Effect.withSpan(Effect.void, "filler")
+      for (let i = 0; i < 10_000; i++) yield* filler
+      const last = yield* Effect.withSpan(Effect.orDie(Effect.currentSpan), "last")
+      expect((yield* TestTracer.getSpan(last.spanId)).name).toBe("last")
+      expect((yield* TestTracer.spans).length).toBeLessThanOrEqual(10_000)
+      const byId = yield* Effect.flip(TestTracer.getSpan(first.spanId))
+      expect(byId.message).toContain(`with id ${first.spanId}: it was probably dropped`)
+      expect(byId.message).toContain("keeps the last 10,000 spans")
+      const byName = yield* Effect.flip(TestTracer.findSpan("first"))
+      expect(byName.message).toContain('named "first" (the tracer keeps the last 10,000 spans')
+      // An id the tracer never made is not said to be dropped.
+      expect((yield* Effect.flip(TestTracer.getSpan("0000"))).message).not.toContain("dropped")
+    }).pipe(Effect.provide(TestTracer.layer))
+  )
+})
+
 describe("background work", () => {
   it.scoped(
     "a span is invisible until it ends; a child span ended by background work is visible after drainTasks",

@@ -1,7 +1,7 @@
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
@@ -20,36 +20,171 @@ let ids = 0
 const prefix = Math.floor(Math.random() * 0xffffffff)
   .toString(16)
   .padStart(8, "0")
-const nextId = (length: number) => `${prefix}${(++ids).toString(16).padStart(length - 8, "0")}`
+const hexDigits = Array.from("0123456789abcdef", (digit) => digit.charCodeAt(0))
+/** Character codes of a span id (16) and a trace id (32): the prefix, then the counter's digits. */
+const idCodes = (length: number) => [
+  ...Array.from(prefix, (digit) => digit.charCodeAt(0)),
+  ...Array(length - 8).fill(48)
+]
+const spanIdCodes = idCodes(16)
+const traceIdCodes = idCodes(32)
 
-/** @internal */
+/**
+ * A fresh id: the process's random prefix, then a counter in hex. Built as one flat string
+ * (concatenation would keep a chain of pieces alive for as long as the span is kept).
+ */
+const nextId = (codes: Array<number>): string => {
+  let n = ++ids
+  for (let i = codes.length - 1; i >= 8; i--) {
+    codes[i] = hexDigits[n % 16]
+    n = Math.floor(n / 16)
+  }
+  return String.fromCharCode.apply(null, codes)
+}
+
+/** The sequence number of a span id this module made, or -1. */
+const sequenceOf = (spanId: string): number =>
+  spanId.length === 16 && spanId.startsWith(prefix) ? Number.parseInt(spanId.slice(8), 16) : -1
+
+const noEvents: ReadonlyArray<SpanEvent> = Object.freeze([])
+const noLinks: ReadonlyArray<Tracer.SpanLink> = Object.freeze([])
+const noValues: ReadonlyArray<unknown> = Object.freeze([])
+
+/**
+ * A span's attribute keys, in insertion order. Spans share them as V8 objects share their
+ * shapes: a span holds the list of the keys it has so far, and a new key moves it to the
+ * list one key longer, found from the one before.
+ */
+interface KeyList {
+  readonly keys: Array<string>
+  /** Shared lists never change; an unshared one belongs to one span, which appends to it. */
+  readonly shared: boolean
+  /** The lists one key longer, by that key. */
+  next: Map<string, KeyList> | undefined
+  /** The key added last from here and where it led: spans of one kind add the same keys in the same order. */
+  hotKey: string | undefined
+  hot: KeyList | undefined
+  /** The values of the last span that ended with these keys. */
+  last: ReadonlyArray<unknown>
+}
+
+const keyList = (keys: Array<string>, shared: boolean): KeyList => ({
+  keys,
+  shared,
+  next: undefined,
+  hotKey: undefined,
+  hot: undefined,
+  last: noValues
+})
+
+/**
+ * What a recorder's spans share: their attribute key lists, and the strings they have in
+ * common (names, owners, attribute values). Cheap comparisons first (with the last span
+ * that had the same keys), a lookup only for what differs. Every table is bounded, so
+ * unique keys and values cost no more than unshared ones.
+ *
+ * @internal
+ */
+export class Shared {
+  readonly empty: KeyList = keyList([], true)
+  private lists = 0
+  private readonly strings = new Map<string, string>()
+  private lastName = ""
+  private lastOwner = ""
+
+  /** The first copy seen of a short string. */
+  string(text: string): string {
+    if (text.length > 64) return text
+    const known = this.strings.get(text)
+    if (known !== undefined) return known
+    if (this.strings.size >= 4096) this.strings.clear()
+    this.strings.set(text, text)
+    return text
+  }
+
+  name(name: string): string {
+    if (name !== this.lastName) this.lastName = this.string(name)
+    return this.lastName
+  }
+
+  owner(owner: string): string {
+    if (owner !== this.lastOwner) this.lastOwner = this.string(owner)
+    return this.lastOwner
+  }
+
+  /** The list of `list`'s keys and then `key`, which it does not have. */
+  extend(list: KeyList, key: string): KeyList {
+    if (!list.shared) {
+      list.keys.push(this.string(key))
+      return list
+    }
+    if (key === list.hotKey) return list.hot as KeyList
+    let next = list.next?.get(key)
+    if (next === undefined) {
+      const keys = [...list.keys, this.string(key)]
+      // Keys made up per span (an id in the key) would grow the tree: past a bound, stop sharing.
+      if (this.lists >= 1024) return keyList(keys, false)
+      this.lists++
+      next = keyList(keys, true)
+      list.next ??= new Map()
+      list.next.set(key, next)
+    }
+    list.hotKey = next.keys[next.keys.length - 1]
+    list.hot = next
+    return next
+  }
+}
+
+/**
+ * A recorded span. While open it is what the app writes to; once ended it is compacted to
+ * what a test asserts on: it lets go of the fiber that opened it and of its success value
+ * (`exit` becomes `Exit.void`; a failure keeps its `Cause`), and shares its attribute keys
+ * and common strings with the recorder's other spans (see `Shared`).
+ *
+ * @internal
+ */
 export class RecordedSpanImpl implements RecordedSpan {
   readonly _tag = "Span"
   readonly spanId: string
   readonly traceId: string
   readonly sampled = true
   status: Tracer.SpanStatus
-  readonly attributes = new Map<string, unknown>()
-  readonly events: Array<SpanEvent> = []
-  readonly links: Array<Tracer.SpanLink>
+  name: string
+  events: ReadonlyArray<SpanEvent> = noEvents
+  links: ReadonlyArray<Tracer.SpanLink>
+  /** The attribute keys; `values` holds their values, in the same order. */
+  private list: KeyList
+  private values: ReadonlyArray<unknown> = noValues
+  /** The attributes as a `Map`, once `attributes` has been read: then the only copy. */
+  private map: Map<string, unknown> | undefined = undefined
+  /** The request whose work created this span, when it belongs to the app's tracked work. */
+  owner: string | undefined
+  /** The request handler whose work opened this span, while the span is open. */
+  root: Fiber.RuntimeFiber<unknown, unknown> | undefined
 
   constructor(
     private readonly recorder: Recorder,
-    readonly name: string,
+    name: string,
     readonly parent: Option.Option<Tracer.AnySpan>,
     readonly context: Context.Context<never>,
     links: Iterable<Tracer.SpanLink>,
-    readonly startTime: bigint,
+    startTime: bigint,
     readonly kind: Tracer.SpanKind,
-    /** The request whose work created this span, when it belongs to the app's tracked work. */
-    readonly owner: string | undefined,
-    /** The request handler whose work opened this span, if any. */
-    readonly root: Fiber.RuntimeFiber<unknown, unknown> | undefined
+    owner: string | undefined,
+    root: Fiber.RuntimeFiber<unknown, unknown> | undefined
   ) {
+    this.name = name
+    this.owner = owner
+    this.root = root
+    this.list = recorder.shared.empty
     this.status = { _tag: "Started", startTime }
-    this.traceId = parent._tag === "Some" ? parent.value.traceId : nextId(32)
-    this.spanId = nextId(16)
-    this.links = Array.from(links)
+    this.traceId = parent._tag === "Some" ? parent.value.traceId : nextId(traceIdCodes)
+    this.spanId = nextId(spanIdCodes)
+    this.links = Array.isArray(links) && links.length === 0 ? noLinks : Array.from(links)
+  }
+
+  get startTime(): bigint {
+    return this.status.startTime
   }
 
   get parentSpanId(): string | undefined {
@@ -64,28 +199,97 @@ export class RecordedSpanImpl implements RecordedSpan {
     return this.status._tag === "Ended" ? this.status.exit : undefined
   }
 
+  get attributes(): ReadonlyMap<string, unknown> {
+    if (this.map === undefined) {
+      const map = new Map<string, unknown>()
+      const keys = this.list.keys
+      for (let i = 0; i < keys.length; i++) map.set(keys[i], this.values[i])
+      this.map = map
+      this.list = this.recorder.shared.empty
+      this.values = noValues
+    }
+    return this.map
+  }
+
+  /** Whether the attribute is set, without building the `Map`. */
+  hasAttribute(key: string): boolean {
+    return this.map !== undefined ? this.map.has(key) : this.list.keys.indexOf(key) !== -1
+  }
+
+  /** The attribute's value, without building the `Map`. */
+  getAttribute(key: string): unknown {
+    return this.map !== undefined ? this.map.get(key) : this.values[this.list.keys.indexOf(key)]
+  }
+
+  /** The attributes as `[key, value]` pairs, in insertion order, without building the `Map`. */
+  attributeEntries(): Array<readonly [string, unknown]> {
+    return this.map !== undefined
+      ? Array.from(this.map)
+      : this.list.keys.map((key, i) => [key, this.values[i]] as const)
+  }
+
   end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
     if (this.status._tag === "Ended") return
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+    this.status = {
+      _tag: "Ended",
+      startTime: this.status.startTime,
+      endTime,
+      exit: exit._tag === "Success" ? Exit.void : exit
+    }
+    this.root = undefined
+    this.compact(this.recorder.shared)
     this.recorder.ended(this)
   }
 
+  /** Shares what other spans have too; called once the span has ended. */
+  private compact(shared: Shared): void {
+    this.name = shared.name(this.name)
+    if (this.owner !== undefined) this.owner = shared.owner(this.owner)
+    if (this.values.length === 0) return
+    const list = this.list
+    const last = list.last
+    // A copy of the exact size (the one written to has room to grow), with the strings the
+    // last span with these keys had where they are the same, or else the shared ones.
+    this.values = this.values.map((value, i) =>
+      typeof value !== "string" ? value : value === last[i] ? last[i] : shared.string(value)
+    )
+    if (list.shared) list.last = this.values
+  }
+
   attribute(key: string, value: unknown): void {
-    this.attributes.set(key, value)
+    if (this.map !== undefined) {
+      this.map.set(key, value)
+      return
+    }
+    const list = this.list
+    // The key the last span added next cannot be one this list has already.
+    if (key !== list.hotKey) {
+      const index = list.keys.indexOf(key)
+      if (index !== -1) {
+        ;(this.values as Array<unknown>)[index] = value
+        return
+      }
+    }
+    this.list = this.recorder.shared.extend(list, key)
+    if (this.values.length === 0) this.values = [value]
+    else (this.values as Array<unknown>).push(value)
   }
 
   event(name: string, time: bigint, attributes?: Record<string, unknown>): void {
-    this.events.push({ name, time, attributes: attributes ?? {} })
+    const events = this.events === noEvents ? [] : (this.events as Array<SpanEvent>)
+    events.push({ name, time, attributes: attributes ?? {} })
+    this.events = events
   }
 
   addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
-    this.links.push(...links)
+    if (links.length > 0) this.links = [...this.links, ...links]
   }
 }
 
 /**
- * Records every span the tracer creates. Finished spans are kept in start order, bounded
- * (oldest dropped first) so a long-lived client does not grow without end.
+ * Records every span the tracer creates. Finished spans are kept in start order, bounded:
+ * past `limit` spans, the oldest finished ones are dropped, so a long-lived client does not
+ * grow without end.
  *
  * @internal
  */
@@ -96,6 +300,10 @@ export class Recorder {
   /** Open spans that belong to the app's tracked work: `drainTasks` waits for them. */
   readonly openAppSpans = new Set<RecordedSpanImpl>()
   private readonly listeners = new Set<() => void>()
+  readonly shared = new Shared()
+  /** How many finished spans were dropped, and the newest of them (its id's sequence number). */
+  dropped = 0
+  private droppedUpTo = -1
   ownerOf: OwnerOf = () => undefined
   /** The request handler a fiber's work descends from, if any. */
   rootOf: (fiber: Fiber.RuntimeFiber<unknown, unknown>) => Fiber.RuntimeFiber<unknown, unknown> | undefined = () =>
@@ -106,8 +314,8 @@ export class Recorder {
   readonly tracer: Tracer.Tracer = Tracer.make({
     span: (name, parent, context, links, startTime, kind) => {
       const fiber = Fiber.getCurrentFiber()
-      const owner = Option.isSome(fiber) ? this.ownerOf(fiber.value) : undefined
-      const root = owner !== undefined && Option.isSome(fiber) ? this.rootOf(fiber.value) : undefined
+      const owner = fiber._tag === "Some" ? this.ownerOf(fiber.value) : undefined
+      const root = owner !== undefined && fiber._tag === "Some" ? this.rootOf(fiber.value) : undefined
       const span = new RecordedSpanImpl(this, name, parent, context, links, startTime, kind, owner, root)
       this.started.push(span)
       this.byId.set(span.spanId, span)
@@ -143,21 +351,41 @@ export class Recorder {
     return false
   }
 
+  /** Whether the span with this id may have been dropped: this recorder dropped spans as new or newer. */
+  mayHaveDropped(spanId: string): boolean {
+    const sequence = sequenceOf(spanId)
+    return sequence !== -1 && sequence <= this.droppedUpTo
+  }
+
+  /** What a failed search should say when spans were dropped, or "". */
+  droppedNote(): string {
+    if (this.dropped === 0) return ""
+    const count = (n: number) => n.toLocaleString("en-US")
+    return (
+      ` (the tracer keeps the last ${count(this.limit)} spans: it has dropped the ${count(this.dropped)} oldest ` +
+      "finished ones; look a request's spans up soon after it)"
+    )
+  }
+
   private evict(): void {
-    // Drop the oldest finished spans; open ones stay, they are still being written.
-    const keep = Math.floor(this.limit * 0.9)
-    let drop = this.started.length - keep
-    const kept: Array<RecordedSpanImpl> = []
-    for (const span of this.started) {
+    // Drop the oldest finished spans, in place; open ones stay, they are still being written.
+    const started = this.started
+    let drop = started.length - Math.floor(this.limit * 0.9)
+    let kept = 0
+    let newest: RecordedSpanImpl | undefined
+    for (let i = 0; i < started.length; i++) {
+      const span = started[i]
       if (drop > 0 && span.status._tag === "Ended") {
         drop--
+        this.dropped++
         this.byId.delete(span.spanId)
+        newest = span
       } else {
-        kept.push(span)
+        started[kept++] = span
       }
     }
-    this.started.length = 0
-    this.started.push(...kept)
+    started.length = kept
+    if (newest !== undefined) this.droppedUpTo = Math.max(this.droppedUpTo, sequenceOf(newest.spanId))
   }
 }
 
@@ -210,7 +438,7 @@ export const render = (spans: ReadonlyArray<RecordedSpanImpl>, rootId?: string):
   const walk = (span: RecordedSpanImpl, depth: number) => {
     const indent = "  ".repeat(depth)
     lines.push(`${indent}${span.name} (${formatDuration(span)})${formatExit(span)}`)
-    const attributes = Array.from(span.attributes, ([key, value]) => `${key}=${formatValue(value)}`)
+    const attributes = span.attributeEntries().map(([key, value]) => `${key}=${formatValue(value)}`)
     if (attributes.length > 0) lines.push(`${indent}  · ${attributes.join(" ")}`)
     for (const event of span.events) lines.push(`${indent}  ! ${event.name}`)
     for (const child of children.get(span.spanId) ?? []) walk(child, depth + 1)
@@ -240,9 +468,11 @@ const lookup = (recorder: Recorder, id: string): Effect.Effect<RecordedSpanImpl,
         recorder,
         id === ""
           ? 'with id "" (the response carries no span id: tracing was disabled for that request)'
-          : span === undefined
-            ? `with id ${id}`
-            : `with id ${id}: "${span.name}" is still open`
+          : span !== undefined
+            ? `with id ${id}: "${span.name}" is still open`
+            : recorder.mayHaveDropped(id)
+              ? `with id ${id}: it was probably dropped${recorder.droppedNote()}`
+              : `with id ${id}`
       )
     )
   })
@@ -281,17 +511,17 @@ export const makeService = (recorder: Recorder): Service => {
         const found = recorder.finished().find(matching(recorder, name, options))
         return found !== undefined
           ? Effect.succeed(found)
-          : Effect.fail(notFound(recorder, describeQuery(name, options)))
+          : Effect.fail(notFound(recorder, `${describeQuery(name, options)}${recorder.droppedNote()}`))
       }),
     findSpans: (name, options) => Effect.sync(() => recorder.finished().filter(matching(recorder, name, options))),
     getAttribute: (spanId, key) =>
       Effect.map(lookup(recorder, spanId), (span) =>
-        span.attributes.has(key) ? Option.some(span.attributes.get(key)) : Option.none()
+        span.hasAttribute(key) ? Option.some(span.getAttribute(key)) : Option.none()
       ),
     hasAttribute: (spanId, key, value) =>
       Effect.map(
         lookup(recorder, spanId),
-        (span) => span.attributes.has(key) && (value === undefined || sameValue(span.attributes.get(key), value))
+        (span) => span.hasAttribute(key) && (value === undefined || sameValue(span.getAttribute(key), value))
       ),
     getEvents: (spanId, options) =>
       Effect.map(lookup(recorder, spanId), (span) =>
