@@ -90,6 +90,12 @@ export interface Options {
   /** How many recent round trips {@link exchanges} keeps. Default 100; 0 keeps none. */
   readonly exchangeLimit?: number | undefined
   /**
+   * How many spans the client's `TestTracer` keeps. Default 10,000; past it the oldest
+   * finished spans are dropped (a long-lived client stays bounded: about 5 MiB for 10,000
+   * request spans). Raise it for a test that looks up spans of many earlier requests.
+   */
+  readonly spanLimit?: number | undefined
+  /**
    * `"onFailure"` (default): when the scope that owns the client closes with a failure,
    * print the last exchanges and their span trees to stderr. `"never"`: stay quiet.
    */

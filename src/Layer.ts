@@ -183,7 +183,7 @@ const make = <A, E, R>(
     Effect.gen(function* () {
       const config = makeConfig(options)
       const url = new URL(config.origin)
-      const recorder = new Recorder()
+      const recorder = new Recorder(config.spanLimit)
       const tracker = new Tracker(recorder)
       // The app's runtime (captured by HttpServer.serve while the app starts) and the test
       // the layer is provided to both trace into the recorder; scope close restores the

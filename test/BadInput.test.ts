@@ -117,6 +117,8 @@ const clientCases: ReadonlyArray<Case> = [
   clientOption("exchangeLimit NaN", { exchangeLimit: Number.NaN }, "exchangeLimit"),
   clientOption("exchangeLimit -1", { exchangeLimit: -1 }, "exchangeLimit"),
   clientOption('exchangeLimit "100"', { exchangeLimit: "100" }, "exchangeLimit"),
+  clientOption("spanLimit -1", { spanLimit: -1 }, "spanLimit"),
+  clientOption("spanLimit 2.5", { spanLimit: 2.5 }, "spanLimit"),
   clientOption('report "always"', { report: "always" }, /report.*"onFailure" or "never"/),
   clientOption("report false", { report: false }, "report")
 ]

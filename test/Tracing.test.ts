@@ -492,6 +492,26 @@ describe("what a finished span keeps", () => {
       expect((yield* Effect.flip(TestTracer.getSpan("0000"))).message).not.toContain("dropped")
     }).pipe(Effect.provide(TestTracer.layer))
   )
+
+  it.scoped("the client's spanLimit option bounds the spans it keeps; the newest stay findable", () =>
+    Effect.gen(function* () {
+      const ids: Array<string> = []
+      for (let i = 0; i < 12; i++) ids.push((yield* TestClient.get(`/limited?i=${i}`)).spanId)
+      const kept = yield* TestTracer.spans
+      expect(kept.length).toBeGreaterThan(0)
+      expect(kept.length).toBeLessThanOrEqual(5)
+      expect((yield* TestTracer.getSpan(ids[11])).attributes.get("url.query")).toBe("i=11")
+      const missed = yield* Effect.flip(TestTracer.getSpan(ids[0]))
+      expect(missed.message).toContain("keeps the last 5 spans")
+      expect(missed.message).toContain("spanLimit")
+    }).pipe(
+      Effect.provide(
+        TestClient.layer(HttpRouter.empty.pipe(HttpRouter.get("/limited", HttpServerResponse.text("ok"))), {
+          spanLimit: 5
+        })
+      )
+    )
+  )
 })
 
 describe("background work", () => {

@@ -25,6 +25,7 @@ export interface Config {
   readonly followRedirects: boolean
   readonly maxRedirects: number
   readonly exchangeLimit: number
+  readonly spanLimit: number
   readonly report: "onFailure" | "never"
   readonly backgroundWork: "drain" | "interrupt"
   readonly problem: string | undefined
@@ -185,6 +186,7 @@ const optionNames = [
   "maxRedirects",
   "acceptEncoding",
   "exchangeLimit",
+  "spanLimit",
   "report",
   "backgroundWork"
 ]
@@ -299,6 +301,7 @@ export const makeConfig = (input: Options | undefined = {}): Config => {
     followRedirects,
     maxRedirects: count("maxRedirects", 20),
     exchangeLimit: count("exchangeLimit", 100),
+    spanLimit: count("spanLimit", 10_000),
     report: oneOf("report", ["onFailure", "never"], "onFailure"),
     backgroundWork: oneOf("backgroundWork", ["drain", "interrupt"], "drain"),
     problem: problems.length === 0 ? undefined : problems.join("; ")

@@ -363,7 +363,7 @@ export class Recorder {
     const count = (n: number) => n.toLocaleString("en-US")
     return (
       ` (the tracer keeps the last ${count(this.limit)} spans: it has dropped the ${count(this.dropped)} oldest ` +
-      "finished ones; look a request's spans up soon after it)"
+      "finished ones; look a request's spans up soon after it, or raise the client's spanLimit option)"
     )
   }
 
