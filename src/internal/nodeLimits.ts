@@ -36,7 +36,8 @@ export const nodeRefusal = (
   | undefined => {
   if (method !== "CONNECT" && !routedMethods.has(method)) return { _tag: "Respond", status: 400 }
   let size = target.length
-  for (const [name, value] of lines) size += name.length + Buffer.byteLength(value, "latin1")
+  // Node counts the bytes of the latin1 header string: one per character.
+  for (let i = 0; i < lines.length; i++) size += lines[i][0].length + lines[i][1].length
   if (size >= maxHeaderSize) return { _tag: "Respond", status: 431 }
   if (method === "CONNECT") {
     return {

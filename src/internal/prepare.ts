@@ -170,7 +170,8 @@ export const prepareNow = (
   // Called once per run of the request's effect (the client prepares when run): a retried
   // effect sends a fresh request.
   const finish = (body: RequestBody, contentType: string | undefined): Prepared => {
-    const lines = [...headerLines]
+    // `headerLines` is this call's own copy: a bodyless request (most) sends it as it is.
+    const lines = headerLines
     const has = (name: string) => lines.some(([n]) => n === name)
     if (contentType !== undefined && !has("content-type")) lines.push(["content-type", contentType])
     if (body._tag === "Bytes" && !has("content-length")) lines.push(["content-length", String(body.bytes.length)])
