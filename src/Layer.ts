@@ -185,11 +185,6 @@ const make = <A, E, R>(
       const url = new URL(config.origin)
       const recorder = new Recorder(config.spanLimit)
       const tracker = new Tracker(recorder)
-      // The app's runtime (captured by HttpServer.serve while the app starts) and the test
-      // the layer is provided to both trace into the recorder; scope close restores the
-      // tracer (as `Effect.withTracerScoped` would, without a finalizer of its own).
-      const services = yield* withTracer(recorder.tracer)
-      const appScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
       const { server, close } = InProcessServer.make(
         {
           _tag: "TcpAddress",
@@ -200,18 +195,26 @@ const make = <A, E, R>(
         tracker
       )
       const reporter = new Reporter(config, recorder, () => server)
+      const appScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
       // Scope close, in order: disconnect the requests still in flight, drain the background
-      // work, shut the app down (its scope), and last, on failure, the report. One finalizer
-      // runs them all (each whatever the others did; their failures are combined).
+      // work, shut the app down (its scope), on failure the report, and last restore the
+      // tracer. One finalizer runs them all (each whatever the others did; their failures
+      // are combined). It is registered before the tracer is set: no interruption can leave
+      // the tracer set with nothing to restore it.
+      let services: Context.Context<DefaultServices.DefaultServices> | undefined
       yield* Effect.addFinalizer((exit) =>
         inOrder([
           close,
           Effect.orDie(tracker.close(config.drainTimeout, config.backgroundWork)),
           shutdown(appScope, exit, config.drainTimeout),
           reporter.onScopeClose(exit),
-          restoreServices(services)
+          Effect.suspend(() => (services === undefined ? Effect.void : restoreServices(services)))
         ])
       )
+      // The app's runtime (captured by HttpServer.serve while the app starts) and the test
+      // the layer is provided to both trace into the recorder (as `Effect.withTracerScoped`
+      // would set it, without a finalizer of its own).
+      services = yield* withTracer(recorder.tracer)
       const exchanges = new client.Exchanges(config.exchangeLimit)
       const testClient = client.make(server, config, tracker, exchanges, reporter)
       const platform = yield* platformContext

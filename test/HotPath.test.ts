@@ -105,6 +105,11 @@ describe("hot path", () => {
       expect(yield* urls).toEqual(["?i=1", "?i=2", "?i=3"])
       for (let i = 4; i < 9; i++) yield* TestClient.get(`/sync?i=${i}`)
       expect(yield* urls).toEqual(["?i=6", "?i=7", "?i=8"])
+      // Each entry is a plain record: spread, JSON and toEqual see its request too.
+      const [entry] = yield* TestClient.exchanges
+      expect(Object.keys(entry).sort()).toEqual(["request", "response"])
+      expect({ ...entry }.request.url).toBe("http://testserver/sync")
+      expect(entry).toEqual({ request: expect.anything(), response: expect.anything() })
     }).pipe(Effect.provide(TestClient.layer(app, { exchangeLimit: 3 })))
   )
 

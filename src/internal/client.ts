@@ -2,11 +2,9 @@
  * The `TestClient` service: requests with redirects and the cookie jar, streams, WebSockets,
  * the exchange log and `drainTasks`, over the exchange machinery of `exchange.ts`.
  */
-
-import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import type { Exchange, RequestOptions, Service, TestResponse } from "../Client.js"
+import type { RequestOptions, Service, TestResponse } from "../Client.js"
 import { exchange } from "./buffered.js"
 import type { Config } from "./config.js"
 import { openWebSocket } from "./connect.js"
@@ -88,7 +86,14 @@ const makeService = (
   const send = (prepared: Prepared, hop: Hop, history: ReadonlyArray<TestResponse>) =>
     exchange(server, config, reporter, prepared.timeout, hop, hopLines(prepared, hop), history, (response) => {
       jar.store(response.setCookie, response.url)
-      exchanges.push(new Logged(response))
+      // The request object is built only if someone looks at it: not on the hot path. An
+      // own, enumerable property, as every entry's (spread, JSON and toEqual see it).
+      exchanges.push({
+        get request() {
+          return response.request
+        },
+        response
+      })
     })
 
   const follow = (
@@ -176,14 +181,6 @@ const makeService = (
     clearCookies: (name) => Effect.sync(() => jar.clear(name)),
     // Read at each call: an unset drainTimeout fits the time the current test has left.
     drainTasks: Effect.suspend(() => tracker.drain(config.drainTimeout))
-  }
-}
-
-/** A logged round trip: its request object is built only if someone looks at it, not on the hot path. */
-class Logged implements Exchange {
-  constructor(readonly response: TestResponse) {}
-  get request(): HttpClientRequest.HttpClientRequest {
-    return this.response.request
   }
 }
 
