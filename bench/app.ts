@@ -208,7 +208,13 @@ export const rateRows = (
   scenario: string,
   subjects: ReadonlyArray<RateSubject>,
   measured: ReadonlyArray<Measurement>,
-  ratioLabel: (subject: RateSubject) => string = () => ""
+  ratioLabel: (subject: RateSubject) => string = () => "",
+  /**
+   * The index of the pipeline floor among `subjects`: each peer with a target then also
+   * shows the floor's own ratio to it, the most any client running the real pipeline
+   * could reach against that peer.
+   */
+  floorIndex?: number
 ): Array<Row> => {
   const ours = measured[0]
   const n0 = subjects[0].n
@@ -218,11 +224,18 @@ export const rateRows = (
     if (i === 0) return { scenario, subject: m.name, value }
     const ratio = paired(ours, m, (a, b) => perSecond(n0, a) / perSecond(subject.n, b))
     const label = ratioLabel(subject)
+    const floor = floorIndex === undefined || floorIndex === i ? undefined : subjects[floorIndex]
+    const ceiling =
+      floor === undefined || subject.target === undefined
+        ? ""
+        : `; the pipeline floor itself: ${formatRatios(
+            paired(measured[floorIndex!], m, (a, b) => perSecond(floor.n, a) / perSecond(subject.n, b))
+          )}`
     return {
       scenario,
       subject: m.name,
       value,
-      ratio: `ours ${formatRatios(ratio)}${label === "" ? "" : ` ${label}`}`,
+      ratio: `ours ${formatRatios(ratio)}${label === "" ? "" : ` ${label}`}${ceiling}`,
       ...(subject.target === undefined ? {} : { target: `>= ${subject.target}x`, met: ratio.median >= subject.target })
     }
   })

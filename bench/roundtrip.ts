@@ -227,8 +227,12 @@ export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
   ]
   try {
     const measured = await compare(subjects, runs)
-    const rows = rateRows("GET round trip", subjects, measured, (s) =>
-      s === subjects[1] ? "pipeline floor" : s === subjects[2] ? "bare floor" : ""
+    const rows = rateRows(
+      "GET round trip",
+      subjects,
+      measured,
+      (s) => (s === subjects[1] ? "pipeline floor" : s === subjects[2] ? "bare floor" : ""),
+      1
     )
     rows.push({
       scenario: "memory",

@@ -94,7 +94,8 @@ export class InvalidStreamArgument extends Data.TaggedError("InvalidStreamArgume
  * Parses a byte stream as `text/event-stream` (WHATWG rules: LF, CRLF or CR line ends, a
  * leading BOM dropped, one space after the colon stripped, `data` lines joined with
  * `"\n"`, comments ignored, `retry` only when all digits, a frame with no fields yields
- * nothing, an unterminated last frame is dropped).
+ * nothing, an unterminated last frame is dropped). Events are emitted as their frames end: one
+ * chunk of events for each byte chunk that completes any.
  *
  * @example
  * ```ts
@@ -123,14 +124,36 @@ export class InvalidStreamArgument extends Data.TaggedError("InvalidStreamArgume
  * @category combinators
  */
 export const sse = <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<SseEvent, E, R> =>
-  Stream.suspend(() => {
-    const parser = new SseParser()
-    return Stream.mapChunks(self, (chunk) => {
-      const out: Array<SseEvent> = []
-      for (const bytes of chunk) parser.push(bytes, out)
-      return Chunk.unsafeFromArray(out)
-    })
+  Stream.suspend(() => Stream.pipeThroughChannel(self, sseChannel<E>()))
+
+/**
+ * Parses each byte chunk as it is read and writes the events it completes: one Stream chunk per
+ * byte chunk that completes any, none for one that completes none. Events go out as their frames
+ * end, however many byte chunks a Stream chunk holds, and no array grows with the stream.
+ */
+const sseChannel = <E>(): Channel.Channel<Chunk.Chunk<SseEvent>, Chunk.Chunk<Uint8Array>, E, E, unknown, unknown> => {
+  type Parsing = Channel.Channel<Chunk.Chunk<SseEvent>, Chunk.Chunk<Uint8Array>, E, E, unknown, unknown>
+  const parser = new SseParser()
+  /** Parses `chunks` from `index` up to the first one that completes events, writes those, and so on. */
+  const from = (chunks: ReadonlyArray<Uint8Array>, index: number): Parsing => {
+    const out: Array<SseEvent> = []
+    while (index < chunks.length) {
+      parser.push(chunks[index++], out)
+      if (out.length !== 0) {
+        const next = index
+        const rest = next === chunks.length ? loop : Channel.suspend(() => from(chunks, next))
+        return Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), rest)
+      }
+    }
+    return loop
+  }
+  const loop: Parsing = Channel.readWithCause({
+    onInput: (chunk: Chunk.Chunk<Uint8Array>) => from(Chunk.toReadonlyArray(chunk), 0),
+    onFailure: (cause: Cause.Cause<E>) => Channel.failCause(cause),
+    onDone: () => Channel.void
   })
+  return loop
+}
 
 /**
  * Splits a UTF-8 byte stream into lines (LF, CRLF or CR ends; a multi-byte character split
