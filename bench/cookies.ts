@@ -12,7 +12,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platf
 import { Effect } from "effect"
 import * as TestClient from "../src/Client.js"
 import { formatRatios } from "./app.js"
-import { compare, formatSpread, type Measurement, paired, perRun, type Row } from "./harness.js"
+import { compare, formatSeconds, formatSpread, type Measurement, paired, perRun, type Row } from "./harness.js"
 
 export const settings = { cookies: 10_000 }
 
@@ -55,11 +55,7 @@ export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
   )
   const scenario = `${settings.cookies.toLocaleString("en-US")} Set-Cookie in one response over http`
   const value = (m: Measurement) =>
-    `${formatSpread(
-      perRun(m, (s) => s),
-      (s) => s.toFixed(3),
-      " s"
-    )} (${formatSpread(
+    `${formatSeconds(m)} (${formatSpread(
       perRun(m, (s) => (1e6 * s) / settings.cookies),
       (x) => x.toFixed(1),
       " µs/cookie"

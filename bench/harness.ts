@@ -139,6 +139,14 @@ export const paired = (a: Measurement, b: Measurement, f: (a: number, b: number)
 export const formatSpread = (s: Spread, format: (value: number) => string, unit = ""): string =>
   `${format(s.median)}${unit} [${format(s.min)}–${format(s.max)}]`
 
+/** A measurement's seconds per run, as median [min–max]. */
+export const formatSeconds = (m: Measurement): string =>
+  formatSpread(
+    perRun(m, (s) => s),
+    (s) => s.toFixed(3),
+    " s"
+  )
+
 /** A count or rate: grouped digits from 100 on, one decimal below. */
 export const formatNumber = (value: number) =>
   value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(1)

@@ -11,7 +11,7 @@
 import { Chunk, Effect, Stream } from "effect"
 import * as TestStream from "../src/Stream.js"
 import { formatRatios } from "./app.js"
-import { compare, formatSpread, type Measurement, mib, paired, perRun, type Row } from "./harness.js"
+import { compare, formatSeconds, formatSpread, type Measurement, mib, paired, perRun, type Row } from "./harness.js"
 
 export const settings = {
   lineBytes: 100 * 1024 * 1024,
@@ -64,11 +64,7 @@ const longLine = async (runs: number): Promise<ReadonlyArray<Row>> => {
   )
   const scenario = `one ${mib(settings.lineBytes)} line in ${chunks.length - 1} x 64 KiB chunks`
   const value = (m: Measurement) =>
-    `${formatSpread(
-      perRun(m, (s) => s),
-      (s) => s.toFixed(3),
-      " s"
-    )} (${formatSpread(
+    `${formatSeconds(m)} (${formatSpread(
       perRun(m, (s) => settings.lineBytes / s),
       (x) => (x / 1024 / 1024).toFixed(0),
       " MiB/s"

@@ -154,22 +154,11 @@ const restoreServices = (services: Context.Context<DefaultServices.DefaultServic
   FiberRef.set(DefaultServices.currentServices, services)
 
 /** Runs every step, in order, whatever the ones before did; fails with all their failures. */
-const inOrder = (steps: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<void> => {
-  let failed: Cause.Cause<never> | undefined
-  const from = (i: number): Effect.Effect<void> =>
-    i === steps.length
-      ? failed === undefined
-        ? Effect.void
-        : Effect.failCause(failed)
-      : Effect.flatMap(Effect.exit(steps[i]), (exit) => {
-          if (exit._tag === "Failure") failed = failed === undefined ? exit.cause : Cause.sequential(failed, exit.cause)
-          return from(i + 1)
-        })
-  return Effect.suspend(() => {
-    failed = undefined
-    return from(0)
+const inOrder = (steps: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<void> =>
+  Effect.flatMap(Effect.forEach(steps, Effect.exit), (exits) => {
+    const causes = exits.flatMap((exit) => (exit._tag === "Failure" ? [exit.cause] : []))
+    return causes.length === 0 ? Effect.void : Effect.failCause(causes.reduce((all, cause) => Cause.sequential(all, cause)))
   })
-}
 
 /**
  * The client's layer around a way to start the app: `start` runs in the app's scope with

@@ -18,8 +18,9 @@ import {
   HttpServerResponse
 } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Ref, Schema, Stream } from "effect"
+import { Chunk, Context, Deferred, Effect, Either, Exit, Fiber, Layer, Option, Ref, Schema, Stream } from "effect"
 import { TestClient } from "effect-http-testkit"
+import { concatBytes } from "./support/bytes.js"
 
 const encoder = new TextEncoder()
 
@@ -447,17 +448,9 @@ describe("lifecycle", () => {
 
 describe("a streamed body is read once", () => {
   const bytesOf = (r: TestClient.StreamResponse) =>
-    Effect.map(Stream.runCollect(r.stream), (chunks) => new TextDecoder().decode(concat(chunks)))
-  const concat = (chunks: Iterable<Uint8Array>) => {
-    const all = Array.from(chunks)
-    const out = new Uint8Array(all.reduce((n, c) => n + c.length, 0))
-    let at = 0
-    for (const c of all) {
-      out.set(c, at)
-      at += c.length
-    }
-    return out
-  }
+    Effect.map(Stream.runCollect(r.stream), (chunks) =>
+      new TextDecoder().decode(concatBytes(Chunk.toReadonlyArray(chunks)))
+    )
 
   it.scoped("stream read twice: the second read fails with a ResponseError saying so, never an empty body", () =>
     Effect.gen(function* () {
@@ -492,7 +485,9 @@ describe("a streamed body is read once", () => {
     Effect.gen(function* () {
       const client = yield* HttpClient.HttpClient
       const r = yield* client.get("/stream")
-      expect(new TextDecoder().decode(concat(yield* Stream.runCollect(r.stream)))).toBe("abc")
+      expect(new TextDecoder().decode(concatBytes(Chunk.toReadonlyArray(yield* Stream.runCollect(r.stream))))).toBe(
+        "abc"
+      )
       const error = yield* Effect.flip(Stream.runCollect(r.stream))
       expect(error.message).toContain("already read (by stream)")
     }).pipe(Effect.provide(TestApp))

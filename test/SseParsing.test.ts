@@ -8,20 +8,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Fiber, Stream } from "effect"
 import { TestStream } from "effect-http-testkit"
-
-const encoder = new TextEncoder()
-
-const utf8 = (text: string): Uint8Array => encoder.encode(text)
-
-const concatBytes = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
+import { concatBytes, utf8 } from "./support/bytes.js"
 
 /** `buffer` cut at the given byte offsets (sorted, repeats give empty chunks). */
 const cutAt = (buffer: Uint8Array, offsets: ReadonlyArray<number>): Array<Uint8Array> => {

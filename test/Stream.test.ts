@@ -7,24 +7,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Chunk, Effect, Either, Exit, FastCheck as fc, ParseResult, Schema, Stream } from "effect"
 import { TestStream } from "effect-http-testkit"
+import { concatBytes, utf8 } from "./support/bytes.js"
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-const encoder = new TextEncoder()
-
-const utf8 = (text: string): Uint8Array => encoder.encode(text)
-
-const concatBytes = (...parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
 
 /** A byte stream made of exactly these chunks (strings are UTF-8 encoded as a whole). */
 const bytesOf = (chunks: ReadonlyArray<string | Uint8Array>): Stream.Stream<Uint8Array> =>
@@ -145,8 +132,8 @@ describe("TestStream.sse", () => {
         utf8("data: "),
         euro.subarray(0, 1),
         euro.subarray(1, 2),
-        concatBytes(euro.subarray(2), emoji.subarray(0, 3)),
-        concatBytes(emoji.subarray(3), utf8("\n\n"))
+        concatBytes([euro.subarray(2), emoji.subarray(0, 3)]),
+        concatBytes([emoji.subarray(3), utf8("\n\n")])
       )
       expect(events).toStrictEqual([{ data: "\u20ac\u{1F600}" }])
     })

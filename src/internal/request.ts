@@ -335,9 +335,10 @@ export const textToJson = <E>(
   text: Effect.Effect<string, E>,
   onError: (cause: unknown) => E
 ): Effect.Effect<unknown, E> =>
-  Effect.flatMap(text, (text) =>
-    Effect.try({ try: () => (text === "" ? null : (JSON.parse(text) as unknown)), catch: onError })
-  )
+  Effect.flatMap(text, (text) => Effect.try({ try: () => parseJsonText(text), catch: onError }))
+
+/** A body's text as JSON: an empty body is `null`, as the platform's own clients read it. @internal */
+export const parseJsonText = (text: string): unknown => (text === "" ? null : (JSON.parse(text) as unknown))
 
 /** A body's text as URL-encoded parameters. @internal */
 export const textToUrlParams = <E>(

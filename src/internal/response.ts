@@ -15,7 +15,15 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { StreamResponse, TestResponse } from "../Client.js"
 import * as TestStream from "../Stream.js"
-import { bodyAllowed, concatChunks, type ResponseSink, textToJson, textToUrlParams, toArrayBuffer } from "./request.js"
+import {
+  bodyAllowed,
+  concatChunks,
+  parseJsonText,
+  type ResponseSink,
+  textToJson,
+  textToUrlParams,
+  toArrayBuffer
+} from "./request.js"
 
 // ---------------------------------------------------------------------------
 // sinks: where the in-process server writes
@@ -243,7 +251,7 @@ export class TestResponseImpl extends ResponseBase implements TestResponse {
     return Effect.try({
       try: () => {
         this.cachedText ??= utf8.decode(this.body)
-        return this.cachedText === "" ? null : (JSON.parse(this.cachedText) as unknown)
+        return parseJsonText(this.cachedText)
       },
       catch: (cause) => this.decodeError(cause)
     })
