@@ -157,7 +157,9 @@ const restoreServices = (services: Context.Context<DefaultServices.DefaultServic
 const inOrder = (steps: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<void> =>
   Effect.flatMap(Effect.forEach(steps, Effect.exit), (exits) => {
     const causes = exits.flatMap((exit) => (exit._tag === "Failure" ? [exit.cause] : []))
-    return causes.length === 0 ? Effect.void : Effect.failCause(causes.reduce((all, cause) => Cause.sequential(all, cause)))
+    return causes.length === 0
+      ? Effect.void
+      : Effect.failCause(causes.reduce((all, cause) => Cause.sequential(all, cause)))
   })
 
 /**
