@@ -1,5 +1,7 @@
 import { fileURLToPath } from "node:url"
-import { defineConfig } from "vitest/config"
+import { configDefaults, defineConfig } from "vitest/config"
+
+const include = ["test/**/*.test.ts", "examples/**/*.test.ts"]
 
 export default defineConfig({
   resolve: {
@@ -14,6 +16,31 @@ export default defineConfig({
   },
   test: {
     // vitest's default timeouts (5 s a test, 10 s a hook): the suite lives what users live.
-    include: ["test/**/*.test.ts", "examples/**/*.test.ts"]
+    // The whole suite runs twice: once in process (the default transport) and once with
+    // EFFECT_HTTP_TESTKIT_TRANSPORT=socket, as a user switches a suite to real sockets. The
+    // suites that pick their transports themselves run once.
+    projects: [
+      { extends: true, test: { name: "in-process", include } },
+      {
+        extends: true,
+        test: {
+          name: "socket",
+          include,
+          exclude: [
+            // These pick their transports themselves.
+            "test/Behaviours.test.ts",
+            "test/Transport.test.ts",
+            // These serve no app (parsers, the detached TestRequest, the packed package).
+            "test/EventStreamSpec.test.ts",
+            "test/SseParsing.test.ts",
+            "test/Stream.test.ts",
+            "test/TestRequest.test.ts",
+            "test/Consumer.test.ts",
+            ...configDefaults.exclude
+          ],
+          env: { EFFECT_HTTP_TESTKIT_TRANSPORT: "socket" }
+        }
+      }
+    ]
   }
 })

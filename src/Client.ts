@@ -107,6 +107,17 @@ export interface Options {
    * `"interrupt"` interrupts it at once without failing, as a production shutdown does.
    */
   readonly backgroundWork?: "drain" | "interrupt" | undefined
+  /**
+   * How requests reach the app. `"in-process"` (default): in memory, no socket. `"socket"`:
+   * the app is served on `NodeHttpServer` at 127.0.0.1 and every request, stream and
+   * WebSocket travels over a real connection, through the same API; `TestClient.address`
+   * gives its URL for other tools. Given no option, the environment variable
+   * `EFFECT_HTTP_TESTKIT_TRANSPORT` (`in-process` or `socket`) decides, so a whole suite
+   * switches with it.
+   */
+  readonly transport?: "in-process" | "socket" | undefined
+  /** With transport `"socket"`: the port to listen on; 0 (default) picks a free one. */
+  readonly port?: number | undefined
 }
 
 /**
@@ -293,6 +304,12 @@ export interface Service {
    * their forks) has ended, and no span of theirs is open. Bounded by `drainTimeout`.
    */
   readonly drainTasks: Effect.Effect<void, DrainTimeout | DrainDeadlock>
+  /**
+   * With transport `"socket"`: the URL the app is served at, e.g. `http://127.0.0.1:53117`,
+   * for another tool (`fetch`, a `ws` client, a browser). An in-process client has none and
+   * fails with `SocketUnavailable`.
+   */
+  readonly address: Effect.Effect<string, SocketUnavailable>
 }
 
 /**
@@ -368,6 +385,15 @@ export import DrainTimeout = errors.DrainTimeout
  * @category errors
  */
 export import DrainDeadlock = errors.DrainDeadlock
+
+/**
+ * The socket transport has no socket to offer: its server could not listen (a port in
+ * use), or `TestClient.address` was asked of an in-process client.
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export import SocketUnavailable = errors.SocketUnavailable
 
 /**
  * A request followed more than `maxRedirects` redirects. `history` holds every response,
@@ -596,6 +622,38 @@ export const drainTasks: Effect.Effect<void, DrainTimeout | DrainDeadlock, TestC
 export const exchanges: Effect.Effect<ReadonlyArray<Exchange>, never, TestClient> = Effect.flatMap(
   TestClient,
   (client) => client.exchanges
+)
+
+/**
+ * The URL the app is served at with transport `"socket"` (e.g. `http://127.0.0.1:53117`),
+ * to hand to another tool; an in-process client fails with `SocketUnavailable`.
+ *
+ * @example
+ * ```ts
+ * import { HttpRouter, HttpServerResponse } from "@effect/platform"
+ * import { it } from "@effect/vitest"
+ * import { Effect } from "effect"
+ * import { TestClient } from "effect-http-testkit"
+ *
+ * const app = HttpRouter.empty.pipe(HttpRouter.get("/ping", HttpServerResponse.text("pong")))
+ *
+ * it.layer(TestClient.layer(app, { transport: "socket" }))((it) => {
+ *   it.effect("plain fetch reaches the same app", () =>
+ *     Effect.gen(function* () {
+ *       const address = yield* TestClient.address
+ *       const text = yield* Effect.promise(() => fetch(`${address}/ping`).then((r) => r.text()))
+ *       // text === "pong"
+ *     })
+ *   )
+ * })
+ * ```
+ *
+ * @since 0.4.0
+ * @category accessors
+ */
+export const address: Effect.Effect<string, SocketUnavailable, TestClient> = Effect.flatMap(
+  TestClient,
+  (client) => client.address
 )
 
 /**

@@ -55,6 +55,7 @@ import * as httpClient from "./internal/httpClient.js"
 import { Reporter } from "./internal/report.js"
 import * as InProcessServer from "./internal/server.js"
 import * as socketClient from "./internal/socketClient.js"
+import * as SocketServer from "./internal/socketServer.js"
 import { Tracker } from "./internal/tasks.js"
 import { makeService, Recorder } from "./internal/tracer.js"
 import * as Tracer from "./Tracer.js"
@@ -176,15 +177,25 @@ const make = <A, E, R>(
       const url = new URL(config.origin)
       const recorder = new Recorder(config.spanLimit)
       const tracker = new Tracker(recorder)
-      const { server, close } = InProcessServer.make(
-        {
-          _tag: "TcpAddress",
-          hostname: url.hostname,
-          port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port)
-        },
-        config.drainTimeout,
-        tracker
-      )
+      // The socket transport listens before the app starts and stops listening last, after
+      // the app's shutdown, as NodeHttpServer.layer's server outlives the app's layers: its
+      // finalizer is registered first, with the server, so it runs after the one below.
+      const { server, close } =
+        config.transport === "socket" && config.problem === undefined
+          ? yield* Effect.uninterruptible(
+              Effect.tap(SocketServer.make(config.port, config.drainTimeout, tracker), (made) =>
+                Effect.addFinalizer(() => made.stop)
+              )
+            )
+          : InProcessServer.make(
+              {
+                _tag: "TcpAddress",
+                hostname: url.hostname,
+                port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port)
+              },
+              config.drainTimeout,
+              tracker
+            )
       const reporter = new Reporter(config, recorder, () => server)
       const appScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
       // Scope close, in order: disconnect the requests still in flight, drain the background

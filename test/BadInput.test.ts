@@ -472,6 +472,8 @@ describe("what the rejections protect", () => {
     }).pipe(
       Effect.provide(
         TestClient.layer(app, {
+          // remoteAddress is the in-process transport's: over a socket the peer is real.
+          transport: "in-process",
           timeout: Duration.infinity,
           drainTimeout: [1, 0],
           exchangeLimit: 0,

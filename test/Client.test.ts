@@ -111,6 +111,8 @@ describe("requests", () => {
           baseUrl: "https://example.com:8080",
           headers: { "x-team": "red", "x-tenant": "acme" },
           cookies: { a: "1", b: "client" },
+          // remoteAddress is the in-process transport's: over a socket the peer is real.
+          transport: "in-process",
           remoteAddress: "10.1.2.3"
         })
       )
@@ -437,7 +439,9 @@ describe("lifecycle", () => {
         const fiber = yield* Effect.forkDaemon(TestClient.get("/"))
         yield* Deferred.await(started)
         return fiber
-      }).pipe(Effect.provide(TestClient.layer(hang)))
+        // In process the client still receives the 499 the disconnected app writes; over a
+        // socket the connection is gone (test/Transport.test.ts has that case).
+      }).pipe(Effect.provide(TestClient.layer(hang, { transport: "in-process" })))
       // The scope closed when Effect.provide finished: the handler was already finalized.
       expect(yield* Deferred.isDone(finalized)).toBe(true)
       const result = yield* Fiber.join(outcome).pipe(Effect.either)

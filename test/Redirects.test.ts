@@ -36,6 +36,7 @@ const target = Effect.gen(function* () {
 
 const app = HttpRouter.empty.pipe(
   HttpRouter.all("/redirect/:status", redirect),
+  HttpRouter.all("/a/redirect/target", target),
   HttpRouter.all("/a/redirect/:status", redirect),
   HttpRouter.all("/loop", Effect.succeed(HttpServerResponse.empty({ status: 302, headers: { location: "/loop" } }))),
   HttpRouter.all("/target", target),

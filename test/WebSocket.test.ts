@@ -312,8 +312,12 @@ describe("websockets", () => {
         expect((yield* Ref.get(endings)).length).toBe(1)
       }).pipe(Effect.provide(TestClient.layer(echoApp(endings))))
       const [ending] = yield* Ref.get(endings)
-      // Either the abnormal close (1006) or the client-abort interruption ended it, as in production.
-      expect(ending).toSatisfy((e: Ending) => ("code" in e && e.code === 1006) || ("interrupted" in e && e.interrupted))
+      // The client-abort interruption ended it, or the dropped connection did: platform's socket
+      // treats 1006 as a normal end, so `runRaw` returns (recorded as 1000). Over a real
+      // socket either may come first, as in production.
+      expect(ending).toSatisfy(
+        (e: Ending) => ("code" in e && (e.code === 1006 || e.code === 1000)) || ("interrupted" in e && e.interrupted)
+      )
     })
   )
 

@@ -9,7 +9,7 @@ import { exchange } from "./buffered.js"
 import type { Config } from "./config.js"
 import { openWebSocket } from "./connect.js"
 import { cookieHeader, cookieHeaderFor, cookieToSet, encodeCookieValue, Jar } from "./cookies.js"
-import { InvalidRequest, type TestClientError, TooManyRedirects } from "./errors.js"
+import { InvalidRequest, SocketUnavailable, type TestClientError, TooManyRedirects } from "./errors.js"
 import type { Exchanges } from "./exchange.js"
 import { type Hop, type Prepared, prepareNow } from "./prepare.js"
 import { nextHop } from "./redirect.js"
@@ -180,7 +180,13 @@ const makeService = (
       }),
     clearCookies: (name) => Effect.sync(() => jar.clear(name)),
     // Read at each call: an unset drainTimeout fits the time the current test has left.
-    drainTasks: Effect.suspend(() => tracker.drain(config.drainTimeout))
+    drainTasks: Effect.suspend(() => tracker.drain(config.drainTimeout)),
+    address: Effect.suspend(() => {
+      if (server.address !== undefined) return Effect.succeed(server.address)
+      return Effect.fail(
+        server.listenFailure ?? new SocketUnavailable({ reason: "InProcess", target: "TestClient.address" })
+      )
+    })
   }
 }
 

@@ -28,8 +28,23 @@ export interface Config {
   readonly spanLimit: number
   readonly report: "onFailure" | "never"
   readonly backgroundWork: "drain" | "interrupt"
+  /** How requests reach the app: in memory, or over a real socket to it served on 127.0.0.1. */
+  readonly transport: Transport
+  /** The port the socket transport listens on (0: a free one). */
+  readonly port: number
   readonly problem: string | undefined
 }
+
+/** @internal */
+export type Transport = "in-process" | "socket"
+
+/**
+ * The environment variable that picks the transport of every client given no `transport`
+ * option: `socket` runs a whole suite over real sockets.
+ *
+ * @internal
+ */
+export const transportVariable = "EFFECT_HTTP_TESTKIT_TRANSPORT"
 
 /** @internal */
 export const defaultBaseUrl = "http://testserver"
@@ -188,7 +203,9 @@ const optionNames = [
   "exchangeLimit",
   "spanLimit",
   "report",
-  "backgroundWork"
+  "backgroundWork",
+  "transport",
+  "port"
 ]
 
 /** Node trims optional whitespace (spaces, tabs) around a header value before the app sees it. @internal */
@@ -282,6 +299,43 @@ export const makeConfig = (input: Options | undefined = {}): Config => {
       )
     }
   }
+  let transport: Transport = "in-process"
+  const givenTransport = options.transport ?? process.env[transportVariable]
+  if (givenTransport !== undefined && givenTransport !== "") {
+    if (givenTransport === "in-process" || givenTransport === "socket") transport = givenTransport
+    else {
+      problems.push(
+        options.transport === undefined
+          ? `the environment variable ${transportVariable} must be "in-process" or "socket", got ${describe(givenTransport)}`
+          : `client option transport must be "in-process" or "socket", got ${describe(givenTransport)}`
+      )
+    }
+  }
+  let port = 0
+  if (options.port !== undefined) {
+    if (transport !== "socket") {
+      problems.push(
+        `client option port applies to transport "socket" only (the in-process transport opens no socket); give transport: "socket" or drop port`
+      )
+    } else if (
+      typeof options.port === "number" &&
+      Number.isInteger(options.port) &&
+      options.port >= 0 &&
+      options.port <= 65535
+    ) {
+      port = options.port
+    } else {
+      problems.push(
+        `client option port must be a whole number from 0 (a free port) to 65535, got ${describe(options.port)}`
+      )
+    }
+  }
+  // Over a socket the app sees the socket's real peer: the kit cannot set it.
+  if (transport === "socket" && options.remoteAddress !== undefined && remoteAddress !== "127.0.0.1") {
+    problems.push(
+      `client option remoteAddress cannot be set with transport "socket": the app sees the socket's real peer, 127.0.0.1; drop remoteAddress or use the in-process transport`
+    )
+  }
   let cookies: Readonly<Record<string, string>> = {}
   if (options.cookies !== undefined) {
     const problem = validateCookies(options.cookies)
@@ -304,6 +358,8 @@ export const makeConfig = (input: Options | undefined = {}): Config => {
     spanLimit: count("spanLimit", 10_000),
     report: oneOf("report", ["onFailure", "never"], "onFailure"),
     backgroundWork: oneOf("backgroundWork", ["drain", "interrupt"], "drain"),
+    transport,
+    port,
     problem: problems.length === 0 ? undefined : problems.join("; ")
   })
 }

@@ -35,24 +35,22 @@ export const openWebSocket = (
     const sink = new BufferedSink()
     // Once upgraded, the app's eventual HTTP response goes nowhere, as on a Node socket.
     connection.onAccept = () => sink.upgraded()
-    const fiber = yield* Effect.acquireRelease(
-      startScoped(server, config, hop, lines, sink, connection.upgrade),
-      (fiber) =>
-        Effect.suspend(() => {
-          if (fiber.unsafePoll() !== null) return Effect.void
-          // Closed cleanly: the handler is finishing by itself. Still open: the connection
-          // drops (1006 for the app) and the handler is interrupted as a client abort.
-          const wasOpen = connection.closeInfo === undefined
-          connection.closedBy(1006, "")
-          // The client's own scope closed first: its server disconnected and reported the handler.
-          if (server.closed) return Effect.void
-          const stop = wasOpen
-            ? disconnect(fiber, config)
-            : Effect.flatMap(awaitFiber(fiber, config.drainTimeout), (exit) =>
-                exit === timedOut ? disconnect(fiber, config) : Effect.succeed(true)
-              )
-          return Effect.flatMap(stop, reportStuck(server, fiber, config, `WebSocket ${url}`))
-        })
+    const fiber = yield* Effect.acquireRelease(startScoped(server, config, hop, lines, sink, connection), (fiber) =>
+      Effect.suspend(() => {
+        if (fiber.unsafePoll() !== null) return Effect.void
+        // Closed cleanly: the handler is finishing by itself. Still open: the connection
+        // drops (1006 for the app) and the handler is interrupted as a client abort.
+        const wasOpen = connection.closeInfo === undefined
+        connection.closedBy(1006, "")
+        // The client's own scope closed first: its server disconnected and reported the handler.
+        if (server.closed) return Effect.void
+        const stop = wasOpen
+          ? disconnect(fiber, config)
+          : Effect.flatMap(awaitFiber(fiber, config.drainTimeout), (exit) =>
+              exit === timedOut ? disconnect(fiber, config) : Effect.succeed(true)
+            )
+        return Effect.flatMap(stop, reportStuck(server, fiber, config, `WebSocket ${url}`))
+      })
     )
     const outcome = yield* Deferred.await(connection.accepted).pipe(
       Effect.as("accepted" as const),

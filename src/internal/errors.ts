@@ -211,10 +211,45 @@ export class TooManyRedirects extends Data.TaggedError("TooManyRedirects")<{
   }
 }
 
+/**
+ * The socket transport has no socket to offer: its server could not listen (`"Listen"`:
+ * the port is taken, or not allowed), or the client is in process and has no address
+ * (`"InProcess"`, from `TestClient.address`). The message says what to change.
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export class SocketUnavailable extends Data.TaggedError("SocketUnavailable")<{
+  readonly reason: "Listen" | "InProcess"
+  /** What was tried: `127.0.0.1:8080`, or the request that needed the socket. */
+  readonly target: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    if (this.reason === "InProcess") {
+      return (
+        `${this.target}: this client's transport is in-process, which opens no socket, so there is no address to ` +
+        'hand to another tool. Give the layer transport: "socket" (or set EFFECT_HTTP_TESTKIT_TRANSPORT=socket).'
+      )
+    }
+    const code = (this.cause as { code?: unknown } | undefined)?.code
+    const detail = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return (
+      `${this.target}: the socket transport's server could not listen (${detail}). ` +
+      (code === "EADDRINUSE"
+        ? "The port is in use: pass port: 0 (the default) for a free one, or stop what holds it."
+        : code === "EACCES"
+          ? "The port needs privileges: use one above 1023, or port: 0 for a free one."
+          : "Check the port option; port: 0 (the default) picks a free one.")
+    )
+  }
+}
+
 /** @internal */
 export type TestClientError =
   | InvalidRequest
   | ClientClosed
+  | SocketUnavailable
   | ServerError
   | RequestTimeout
   | TooManyRedirects

@@ -28,6 +28,7 @@ import {
   DrainTimeout,
   InvalidRequest,
   RequestTimeout,
+  type SocketUnavailable,
   ServerError as TestServerError
 } from "./errors.js"
 import { refuseAsNode } from "./nodeLimits.js"
@@ -129,10 +130,11 @@ export const start = (
   hop: Pick<Hop, "method" | "url" | "body">,
   lines: ReadonlyArray<readonly [string, string]>,
   sink: BufferedSink | StreamingSink,
-  upgrade?: RequestSource["upgrade"]
-): Fiber.RuntimeFiber<void> | ClientClosed => {
+  connection?: RequestSource["connection"]
+): Fiber.RuntimeFiber<void> | ClientClosed | SocketUnavailable => {
   const url = hop.url.href
   if (server.closed) return new ClientClosed({ method: hop.method, url, reason: "ScopeClosed" })
+  if (server.listenFailure !== undefined) return server.listenFailure
   const refused = refuseAsNode(hop, lines, sink)
   if (refused !== undefined) return refused
   let fiber: Fiber.RuntimeFiber<void> | undefined
@@ -153,17 +155,20 @@ export const start = (
     method: hop.method,
     url: hop.url.pathname + hop.url.search,
     headers: foldHeaderLines(lines),
+    lines,
     body,
     remoteAddress: config.remoteAddress,
     sink,
-    upgrade
+    connection
   })
   return fiber ?? new ClientClosed({ method: hop.method, url, reason: "NotServing" })
 }
 
 /** `start` as an effect, for `acquireRelease`: dispatch and the release are one step. */
 /** @internal */
-export const startScoped = (...args: Parameters<typeof start>): Effect.Effect<Fiber.RuntimeFiber<void>, ClientClosed> =>
+export const startScoped = (
+  ...args: Parameters<typeof start>
+): Effect.Effect<Fiber.RuntimeFiber<void>, ClientClosed | SocketUnavailable> =>
   Effect.suspend(() => {
     const started = start(...args)
     return "await" in started ? Effect.succeed(started) : Effect.fail(started)

@@ -21,6 +21,7 @@ import type { ReadonlyRecord } from "effect/Record"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { trimOws } from "./config.js"
+import type { Connection } from "./websocket.js"
 
 /**
  * What the client sends: the in-process equivalent of the bytes on a socket.
@@ -32,11 +33,13 @@ export interface RequestSource {
   /** path and query, as Node's `IncomingMessage.url` gives them */
   readonly url: string
   readonly headers: Headers.Headers
+  /** The header lines as the client sends them, in order (a socket transport writes these). */
+  readonly lines: ReadonlyArray<readonly [string, string]>
   readonly body: RequestBody
   readonly remoteAddress: string
   readonly sink: ResponseSink
-  /** For a WebSocket handshake: the app's end of the connection, opened by `request.upgrade`. */
-  readonly upgrade?: Effect.Effect<Socket.Socket> | undefined
+  /** For a WebSocket handshake: the connection the app's `request.upgrade` accepts. */
+  readonly connection?: Connection | undefined
 }
 
 /** @internal */
@@ -104,8 +107,13 @@ const singleValued = new Set([
   "user-agent"
 ])
 
-// A character check first: the regex of `trimOws` costs on every header of every request.
-const hasSurroundingWhitespace = (value: string): boolean => {
+/**
+ * Whether a header value has spaces or tabs around it, which Node's parser drops. A
+ * character check first: the regex of `trimOws` costs on every header of every request.
+ *
+ * @internal
+ */
+export const hasSurroundingWhitespace = (value: string): boolean => {
   if (value.length === 0) return false
   const first = value.charCodeAt(0)
   const last = value.charCodeAt(value.length - 1)
@@ -282,7 +290,9 @@ export class InProcessRequest extends Inspectable.Class implements ServerRequest
   }
 
   get upgrade(): Effect.Effect<Socket.Socket, ServerError.RequestError> {
-    return this.source.upgrade ?? Effect.fail(this.decodeError(undefined, "not an upgradeable ServerRequest"))
+    return (
+      this.source.connection?.upgrade ?? Effect.fail(this.decodeError(undefined, "not an upgradeable ServerRequest"))
+    )
   }
 
   override toString(): string {

@@ -21,8 +21,9 @@ import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import { awaitFibers } from "./clock.js"
-import { DrainTimeout } from "./errors.js"
-import { InProcessRequest, type RequestSource } from "./request.js"
+import { trimOws } from "./config.js"
+import { DrainTimeout, type SocketUnavailable } from "./errors.js"
+import { hasSurroundingWhitespace, InProcessRequest, type RequestSource } from "./request.js"
 import type { Tracker } from "./tasks.js"
 
 /**
@@ -34,6 +35,10 @@ import type { Tracker } from "./tasks.js"
  */
 export interface InProcessServer {
   readonly httpServer: HttpServer.HttpServer
+  /** With the socket transport: the URL the app is served at. */
+  readonly address: string | undefined
+  /** With the socket transport: why its server is not listening, if it is not. */
+  readonly listenFailure: SocketUnavailable | undefined
   /** Starts the handler fiber; `undefined` when no app is served. */
   dispatch(source: RequestSource): Fiber.RuntimeFiber<void> | undefined
   readonly closed: boolean
@@ -74,7 +79,7 @@ export const make = (
         const handled = HttpApp.toHandled(
           app,
           handleResponse,
-          middleware === undefined ? undefined : recordingFailures(middleware)
+          middleware === undefined ? undefined : recordingFailures(middleware, recordOnSink)
         )
         // Supervised once, not per request: the runtime the handlers run in carries the
         // tracker, so every handler fiber and every fiber it forks, however deeply, is
@@ -119,6 +124,8 @@ export const make = (
 
   const server: InProcessServer = {
     httpServer,
+    address: undefined,
+    listenFailure: undefined,
     abandon: (fiber) => {
       inFlight.delete(fiber)
     },
@@ -153,19 +160,27 @@ export const make = (
  * itself (outside it). A middleware that maps errors to a response of its own cannot change
  * what was sent, in production either: such a mapping belongs around the app.
  */
-const recordingFailures =
-  (middleware: Middleware.HttpMiddleware): Middleware.HttpMiddleware =>
-  (app) =>
-    recordFailure(middleware(recordFailure(app)))
+/** @internal */
+export const recordingFailures =
+  (
+    middleware: Middleware.HttpMiddleware,
+    record: (fiber: Fiber.RuntimeFiber<unknown, unknown>, cause: Cause.Cause<unknown>) => void
+  ): Middleware.HttpMiddleware =>
+  (app) => {
+    const recorded = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+      Effect.tapErrorCause(app, (cause) =>
+        Effect.withFiberRuntime((fiber) => {
+          record(fiber, cause)
+          return Effect.void
+        })
+      )
+    return recorded(middleware(recorded(app)))
+  }
 
-const recordFailure = <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-  Effect.tapErrorCause(app, (cause) =>
-    Effect.withFiberRuntime((fiber) => {
-      const request = Context.unsafeGet(fiber.currentContext, ServerRequest.HttpServerRequest)
-      if (request instanceof InProcessRequest) request.source.sink.failure ??= cause
-      return Effect.void
-    })
-  )
+const recordOnSink = (fiber: Fiber.RuntimeFiber<unknown, unknown>, cause: Cause.Cause<unknown>): void => {
+  const request = Context.unsafeGet(fiber.currentContext, ServerRequest.HttpServerRequest)
+  if (request instanceof InProcessRequest) request.source.sink.failure ??= cause
+}
 
 // Mirrors platform-node's `handleResponse`: the body is written inside the handler fiber, so
 // the server span and the request scope stay open until the body has been delivered.
@@ -181,16 +196,20 @@ const handleResponse = (request: ServerRequest.HttpServerRequest, response: Serv
 
     // Like any HTTP client, the test sees every Set-Cookie among the headers too (joined as fetch joins them).
     // `streaming`: the body is still to come when the headers go out (a streamed client returns then).
-    const head = (headers: Headers.Headers, streaming: boolean) => {
-      validateHeaders(headers, setCookie)
+    const head = (given: Headers.Headers, streaming: boolean) => {
+      const status = validStatus(response.status)
+      validateHeaders(given, setCookie)
+      // As a client reads them off the wire: Node's parser drops the spaces and tabs around a value.
+      const headers = trimmedValues(given)
+      const cookies = setCookie.some(hasSurroundingWhitespace) ? setCookie.map(trimOws) : setCookie
       sink.head(
-        response.status,
+        status,
         withFraming(
           request,
           response,
-          setCookie.length === 0 ? headers : ({ ...headers, "set-cookie": setCookie.join(", ") } as Headers.Headers)
+          cookies.length === 0 ? headers : ({ ...headers, "set-cookie": cookies.join(", ") } as Headers.Headers)
         ),
-        setCookie,
+        cookies,
         streaming
       )
     }
@@ -234,6 +253,16 @@ const handleResponse = (request: ServerRequest.HttpServerRequest, response: Serv
       }
     }
   })
+
+const trimmedValues = (headers: Headers.Headers): Headers.Headers => {
+  let out: Record<string, string> | undefined
+  for (const name in headers) {
+    if (!hasSurroundingWhitespace(headers[name])) continue
+    out ??= { ...headers }
+    out[name] = trimOws(headers[name])
+  }
+  return out === undefined ? headers : (out as Headers.Headers)
+}
 
 // Node adds `transfer-encoding: chunked` to any response that may have a body but names no
 // length (writeHead is called before the body is known), and nothing to HEAD/204/304 ones.
@@ -361,8 +390,8 @@ const failResponse = <E>(
     return Effect.failCause(headersSent ? Cause.sequential(originalCause, Cause.die(original)) : cause)
   })
 
-/** The id of the request's `http.server` span (the tracer middleware's), or "" with tracing off. */
-const serverSpanId = (context: Context.Context<never>): string => {
+/** @internal The id of the request's `http.server` span (the tracer middleware's), or "" with tracing off. */
+export const serverSpanId = (context: Context.Context<never>): string => {
   let span: Tracer.AnySpan | undefined = Option.getOrUndefined(Context.getOption(context, Tracer.ParentSpan))
   while (span !== undefined && span._tag === "Span" && span.kind !== "server") {
     span = Option.getOrUndefined(span.parent)
@@ -379,6 +408,19 @@ const validateHeaders = (headers: Headers.Headers, setCookie: ReadonlyArray<stri
     Http.validateHeaderValue(name, headers[name])
   }
   for (const value of setCookie) Http.validateHeaderValue("set-cookie", value)
+}
+
+/**
+ * The status Node writes: `writeHead` truncates it to an integer and throws for one outside
+ * 100–999 (ERR_HTTP_INVALID_STATUS_CODE, with Node's message); as for headers, the throw
+ * becomes a defect and `toHandled` answers 500.
+ */
+const validStatus = (status: number): number => {
+  const code = status | 0
+  if (code < 100 || code > 999) {
+    throw Object.assign(new RangeError(`Invalid status code: ${status}`), { code: "ERR_HTTP_INVALID_STATUS_CODE" })
+  }
+  return code
 }
 
 const sinkOf = (request: ServerRequest.HttpServerRequest) => (request as InProcessRequest).source.sink

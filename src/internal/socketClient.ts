@@ -118,7 +118,7 @@ export class ClientWebSocket extends EventTarget {
         this.dispatchEvent(new Event("open"))
       })
     }
-    const fiber = start(server, config, hop, lines, sink, connection.upgrade)
+    const fiber = start(server, config, hop, lines, sink, connection)
     if (!("await" in fiber)) {
       cancel()
       this.fail(fiber)

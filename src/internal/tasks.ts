@@ -47,15 +47,12 @@ export class Tracker extends Supervisor.AbstractSupervisor<void> {
     | undefined
 
   /**
-   * Starts a request handler with `fork`, which must fork one root fiber in a runtime this
-   * tracker supervises: `onStart` registers that fiber as the handler of `request` before it
-   * runs its first step, then `started` is told of it.
+   * Starts a request handler with `fork`, which must fork (at most) one root fiber in a
+   * runtime this tracker supervises: `onStart` registers that fiber as the handler of
+   * `request` before it runs its first step, then `started` is told of it. `fork` may be
+   * a server's own dispatch (platform-node's request listener), which forks the handler.
    */
-  startHandler(
-    request: string,
-    started: (fiber: Fiber.RuntimeFiber<void>) => void,
-    fork: () => Fiber.RuntimeFiber<void>
-  ): Fiber.RuntimeFiber<void> {
+  startHandler<A>(request: string, started: (fiber: Fiber.RuntimeFiber<void>) => void, fork: () => A): A {
     this.starting = { request, started }
     try {
       return fork()

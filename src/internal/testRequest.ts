@@ -94,6 +94,7 @@ export const context = (
       method: prepared.method,
       url: prepared.url.pathname + prepared.url.search,
       headers: foldHeaderLines(lines),
+      lines,
       body: prepared.body,
       remoteAddress: options.remoteAddress ?? config.remoteAddress,
       sink: detachedSink()

@@ -77,13 +77,26 @@ export class AppWebSocket extends EventTarget {
 }
 
 /**
- * One in-memory WebSocket connection between the test and the app. Delivery is ordered
+ * The app's end reached over a real socket (a `ws` client connected to the served app):
+ * what the test sends and its close go there. `close` with 1006 drops the connection.
+ *
+ * @internal
+ */
+export interface RemotePeer {
+  send(data: string | Uint8Array): void
+  close(code: number, reason: string): void
+}
+
+/**
+ * One WebSocket connection between the test and the app: in memory, or over a socket when
+ * the transport accepted it with a {@link RemotePeer}. Delivery is ordered
  * both ways (messages travel as microtasks, never synchronously inside the sender).
  *
  * @internal
  */
 export class Connection {
   private app: AppWebSocket | undefined
+  private peer: RemotePeer | undefined
   closeInfo: CloseInfo | undefined = undefined
   /** Called once, when the app accepts the upgrade. */
   onAccept: (() => void) | undefined = undefined
@@ -131,12 +144,24 @@ export class Connection {
     return app
   }
 
+  /** The app accepted the upgrade over a socket: from now on `peer` is its end. */
+  acceptRemote(peer: RemotePeer): void {
+    if (this.app !== undefined || this.peer !== undefined) return
+    this.peer = peer
+    this.onAccept?.()
+    Deferred.unsafeDone(this.accepted, Effect.void)
+  }
+
   toTest(message: Incoming): void {
     this.deliver(message)
   }
 
   /** A message from the test to the app. */
   fromTest(data: string | Uint8Array): void {
+    if (this.peer !== undefined) {
+      if (this.closeInfo === undefined) this.peer.send(data)
+      return
+    }
     const app = this.app
     if (app === undefined || app.readyState !== OPEN) return
     const payload = typeof data === "string" ? data : Buffer.from(data)
@@ -154,6 +179,7 @@ export class Connection {
     this.closeInfo = { code, reason }
     this.toTest({ _tag: "Close", code, reason })
     this.finish(code, reason)
+    this.peer?.close(code, reason)
   }
 
   private finish(code: number, reason: string): void {

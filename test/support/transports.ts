@@ -3,8 +3,9 @@ import type { Layer } from "effect"
 import { TestClient } from "effect-http-testkit"
 
 /**
- * How a behaviour suite gets a client for an app. The suites take a list of these so the
- * same assertions can run against another transport (e.g. a real socket) later.
+ * How a behaviour suite gets a client for an app. The suites take the list below, so the
+ * same assertions run in process and over a real socket; each names its transport (the
+ * environment variable does not move them).
  */
 export interface Transport {
   readonly name: string
@@ -17,7 +18,14 @@ export interface Transport {
 export const inProcess: Transport = {
   name: "in-process",
   // The suites' apps need nothing beyond what the testkit provides.
-  layer: (app, options) => TestClient.layer(app, options) as Layer.Layer<TestClient.TestClient>
+  layer: (app, options) =>
+    TestClient.layer(app, { ...options, transport: "in-process" }) as Layer.Layer<TestClient.TestClient>
 }
 
-export const transports: ReadonlyArray<Transport> = [inProcess]
+export const socket: Transport = {
+  name: "socket",
+  layer: (app, options) =>
+    TestClient.layer(app, { ...options, transport: "socket" }) as Layer.Layer<TestClient.TestClient>
+}
+
+export const transports: ReadonlyArray<Transport> = [inProcess, socket]

@@ -1,0 +1,272 @@
+/**
+ * The socket transport: the same app and API over real connections, its address for other
+ * tools, its errors, and nothing of it left once the client's scope closes.
+ */
+import * as Http from "node:http"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, Layer, Option, Scope, Stream } from "effect"
+import { TestClient } from "effect-http-testkit"
+import WebSocket from "ws"
+
+const encoder = new TextEncoder()
+
+/** What the app saw of a request: the part a client decides (no Host: that is the origin). */
+const echo = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const { host: _host, ...headers } = request.headers
+  return yield* HttpServerResponse.json({
+    method: request.method,
+    url: request.url,
+    headers,
+    body: yield* request.text,
+    remoteAddress: Option.getOrNull(request.remoteAddress)
+  })
+})
+
+const app = HttpRouter.empty.pipe(
+  HttpRouter.all("/echo", echo),
+  HttpRouter.get("/greet", HttpServerResponse.text("hello", { headers: { "x-kind": "greeting" } })),
+  HttpRouter.get(
+    "/chat",
+    Effect.gen(function* () {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const socket = yield* request.upgrade
+      const write = yield* socket.writer
+      yield* socket.runRaw((message) => write(typeof message === "string" ? `echo: ${message}` : message))
+      return HttpServerResponse.empty()
+    })
+  )
+)
+
+/** Node's own handles of the kinds a socket transport opens. */
+const networkHandles = () =>
+  process.getActiveResourcesInfo().filter((kind) => kind === "TCPServerWrap" || kind === "TCPSocketWrap").length
+
+/** A ws client's first message (as text), then it closes. */
+const wsRoundTrip = (url: string, message: string) =>
+  Effect.async<string, Error>((resume) => {
+    const ws = new WebSocket(url)
+    ws.on("open", () => ws.send(message))
+    ws.on("message", (data) => {
+      resume(Effect.succeed(String(data)))
+      ws.close(1000)
+    })
+    ws.on("error", (error) => resume(Effect.fail(error)))
+  })
+
+describe("transport: socket", () => {
+  it.scoped("TestClient.address hands the app to plain fetch and a ws client, which get what the kit gets", () =>
+    Effect.gen(function* () {
+      const address = yield* TestClient.address
+      expect(address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+
+      const viaKit = yield* TestClient.get("/greet")
+      const viaFetch = yield* Effect.promise(async () => {
+        const response = await fetch(`${address}/greet`)
+        return { status: response.status, kind: response.headers.get("x-kind"), text: await response.text() }
+      })
+      expect(viaFetch).toEqual({ status: viaKit.status, kind: viaKit.headers["x-kind"], text: yield* viaKit.text })
+      expect(viaFetch).toEqual({ status: 200, kind: "greeting", text: "hello" })
+
+      const kitSocket = yield* TestClient.websocket("/chat")
+      yield* kitSocket.send("hi")
+      const viaKitSocket = yield* kitSocket.receiveText
+      const viaWs = yield* wsRoundTrip(`${address.replace(/^http/, "ws")}/chat`, "hi")
+      expect(viaWs).toBe(viaKitSocket)
+      expect(viaWs).toBe("echo: hi")
+    }).pipe(Effect.provide(TestClient.layer(app, { transport: "socket" })))
+  )
+
+  it.scoped("the app sees the same request through either transport", () =>
+    Effect.gen(function* () {
+      const send = (layer: Layer.Layer<TestClient.TestClient>) =>
+        Effect.flatMap(
+          Effect.provide(
+            Effect.all([
+              TestClient.get("/echo?q=1", { headers: { "x-many": ["a", "b"] }, cookies: { sid: "s1" } }),
+              TestClient.post("/echo", { json: { name: "Ada" } }),
+              TestClient.post("/echo", { body: Stream.make(encoder.encode("str"), encoder.encode("eamed")) }),
+              TestClient.post("/echo")
+            ]),
+            layer
+          ),
+          (responses) => Effect.forEach(responses, (response) => response.json)
+        )
+      const inProcess = yield* send(TestClient.layer(app, { transport: "in-process" }))
+      const overSocket = yield* send(TestClient.layer(app, { transport: "socket" }))
+      expect(overSocket).toEqual(inProcess)
+      expect(inProcess[0]).toMatchObject({ url: "/echo?q=1", headers: { "x-many": "a, b", cookie: "sid=s1" } })
+      expect(inProcess[2]).toMatchObject({ body: "streamed", headers: { "transfer-encoding": "chunked" } })
+    })
+  )
+
+  it.effect("after the scope closes no server or socket of the transport is left", () =>
+    Effect.gen(function* () {
+      const before = networkHandles()
+      const started = yield* Deferred.make<void>()
+      const finalized = yield* Deferred.make<void>()
+      const slow = HttpRouter.empty.pipe(
+        HttpRouter.get(
+          "/slow",
+          HttpServerResponse.stream(
+            Stream.concat(
+              Stream.make(encoder.encode("first")),
+              Stream.fromEffect(Effect.zipRight(Deferred.succeed(started, undefined), Effect.never))
+            ).pipe(Stream.ensuring(Deferred.succeed(finalized, undefined)))
+          )
+        ),
+        HttpRouter.get("/greet", HttpServerResponse.text("hello")),
+        HttpRouter.get(
+          "/chat",
+          Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+            Effect.flatMap(request.upgrade, (socket) =>
+              Effect.as(
+                socket.runRaw(() => Effect.void),
+                HttpServerResponse.empty()
+              )
+            )
+          )
+        )
+      )
+      const during = yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* TestClient.get("/greet")
+          yield* TestClient.websocket("/chat")
+          // A stream left open, disconnected by the scope close.
+          yield* TestClient.stream("GET", "/slow")
+          yield* Deferred.await(started)
+          return networkHandles()
+        }).pipe(Effect.provide(TestClient.layer(slow, { transport: "socket" })))
+      )
+      expect(during).toBeGreaterThan(before)
+      // The handler was disconnected and its finalizers ran before the scope close returned.
+      expect(yield* Deferred.isDone(finalized)).toBe(true)
+      expect(networkHandles()).toBe(before)
+    })
+  )
+
+  it.effect("a port in use gives SocketUnavailable naming it, on requests and on address", () =>
+    Effect.gen(function* () {
+      const holder = Http.createServer()
+      const port = yield* Effect.async<number>((resume) => {
+        holder.listen(0, "127.0.0.1", () => resume(Effect.succeed((holder.address() as { port: number }).port)))
+      })
+      yield* Effect.addFinalizer(() =>
+        Effect.async<void>((resume) => {
+          holder.close(() => resume(Effect.void))
+        })
+      )
+      const layer = TestClient.layer(app, { transport: "socket", port })
+      const [request, address] = yield* Effect.provide(
+        Effect.all([Effect.flip(TestClient.get("/greet")), Effect.flip(TestClient.address)]),
+        layer
+      )
+      for (const error of [request, address]) {
+        expect(error._tag).toBe("SocketUnavailable")
+        expect(error.message).toContain(`127.0.0.1:${port}`)
+        expect(error.message).toContain("EADDRINUSE")
+        expect(error.message).toContain("port: 0")
+      }
+    }).pipe(Effect.scoped)
+  )
+
+  it.scoped("the app of a socket client listens on the port it was given", () =>
+    Effect.gen(function* () {
+      const free = yield* Effect.async<number>((resume) => {
+        const probe = Http.createServer()
+        probe.listen(0, "127.0.0.1", () => {
+          const port = (probe.address() as { port: number }).port
+          probe.close(() => resume(Effect.succeed(port)))
+        })
+      })
+      const address = yield* Effect.provide(
+        TestClient.address,
+        TestClient.layer(app, { transport: "socket", port: free })
+      )
+      expect(address).toBe(`http://127.0.0.1:${free}`)
+    })
+  )
+
+  it.scoped("an in-process client has no address: SocketUnavailable says how to get one", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(TestClient.address)
+      expect(error._tag).toBe("SocketUnavailable")
+      expect(error.message).toContain('transport: "socket"')
+      expect(error.message).toContain("EFFECT_HTTP_TESTKIT_TRANSPORT")
+    }).pipe(Effect.provide(TestClient.layer(app, { transport: "in-process" })))
+  )
+
+  it.scoped("bad transport options fail requests with InvalidRequest saying what to fix", () =>
+    Effect.gen(function* () {
+      const problem = (options: TestClient.Options) =>
+        Effect.map(Effect.flip(Effect.provide(TestClient.get("/greet"), TestClient.layer(app, options))), (error) => {
+          expect(error._tag).toBe("InvalidRequest")
+          return error.message
+        })
+      expect(yield* problem({ transport: "tcp" as "socket" })).toContain(
+        'client option transport must be "in-process" or "socket", got "tcp"'
+      )
+      expect(yield* problem({ transport: "in-process", port: 8080 })).toContain(
+        'client option port applies to transport "socket" only'
+      )
+      expect(yield* problem({ transport: "socket", port: 70000 })).toContain(
+        "client option port must be a whole number from 0 (a free port) to 65535, got 70000"
+      )
+      expect(yield* problem({ transport: "socket", remoteAddress: "10.0.0.7" })).toContain(
+        'remoteAddress cannot be set with transport "socket"'
+      )
+    })
+  )
+
+  it.effect("the environment variable picks the transport when no option does, and a bad value is named", () =>
+    Effect.gen(function* () {
+      const variable = "EFFECT_HTTP_TESTKIT_TRANSPORT"
+      const saved = process.env[variable]
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          if (saved === undefined) delete process.env[variable]
+          else process.env[variable] = saved
+        })
+      )
+      process.env[variable] = "socket"
+      const address = yield* Effect.provide(TestClient.address, TestClient.layer(app))
+      expect(address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      // An explicit option wins over the variable.
+      const inProcess = yield* Effect.flip(
+        Effect.provide(TestClient.address, TestClient.layer(app, { transport: "in-process" }))
+      )
+      expect(inProcess._tag).toBe("SocketUnavailable")
+      process.env[variable] = "sockets"
+      const bad = yield* Effect.flip(Effect.provide(TestClient.get("/greet"), TestClient.layer(app)))
+      expect(bad.message).toContain(
+        `the environment variable ${variable} must be "in-process" or "socket", got "sockets"`
+      )
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("a socket client's scope close disconnects a handler still running and awaits its finalizers", () =>
+    Effect.gen(function* () {
+      const started = yield* Deferred.make<void>()
+      const released = yield* Deferred.make<void>()
+      const hanging = HttpRouter.empty.pipe(
+        HttpRouter.get(
+          "/hang",
+          Effect.zipRight(
+            Effect.addFinalizer(() => Deferred.succeed(released, undefined)),
+            Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)
+          )
+        )
+      )
+      const scope = yield* Scope.make()
+      const layer = TestClient.layer(hanging, { transport: "socket" })
+      const context = yield* Layer.buildWithScope(layer, scope)
+      const request = yield* Effect.fork(Effect.provide(TestClient.get("/hang"), context))
+      yield* Deferred.await(started)
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* Deferred.isDone(released)).toBe(true)
+      const exit = yield* request.await
+      expect(Exit.isFailure(exit)).toBe(true)
+    })
+  )
+})
