@@ -4,8 +4,9 @@
  */
 import * as Http from "node:http"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Layer, Option, Scope, Stream } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import { TestClient } from "effect-http-testkit"
 import WebSocket from "ws"
 
@@ -76,6 +77,26 @@ describe("transport: socket", () => {
       expect(viaWs).toBe(viaKitSocket)
       expect(viaWs).toBe("echo: hi")
     }).pipe(Effect.provide(TestClient.layer(app, { transport: "socket" })))
+  )
+
+  it.scoped("over a socket the app's request is platform-node's own: toIncomingMessage gives the real one", () =>
+    Effect.gen(function* () {
+      const node = HttpRouter.empty.pipe(
+        HttpRouter.get(
+          "/peer",
+          Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+            const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+            return HttpServerResponse.unsafeJson({
+              httpVersion: incoming.httpVersion,
+              local: incoming.socket.localAddress,
+              peer: incoming.socket.remoteAddress
+            })
+          })
+        )
+      )
+      const r = yield* Effect.provide(TestClient.get("/peer"), TestClient.layer(node, { transport: "socket" }))
+      expect(yield* r.json).toEqual({ httpVersion: "1.1", local: "127.0.0.1", peer: "127.0.0.1" })
+    })
   )
 
   it.scoped("the app sees the same request through either transport", () =>
@@ -267,6 +288,65 @@ describe("transport: socket", () => {
       expect(yield* Deferred.isDone(released)).toBe(true)
       const exit = yield* request.await
       expect(Exit.isFailure(exit)).toBe(true)
+    })
+  )
+})
+
+describe("transport: the same answers both ways", () => {
+  const quirks = HttpRouter.empty.pipe(
+    // Node's writeHead refuses a status outside 100-999: the app dies and production answers 500.
+    HttpRouter.get(
+      "/status/:code",
+      Effect.map(HttpRouter.params, ({ code }) => HttpServerResponse.empty({ status: Number(code) }))
+    ),
+    // A client reads header values as Node's parser hands them: without surrounding spaces and tabs.
+    HttpRouter.get(
+      "/padded",
+      Effect.succeed(
+        HttpServerResponse.text("ok", { headers: { "x-padded": "  value\t" } }).pipe(
+          HttpServerResponse.setHeader("set-cookie", " sid=1; Path=/ ")
+        )
+      )
+    )
+  )
+  const answers = (transport: "in-process" | "socket") =>
+    Effect.gen(function* () {
+      const invalid = yield* Effect.flip(TestClient.get("/status/NaN"))
+      const tooLow = yield* TestClient.get("/status/42", { headers: {} }).pipe(Effect.either)
+      const padded = yield* TestClient.get("/padded")
+      return {
+        invalid: invalid._tag === "ServerError" ? [invalid.status, String(Cause.squash(invalid.cause))] : invalid._tag,
+        tooLow: tooLow._tag === "Left" ? tooLow.left._tag : tooLow.right.status,
+        padded: [padded.headers["x-padded"], padded.setCookie, yield* TestClient.cookieHeader()]
+      }
+    }).pipe(Effect.provide(TestClient.layer(quirks, { transport })))
+
+  it.scoped("an invalid status dies as Node's writeHead makes it; header values arrive trimmed", () =>
+    Effect.gen(function* () {
+      const inProcess = yield* answers("in-process")
+      expect(inProcess).toEqual(yield* answers("socket"))
+      expect(inProcess).toEqual({
+        invalid: [500, "RangeError [ERR_HTTP_INVALID_STATUS_CODE]: Invalid status code: NaN"],
+        tooLow: "ServerError",
+        padded: ["value", ["sid=1; Path=/"], "sid=1"]
+      })
+    })
+  )
+
+  it.effect("a request in flight when a socket client's scope closes fails with ConnectionReset saying why", () =>
+    Effect.gen(function* () {
+      const started = yield* Deferred.make<void>()
+      const hang = HttpRouter.empty.pipe(
+        HttpRouter.get("/", Effect.zipRight(Deferred.succeed(started, undefined), Effect.never))
+      )
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(TestClient.layer(hang, { transport: "socket" }), scope)
+      const request = yield* Effect.fork(Effect.provide(TestClient.get("/"), context))
+      yield* Deferred.await(started)
+      yield* Scope.close(scope, Exit.void)
+      const error = yield* Effect.flip(Fiber.join(request))
+      expect(error._tag).toBe("ConnectionReset")
+      expect(error.message).toContain("the TestClient's scope closed while the request was in flight")
     })
   )
 })

@@ -135,7 +135,8 @@ export const start = (
   const url = hop.url.href
   if (server.closed) return new ClientClosed({ method: hop.method, url, reason: "ScopeClosed" })
   if (server.listenFailure !== undefined) return server.listenFailure
-  const refused = refuseAsNode(hop, lines, sink)
+  // Over a socket, Node's own server refuses what it refuses.
+  const refused = server.address === undefined ? refuseAsNode(hop, lines, sink) : undefined
   if (refused !== undefined) return refused
   let fiber: Fiber.RuntimeFiber<void> | undefined
   const body: RequestBody =

@@ -418,7 +418,12 @@ const validateHeaders = (headers: Headers.Headers, setCookie: ReadonlyArray<stri
 const validStatus = (status: number): number => {
   const code = status | 0
   if (code < 100 || code > 999) {
-    throw Object.assign(new RangeError(`Invalid status code: ${status}`), { code: "ERR_HTTP_INVALID_STATUS_CODE" })
+    const error = new RangeError(`Invalid status code: ${status}`)
+    // As Node's own errors print: `RangeError [ERR_HTTP_INVALID_STATUS_CODE]: ...`.
+    throw Object.assign(error, {
+      code: "ERR_HTTP_INVALID_STATUS_CODE",
+      toString: () => `${error.name} [ERR_HTTP_INVALID_STATUS_CODE]: ${error.message}`
+    })
   }
   return code
 }

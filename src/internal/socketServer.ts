@@ -31,6 +31,7 @@ import * as Stream from "effect/Stream"
 import { WebSocket as WsClient } from "ws"
 import { awaitFibers } from "./clock.js"
 import { DrainTimeout, SocketUnavailable } from "./errors.js"
+import { nodeRefusal } from "./nodeLimits.js"
 import type { RequestSource } from "./request.js"
 import { type InProcessServer, recordingFailures, serverSpanId } from "./server.js"
 import type { Tracker } from "./tasks.js"
@@ -469,8 +470,15 @@ const httpExchange = (source: RequestSource, exchange: Exchange, context: Exchan
       })
     }
     request.on("error", (error) => {
-      if (!sink.headersSent) sink.reset(`the server closed the connection before responding (${error.message})`)
-      else if (!sink.ended) sink.abort()
+      // Node's server drops the connection of a request it never routes (CONNECT): say so.
+      const refusal = nodeRefusal(source.method, source.url, source.lines)
+      if (!sink.headersSent) {
+        sink.reset(
+          refusal?._tag === "Reset"
+            ? refusal.reason
+            : `the server closed the connection before responding (${error.message})`
+        )
+      } else if (!sink.ended) sink.abort()
       finish()
     })
 
