@@ -133,6 +133,28 @@ describe("the packed package", () => {
     120_000
   )
 
+  it("every package the built entries import is a dependency or a peer dependency of the package", () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(pkg, "package.json"), "utf8")) as {
+      readonly dependencies?: Record<string, string>
+      readonly peerDependencies?: Record<string, string>
+    }
+    const declared = new Set([
+      ...Object.keys(manifest.dependencies ?? {}),
+      ...Object.keys(manifest.peerDependencies ?? {})
+    ])
+    // `@effect/platform/Headers` is the package `@effect/platform`, `ws` is `ws`.
+    const packageOf = (specifier: string) =>
+      specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]
+    const imported = new Set(
+      ["index.js", "TaskQueue.js"].flatMap((entry) =>
+        importGraph(path.join(pkg, "dist", entry)).packages.map(packageOf)
+      )
+    )
+    const undeclared = Array.from(imported).filter((name) => !name.startsWith("node:") && !declared.has(name))
+    expect(undeclared).toEqual([])
+    expect(imported.has("ws")).toBe(true)
+  })
+
   it("no public export reaches a named type that users cannot import", () => {
     expect(findLeaks(pkg, entries())).toEqual([])
   }, 60_000)
