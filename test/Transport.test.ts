@@ -179,6 +179,7 @@ describe("transport: socket", () => {
         })
       )
       const layer = TestClient.layer(app, { transport: "socket", port })
+      const before = networkHandles()
       const [request, address] = yield* Effect.provide(
         Effect.all([Effect.flip(TestClient.get("/greet")), Effect.flip(TestClient.address)]),
         layer
@@ -189,6 +190,8 @@ describe("transport: socket", () => {
         expect(error.message).toContain("EADDRINUSE")
         expect(error.message).toContain("port: 0")
       }
+      // The server that could not listen left nothing behind.
+      expect(networkHandles()).toBe(before)
     }).pipe(Effect.scoped)
   )
 

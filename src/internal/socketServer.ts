@@ -266,13 +266,22 @@ export const make = (
             })
           }
         }),
-        Scope.close(listenScope, Exit.void)
+        Effect.zipRight(Scope.close(listenScope, Exit.void), handlesClosed)
       )
       return Effect.asVoid(awaitFibers([Effect.runFork(closing)], drainTimeout))
     })
 
     return { server, close, stop }
   })
+
+/**
+ * Waits until the handles closed so far are gone: libuv runs close callbacks at the end of
+ * the loop turn in which they were closed (a server that failed to listen, or just stopped,
+ * is released then), so one whole turn later none is left.
+ */
+const handlesClosed: Effect.Effect<void> = Effect.async<void>((resume) => {
+  setImmediate(() => setImmediate(() => resume(Effect.void)))
+})
 
 /** What Node said when listening failed (a `ServeError` wraps it). */
 const serveErrorCause = (error: unknown): unknown => (error instanceof ServerError.ServeError ? error.cause : error)
