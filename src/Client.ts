@@ -390,7 +390,7 @@ export import DrainDeadlock = errors.DrainDeadlock
  * The socket transport has no socket to offer: its server could not listen (a port in
  * use), or `TestClient.address` was asked of an in-process client.
  *
- * @since 0.4.0
+ * @since 0.2.0
  * @category errors
  */
 export import SocketUnavailable = errors.SocketUnavailable
@@ -648,7 +648,7 @@ export const exchanges: Effect.Effect<ReadonlyArray<Exchange>, never, TestClient
  * })
  * ```
  *
- * @since 0.4.0
+ * @since 0.2.0
  * @category accessors
  */
 export const address: Effect.Effect<string, SocketUnavailable, TestClient> = Effect.flatMap(

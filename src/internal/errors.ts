@@ -216,7 +216,7 @@ export class TooManyRedirects extends Data.TaggedError("TooManyRedirects")<{
  * the port is taken, or not allowed), or the client is in process and has no address
  * (`"InProcess"`, from `TestClient.address`). The message says what to change.
  *
- * @since 0.4.0
+ * @since 0.2.0
  * @category errors
  */
 export class SocketUnavailable extends Data.TaggedError("SocketUnavailable")<{
