@@ -240,6 +240,13 @@ describe("transport: socket", () => {
       expect(yield* problem({ transport: "socket", remoteAddress: "10.0.0.7" })).toContain(
         'remoteAddress cannot be set with transport "socket"'
       )
+      // With invalid options no socket is opened: the address says why.
+      const address = yield* Effect.flip(
+        Effect.provide(TestClient.address, TestClient.layer(app, { transport: "socket", port: -1 }))
+      )
+      expect(address._tag).toBe("SocketUnavailable")
+      expect(address.message).toContain("no socket was opened, because the client's options are invalid")
+      expect(address.message).toContain("client option port must be a whole number")
     })
   )
 
@@ -296,6 +303,144 @@ describe("transport: socket", () => {
 })
 
 describe("transport: the same answers both ways", () => {
+  const both = ["in-process", "socket"] as const
+
+  it.scoped("a WebSocket handshake the app never accepts is cut at the timeout and its handler interrupted", () =>
+    Effect.gen(function* () {
+      for (const transport of both) {
+        const interrupted = yield* Deferred.make<void>()
+        const never = HttpRouter.empty.pipe(
+          HttpRouter.get(
+            "/never",
+            Effect.onInterrupt(Effect.never, () => Deferred.succeed(interrupted, undefined))
+          )
+        )
+        const error = yield* Effect.flip(
+          Effect.provide(
+            TestClient.websocket("/never", { timeout: "200 millis" }),
+            TestClient.layer(never, { transport, drainTimeout: "5 seconds" })
+          )
+        )
+        expect(error._tag).toBe("RequestTimeout")
+        expect(error.message).toContain("the handler was interrupted as a client abort")
+        expect(yield* Deferred.isDone(interrupted)).toBe(true)
+      }
+    }).pipe(Effect.scoped)
+  )
+
+  it.scoped("requests Node's server refuses are refused alike: bad framing 400, an unknown expectation 417", () =>
+    Effect.gen(function* () {
+      const requests: ReadonlyArray<readonly [string, TestClient.RequestOptions]> = [
+        ["expect: foo", { headers: { expect: "foo" } }],
+        ["expect: 100-continue", { headers: { expect: "100-continue" }, body: "hi" }],
+        ["transfer-encoding and content-length", { headers: { "transfer-encoding": "chunked" }, body: "hi" }],
+        ["two content-lengths", { headers: { "content-length": ["2", "2"] }, body: "hi" }],
+        ["content-length: abc", { headers: { "content-length": "abc" }, body: "hi" }],
+        ["transfer-encoding: gzip", { headers: { "transfer-encoding": "gzip" }, body: "hi" }]
+      ]
+      const statuses = (transport: "in-process" | "socket") =>
+        Effect.provide(
+          Effect.forEach(requests, ([name, options]) =>
+            Effect.map(TestClient.post("/echo", options), (r) => `${name}: ${r.status}`)
+          ),
+          TestClient.layer(app, { transport })
+        )
+      const inProcess = yield* statuses("in-process")
+      expect(yield* statuses("socket")).toEqual(inProcess)
+      expect(inProcess).toEqual([
+        "expect: foo: 417",
+        "expect: 100-continue: 200",
+        "transfer-encoding and content-length: 400",
+        "two content-lengths: 400",
+        "content-length: abc: 400",
+        "transfer-encoding: gzip: 400"
+      ])
+    })
+  )
+
+  it.scoped("a Content-Length that contradicts the body is refused before anything is sent", () =>
+    Effect.gen(function* () {
+      for (const transport of both) {
+        const error = yield* Effect.flip(
+          Effect.provide(
+            TestClient.post("/echo", { headers: { "content-length": "1" }, body: "hi" }),
+            TestClient.layer(app, { transport })
+          )
+        )
+        expect(error._tag).toBe("InvalidRequest")
+        expect(error.message).toContain("the content-length header says 1 but the body is 2 bytes")
+      }
+    })
+  )
+
+  it.scoped("a request that asks to upgrade, answered with plain HTTP, leaves the next request unharmed", () =>
+    Effect.gen(function* () {
+      for (const transport of both) {
+        const statuses = yield* Effect.provide(
+          Effect.all([
+            Effect.map(
+              TestClient.get("/greet", { headers: { upgrade: "h2c", connection: "Upgrade" } }),
+              (r) => r.status
+            ),
+            Effect.map(TestClient.get("/greet"), (r) => r.status)
+          ]),
+          TestClient.layer(app, { transport })
+        )
+        expect(statuses).toEqual([200, 200])
+      }
+    })
+  )
+
+  it.scoped("the handshake's version header, when the test gives one, is what the app sees", () =>
+    Effect.gen(function* () {
+      const version = HttpRouter.empty.pipe(
+        HttpRouter.get(
+          "/version",
+          Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+            HttpServerResponse.text(request.headers["sec-websocket-version"] ?? "", { status: 426 })
+          )
+        )
+      )
+      for (const transport of both) {
+        const rejected = yield* Effect.flip(
+          Effect.provide(
+            TestClient.websocket("/version", { headers: { "sec-websocket-version": "8" } }),
+            TestClient.layer(version, { transport })
+          )
+        )
+        expect(rejected._tag === "WebSocketRejected" && new TextDecoder().decode(rejected.body)).toBe("8")
+      }
+    })
+  )
+
+  it.scoped("a body that fails short of its Content-Length fails at once, with the bytes sent before", () =>
+    Effect.gen(function* () {
+      const download = HttpRouter.empty.pipe(
+        HttpRouter.get(
+          "/download",
+          HttpServerResponse.stream(
+            Stream.concat(Stream.make(encoder.encode("part")), Stream.fail(new Error("disk read failed"))),
+            { headers: { "content-length": "100" } }
+          )
+        )
+      )
+      for (const transport of ["in-process", "socket"] as const) {
+        const outcome = yield* Effect.gen(function* () {
+          const buffered = yield* Effect.flip(TestClient.get("/download"))
+          const streamed = yield* TestClient.stream("GET", "/download")
+          const chunks: Array<string> = []
+          const failure = yield* streamed.stream.pipe(
+            Stream.runForEach((chunk) => Effect.sync(() => chunks.push(new TextDecoder().decode(chunk)))),
+            Effect.flip
+          )
+          return [buffered._tag, chunks.join(""), failure._tag, String(failure.cause)]
+        }).pipe(Effect.scoped, Effect.provide(TestClient.layer(download, { transport, timeout: "20 seconds" })))
+        expect(outcome[0]).toBe("ServerError")
+        expect(outcome.slice(1)).toEqual(["part", "ResponseError", expect.stringContaining("disk read failed")])
+      }
+    })
+  )
+
   const quirks = HttpRouter.empty.pipe(
     // Node's writeHead refuses a status outside 100-999: the app dies and production answers 500.
     HttpRouter.get(

@@ -183,6 +183,11 @@ const makeService = (
     drainTasks: Effect.suspend(() => tracker.drain(config.drainTimeout)),
     address: Effect.suspend(() => {
       if (server.address !== undefined) return Effect.succeed(server.address)
+      if (config.problem !== undefined) {
+        return Effect.fail(
+          new SocketUnavailable({ reason: "InvalidOptions", target: "TestClient.address", cause: config.problem })
+        )
+      }
       return Effect.fail(
         server.listenFailure ?? new SocketUnavailable({ reason: "InProcess", target: "TestClient.address" })
       )

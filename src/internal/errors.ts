@@ -213,19 +213,23 @@ export class TooManyRedirects extends Data.TaggedError("TooManyRedirects")<{
 
 /**
  * The socket transport has no socket to offer: its server could not listen (`"Listen"`:
- * the port is taken, or not allowed), or the client is in process and has no address
- * (`"InProcess"`, from `TestClient.address`). The message says what to change.
+ * the port is taken, or not allowed), the client's options are invalid so none was opened
+ * (`"InvalidOptions"`), or the client is in process and has no address (`"InProcess"`, from
+ * `TestClient.address`). The message says what to change.
  *
  * @since 0.2.0
  * @category errors
  */
 export class SocketUnavailable extends Data.TaggedError("SocketUnavailable")<{
-  readonly reason: "Listen" | "InProcess"
+  readonly reason: "Listen" | "InProcess" | "InvalidOptions"
   /** What was tried: `127.0.0.1:8080`, or the request that needed the socket. */
   readonly target: string
   readonly cause?: unknown
 }> {
   override get message(): string {
+    if (this.reason === "InvalidOptions") {
+      return `${this.target}: no socket was opened, because the client's options are invalid: ${String(this.cause)}`
+    }
     if (this.reason === "InProcess") {
       return (
         `${this.target}: this client's transport is in-process, which opens no socket, so there is no address to ` +

@@ -219,7 +219,7 @@ export const judge = (
       url,
       reason:
         `the request body Stream failed while it was being sent (${describeCause(sink.requestFailure)}); ` +
-        "the connection was aborted, as a real client aborts it, and the app saw a client abort",
+        "the connection was aborted, as a real client aborts it (an app already reading the request saw a client abort)",
       cause: Cause.squash(sink.requestFailure)
     })
   }

@@ -1,7 +1,8 @@
 /**
  * What Node's HTTP server refuses before any handler runs: a request target and headers
- * reaching its `maxHeaderSize` (431), a method its parser does not know (400), and
- * `CONNECT`, which its server never routes to the request handler (the connection drops).
+ * reaching its `maxHeaderSize` (431), a method its parser does not know or framing it
+ * rejects (400), an `Expect` other than `100-continue` (417), and `CONNECT`, which its
+ * server never routes to the request handler (the connection drops).
  * The kit refuses the same requests the same way, for every client.
  */
 import { METHODS, maxHeaderSize } from "node:http"
@@ -9,6 +10,8 @@ import * as Headers from "@effect/platform/Headers"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type { ResponseSink } from "./request.js"
+
+const expectationFailed = Headers.unsafeFromRecord({ "transfer-encoding": "chunked" })
 
 /** Methods Node's parser accepts and its server routes to the request handler. */
 const routedMethods: ReadonlySet<string> = new Set(METHODS.filter((method) => method !== "CONNECT"))
@@ -31,7 +34,7 @@ export const nodeRefusal = (
   target: string,
   lines: ReadonlyArray<readonly [string, string]>
 ):
-  | { readonly _tag: "Respond"; readonly status: 400 | 431 }
+  | { readonly _tag: "Respond"; readonly status: 400 | 417 | 431 }
   | { readonly _tag: "Reset"; readonly reason: string }
   | undefined => {
   if (method !== "CONNECT" && !routedMethods.has(method)) return { _tag: "Respond", status: 400 }
@@ -39,6 +42,7 @@ export const nodeRefusal = (
   // Node counts the bytes of the latin1 header string: one per character.
   for (let i = 0; i < lines.length; i++) size += lines[i][0].length + lines[i][1].length
   if (size >= maxHeaderSize) return { _tag: "Respond", status: 431 }
+  if (badFraming(lines)) return { _tag: "Respond", status: 400 }
   if (method === "CONNECT") {
     return {
       _tag: "Reset",
@@ -47,7 +51,35 @@ export const nodeRefusal = (
         "registers none) it destroys the socket"
     }
   }
+  // Node answers an expectation it does not know itself (no `checkExpectation` listener:
+  // platform-node registers none); `100-continue` it meets and routes the request.
+  const expect = lines.find(([name]) => name === "expect")
+  if (expect !== undefined && !continueExpression.test(expect[1])) return { _tag: "Respond", status: 417 }
   return undefined
+}
+
+const continueExpression = /(?:^|\W)100-continue(?:$|\W)/i
+
+/**
+ * What Node's strict parser rejects in a request's framing (400, connection closed): a
+ * `Content-Length` with a `Transfer-Encoding`, more than one `Content-Length`, one that is
+ * not all digits, or a `Transfer-Encoding` whose last coding is not `chunked`.
+ */
+const badFraming = (lines: ReadonlyArray<readonly [string, string]>): boolean => {
+  let lengths = 0
+  let encoding: string | undefined
+  for (const [name, value] of lines) {
+    if (name === "content-length") {
+      lengths++
+      if (!/^\d+$/.test(value)) return true
+    } else if (name === "transfer-encoding") {
+      encoding = encoding === undefined ? value : `${encoding}, ${value}`
+    }
+  }
+  if (lengths > 1 || (lengths === 1 && encoding !== undefined)) return true
+  if (encoding === undefined) return false
+  const codings = encoding.split(",")
+  return codings[codings.length - 1].trim().toLowerCase() !== "chunked"
 }
 
 /**
@@ -70,7 +102,9 @@ export const refuseAsNode = (
   if (refusal._tag === "Reset") {
     sink.reset(refusal.reason)
   } else {
-    sink.head(refusal.status, Headers.empty, [], false)
+    // A 417 is a response Node writes as any other (framed, chunked); a 400 or 431 is its
+    // bare refusal, after which it closes the connection.
+    sink.head(refusal.status, refusal.status === 417 ? expectationFailed : Headers.empty, [], false)
     sink.end()
   }
   return Effect.runFork(Effect.void)

@@ -88,6 +88,23 @@ export const prepare = (
  *
  * @internal
  */
+/**
+ * A `Content-Length` the test gave that contradicts the body it sends: a real client would
+ * send a request the server reads wrongly (a body cut short, or one it waits for forever).
+ */
+const lengthMismatch = (lines: ReadonlyArray<readonly [string, string]>, body: RequestBody): string | undefined => {
+  if (body._tag === "Stream") return undefined
+  const given = lines.filter(([name]) => name === "content-length")
+  // Several, or not a number: Node's server refuses those itself (400).
+  if (given.length !== 1 || !/^\d+$/.test(given[0][1])) return undefined
+  const actual = body._tag === "Bytes" ? body.bytes.length : 0
+  if (Number(given[0][1]) === actual) return undefined
+  return (
+    `the content-length header says ${given[0][1]} but the body is ${actual} bytes: drop the header (the kit sets ` +
+    "the right one) or make it match"
+  )
+}
+
 export const prepareNow = (
   config: Config,
   rawMethod: string,
@@ -169,10 +186,15 @@ export const prepareNow = (
 
   // Called once per run of the request's effect (the client prepares when run): a retried
   // effect sends a fresh request.
-  const finish = (body: RequestBody, contentType: string | undefined): Prepared => {
+  const finish = (
+    body: RequestBody,
+    contentType: string | undefined
+  ): Prepared | Effect.Effect<Prepared, InvalidRequest> => {
     // `headerLines` is this call's own copy: a bodyless request (most) sends it as it is.
     const lines = headerLines
     const has = (name: string) => lines.some(([n]) => n === name)
+    const mismatch = lengthMismatch(lines, body)
+    if (mismatch !== undefined) return invalid(mismatch)
     if (contentType !== undefined && !has("content-type")) lines.push(["content-type", contentType])
     if (body._tag === "Bytes" && !has("content-length")) lines.push(["content-length", String(body.bytes.length)])
     if (body._tag === "Stream" && !has("content-length") && !has("transfer-encoding")) {
@@ -226,11 +248,16 @@ export const prepareNow = (
       }
       // The platform's own encoder picks the boundary, as fetch would; a body is read once,
       // so each run encodes afresh.
-      return Effect.promise(async () => {
-        const encoded = new Response(form)
-        const buffer = await encoded.arrayBuffer()
-        return finish(bytes(new Uint8Array(buffer)), encoded.headers.get("content-type")!)
-      })
+      return Effect.flatMap(
+        Effect.promise(async () => {
+          const encoded = new Response(form)
+          return { buffer: await encoded.arrayBuffer(), contentType: encoded.headers.get("content-type")! }
+        }),
+        ({ buffer, contentType }) => {
+          const ready = finish(bytes(new Uint8Array(buffer)), contentType)
+          return Effect.isEffect(ready) ? ready : Effect.succeed(ready)
+        }
+      )
     }
     case "body": {
       const body = options.body

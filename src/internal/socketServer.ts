@@ -55,6 +55,9 @@ interface Handler {
 interface Exchange {
   readonly sink: RequestSource["sink"]
   handler: Handler | undefined
+  /** The client end of its connection, once it has one, and that end's local port. */
+  socket: Net.Socket | undefined
+  localPort: number | undefined
 }
 
 /**
@@ -87,7 +90,17 @@ export const make = (
       sockets.add(socket)
       socket.once("close", () => sockets.delete(socket))
     }
-    node.on("connection", opened)
+    /** The server end of each connection, by its remote port (the client end's local port). */
+    const serverEnds = new Map<number, Net.Socket>()
+    node.on("connection", (socket: Net.Socket) => {
+      opened(socket)
+      const remotePort = socket.remotePort
+      if (remotePort === undefined) return
+      serverEnds.set(remotePort, socket)
+      socket.once("close", () => {
+        if (serverEnds.get(remotePort) === socket) serverEnds.delete(remotePort)
+      })
+    })
 
     // platform-node forks each handler inside its own `request` / `upgrade` listener: the
     // tracker registers that fork as the request's handler before it runs a step.
@@ -168,6 +181,8 @@ export const make = (
     const exchanges = new WeakMap<Fiber.RuntimeFiber<void>, Exchange>()
     const requests = new WeakMap<Fiber.RuntimeFiber<void>, string>()
     const inFlight = new Set<Fiber.RuntimeFiber<void>>()
+    /** Handlers already reported as stuck (their exchange was abandoned): not reported again. */
+    const abandoned = new WeakSet<Fiber.RuntimeFiber<unknown, unknown>>()
     let closed = false
     let inFlightAtClose: ReadonlyArray<string> = []
     const describeFiber = (fiber: Fiber.RuntimeFiber<void>) => requests.get(fiber) ?? `#${fiber.id().id}`
@@ -175,8 +190,10 @@ export const make = (
     /** Tells `waiting` which exchange a connection carries, once its local port is known. */
     const expect = (socket: Net.Socket, exchange: Exchange) => {
       opened(socket)
+      exchange.socket = socket
       const register = () => {
         const localPort = socket.localPort
+        exchange.localPort = localPort
         if (localPort !== undefined) {
           waiting.set(localPort, (handler) => {
             exchange.handler = handler
@@ -187,7 +204,20 @@ export const make = (
       else register()
     }
 
-    const context: ExchangeContext = { port: boundPort, agent, bodyAgent, expect, waiting }
+    const context: ExchangeContext = {
+      port: boundPort,
+      agent,
+      bodyAgent,
+      expect,
+      waiting,
+      serverEnd: (port) => serverEnds.get(port),
+      closeSocket: (socket) =>
+        Effect.async<void>((resume) => {
+          if (!sockets.has(socket)) return resume(Effect.void)
+          socket.once("close", () => resume(Effect.void))
+          socket.destroy()
+        })
+    }
 
     const server: InProcessServer = {
       httpServer,
@@ -195,6 +225,8 @@ export const make = (
       listenFailure,
       abandon: (fiber) => {
         inFlight.delete(fiber)
+        const handler = exchanges.get(fiber)?.handler?.fiber
+        if (handler !== undefined) abandoned.add(handler)
       },
       inFlight: () => (closed ? inFlightAtClose : Array.from(inFlight, describeFiber)),
       whereIs: (fiber) => {
@@ -206,7 +238,7 @@ export const make = (
       },
       dispatch(source) {
         if (serving === 0) return undefined
-        const exchange: Exchange = { sink: source.sink, handler: undefined }
+        const exchange: Exchange = { sink: source.sink, handler: undefined, socket: undefined, localPort: undefined }
         const run = source.connection === undefined ? httpExchange : websocketExchange
         const fiber = Effect.runFork(run(source, exchange, context)) as Fiber.RuntimeFiber<void>
         exchanges.set(fiber, exchange)
@@ -234,20 +266,35 @@ export const make = (
         }
         fiber.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
       }
-      return Effect.flatMap(awaitFibers(fibers, drainTimeout), (stuck) => {
-        // Every connection still open (another tool's too) is dropped, as at a shutdown.
+      // Then every other connection (another tool's, given the address) is dropped too, and
+      // the handlers still running on them are disconnected and awaited, as the kit's own.
+      const others = Effect.suspend(() => {
         agent.destroy()
         bodyAgent.destroy()
         for (const socket of sockets) socket.destroy()
-        return stuck.length === 0
+        const ours = new Set<Fiber.RuntimeFiber<unknown, unknown> | undefined>(
+          fibers.map((fiber) => exchanges.get(fiber)?.handler?.fiber)
+        )
+        const handlers = tracker.liveHandlers().filter((handler) => !ours.has(handler) && !abandoned.has(handler))
+        for (const handler of handlers) handler.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
+        return awaitFibers(handlers, drainTimeout)
+      })
+      return Effect.flatMap(Effect.zip(awaitFibers(fibers, drainTimeout), others), ([stuck, stuckOthers]) =>
+        stuck.length === 0 && stuckOthers.length === 0
           ? Effect.void
           : Effect.die(
               new DrainTimeout({
                 timeout: drainTimeout,
-                running: stuck.map((fiber) => `request handler ${describeFiber(fiber)}, disconnected but still running`)
+                running: [
+                  ...stuck.map((fiber) => `request handler ${describeFiber(fiber)}, disconnected but still running`),
+                  ...stuckOthers.map(
+                    (fiber) =>
+                      `request handler ${tracker.requestOf(fiber) ?? `#${fiber.id().id}`} (another client's), disconnected but still running`
+                  )
+                ]
               })
             )
-      })
+      )
     })
 
     // Stops listening once every connection is destroyed and closed: nothing of the
@@ -293,6 +340,10 @@ interface ExchangeContext {
   readonly bodyAgent: Http.Agent
   readonly expect: (socket: Net.Socket, exchange: Exchange) => void
   readonly waiting: Map<number, (handler: Handler) => void>
+  /** The server's end of a connection the kit opened (by the client end's local port), while it is open. */
+  readonly serverEnd: (localPort: number) => Net.Socket | undefined
+  /** Destroys one end of a connection and waits until it has closed. */
+  readonly closeSocket: (socket: Net.Socket) => Effect.Effect<void>
 }
 
 /** Notes the request's server span on its handler when the app starts. */
@@ -336,18 +387,28 @@ const settleWith = (
 }
 
 /**
- * Disconnects as a closed socket does: the connection is dropped, the handler interrupted
- * as a client abort, and the exchange waits for it to stop.
+ * Disconnects as a closed socket does: the connection is dropped at both ends (each awaited
+ * until closed), the handler interrupted as a client abort (platform-node does that when it
+ * sees the close, but not for a handshake it has not upgraded yet, nor once the response is
+ * complete), and the exchange waits for the handler to stop.
  */
-const disconnectHandler = (exchange: Exchange, sink: RequestSource["sink"], interrupt = true): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    const handler = exchange.handler
-    if (handler === undefined) return resume(Effect.void)
-    if (sink.spanId === "") sink.spanId = handler.spanId
-    if (handler.fiber.unsafePoll() !== null) return resume(Effect.void)
-    if (interrupt) handler.fiber.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
-    handler.fiber.addObserver(() => resume(Effect.void))
-  })
+const drop = (exchange: Exchange, context: ExchangeContext): Effect.Effect<void> => {
+  const client = exchange.socket
+  const server = exchange.localPort === undefined ? undefined : context.serverEnd(exchange.localPort)
+  const handler = exchange.handler
+  const sink = exchange.sink
+  if (handler !== undefined && sink.spanId === "") sink.spanId = handler.spanId
+  return Effect.zipRight(
+    Effect.forEach([client, server], (socket) => (socket === undefined ? Effect.void : context.closeSocket(socket)), {
+      discard: true
+    }),
+    Effect.async<void>((resume) => {
+      if (handler === undefined || handler.fiber.unsafePoll() !== null) return resume(Effect.void)
+      handler.fiber.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
+      handler.fiber.addObserver(() => resume(Effect.void))
+    })
+  )
+}
 
 /**
  * Whether a handler's cause is that of a body that failed while being written: platform-node
@@ -411,11 +472,15 @@ const httpExchange = (source: RequestSource, exchange: Exchange, context: Exchan
       port: context.port,
       method: source.method,
       path: source.url,
-      agent: source.body._tag === "Empty" ? context.agent : context.bodyAgent,
+      // A request with a body, or asking to upgrade (which platform-node answers on the
+      // upgrade path and then closes), gets a connection of its own.
+      agent: source.body._tag === "Empty" && source.headers.upgrade === undefined ? context.agent : context.bodyAgent,
       setHost: false,
       // The kit's client takes any response head, as in process (Node's default is 16 KiB).
       maxHeaderSize: responseHeadLimit
     })
+    // Every response header line, however many (Node keeps the first 2,000 by default).
+    request.maxHeadersCount = 0
     const lines = grouped(source.lines)
     for (const [name, values] of lines) request.setHeader(name, values.length === 1 ? values[0] : values)
     // Exactly the client's lines: no framing or Connection header of Node's own.
@@ -456,6 +521,16 @@ const httpExchange = (source: RequestSource, exchange: Exchange, context: Exchan
         })
       }
       sink.head(response.statusCode ?? 0, headers, setCookie, true)
+      // A body that failed short of its Content-Length: platform-node ends the response and
+      // keeps the connection, so the client would wait for the missing bytes until the
+      // server's keep-alive timeout. The kit's own connection is closed at the server's end
+      // instead (after what was written), and the body ends short, as a failure.
+      const handler = exchange.handler
+      handler?.fiber.addObserver((exit) => {
+        const cause = exit._tag === "Failure" ? exit.cause : handler.failure
+        if (done || response.complete || cause === undefined || !failedWhileWriting(cause)) return
+        if (exchange.localPort !== undefined) context.serverEnd(exchange.localPort)?.end()
+      })
       response.on("data", (chunk: Buffer) => {
         const wait = sink.write(bytesOf(chunk))
         if (wait === undefined) return
@@ -503,10 +578,11 @@ const httpExchange = (source: RequestSource, exchange: Exchange, context: Exchan
     }
 
     return Effect.suspend(() => {
+      done = true
       request.destroy()
       backpressure?.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
       body?.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
-      return disconnectHandler(exchange, sink)
+      return drop(exchange, context)
     })
   })
 
@@ -560,6 +636,11 @@ const websocketExchange = (source: RequestSource, exchange: Exchange, context: E
       // The subprotocols as the kit offers them (`ws` would join them with "," alone).
       finishRequest: (request: Http.ClientRequest) => {
         if (offered !== undefined) request.setHeader("sec-websocket-protocol", offered)
+        // A version or extensions the test gave replace the client's own, as in process.
+        for (const name of ["sec-websocket-version", "sec-websocket-extensions"]) {
+          const value = source.headers[name]
+          if (value !== undefined) request.setHeader(name, value)
+        }
         request.end()
       },
       createConnection: (options: Net.NetConnectOpts) => {
@@ -613,14 +694,11 @@ const websocketExchange = (source: RequestSource, exchange: Exchange, context: E
       finish()
     })
 
-    // Dropped: once the connection has closed at this end, platform-node (seeing it close at
-    // its end) interrupts the handler as a client abort; the exchange waits for both.
-    return Effect.zipRight(
-      Effect.async<void>((resume) => {
-        if (ws.readyState === WsClient.CLOSED) return resume(Effect.void)
-        ws.once("close", () => resume(Effect.void))
-        ws.terminate()
-      }),
-      disconnectHandler(exchange, sink, false)
-    )
+    // Dropped: the connection closes at both ends (1006 for the app) and the handler is
+    // interrupted as a client abort, as in process.
+    return Effect.suspend(() => {
+      done = true
+      ws.terminate()
+      return drop(exchange, context)
+    })
   })

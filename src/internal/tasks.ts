@@ -61,6 +61,18 @@ export class Tracker extends Supervisor.AbstractSupervisor<void> {
     }
   }
 
+  /** The request a tracked fiber belongs to (`GET /feed`), if it is tracked. */
+  requestOf(fiber: Fiber.RuntimeFiber<unknown, unknown>): string | undefined {
+    return this.alive.get(fiber)
+  }
+
+  /** The request handlers still running (whatever their exchange's state). */
+  liveHandlers(): Array<Fiber.RuntimeFiber<unknown, unknown>> {
+    const out: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+    for (const [fiber, root] of this.roots) if (fiber === root) out.push(fiber)
+    return out
+  }
+
   /** A handler has written its whole response: its exchange is over, what it still runs is background. */
   responded(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
     if (this.handlers.delete(fiber)) for (const listener of this.listeners) listener()
