@@ -195,6 +195,36 @@ describe("transport: socket", () => {
     }).pipe(Effect.scoped)
   )
 
+  it.effect("scope close disconnects another tool's request too, and awaits its handler's finalizers", () =>
+    Effect.gen(function* () {
+      const started = yield* Deferred.make<void>()
+      const released = yield* Deferred.make<void>()
+      const hanging = HttpRouter.empty.pipe(
+        HttpRouter.get(
+          "/hang",
+          Effect.zipRight(
+            Effect.addFinalizer(() => Deferred.succeed(released, undefined)),
+            Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)
+          )
+        )
+      )
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(TestClient.layer(hanging, { transport: "socket" }), scope)
+      const address = yield* Effect.provide(TestClient.address, context)
+      const outcome = Effect.runPromise(
+        Effect.async<string>((resume) => {
+          Http.get(`${address}/hang`, () => resume(Effect.succeed("response"))).on("error", (error) =>
+            resume(Effect.succeed(`error: ${error.message}`))
+          )
+        })
+      )
+      yield* Deferred.await(started)
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* Deferred.isDone(released)).toBe(true)
+      expect(yield* Effect.promise(() => outcome)).toBe("error: socket hang up")
+    })
+  )
+
   it.scoped("the app of a socket client listens on the port it was given", () =>
     Effect.gen(function* () {
       const free = yield* Effect.async<number>((resume) => {
