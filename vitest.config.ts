@@ -36,6 +36,7 @@ export default defineConfig({
             "test/Stream.test.ts",
             "test/TestRequest.test.ts",
             "test/Consumer.test.ts",
+            "test/Core.test.ts",
             ...configDefaults.exclude
           ],
           env: { EFFECT_HTTP_TESTKIT_TRANSPORT: "socket" }

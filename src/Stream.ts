@@ -13,7 +13,7 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { LineSplitter, NdjsonParser, SseParser } from "./internal/text.js"
+import { LineSplitter, NdjsonParser, SseParser } from "./internal/core/text.js"
 
 /**
  * One event-stream frame, holding only the fields present in it.

@@ -12,7 +12,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { StreamResponse } from "../Client.js"
 import type { Config } from "./config.js"
-import { codings, streamDecoder, unsupportedCoding } from "./decode.js"
+import { codings, streamDecoder, unsupportedCoding } from "./core/decode.js"
 import {
   ClientClosed,
   type ConnectionReset,

@@ -1,4 +1,13 @@
-import type { SseEvent } from "../Stream.js"
+/**
+ * One Server-Sent Event frame's fields (the public `TestStream.SseEvent` has this shape):
+ * only the fields present in the frame.
+ */
+export interface SseEvent {
+  readonly event?: string
+  readonly data?: string
+  readonly id?: string
+  readonly retry?: number
+}
 
 /** How many bytes the UTF-8 sequence led by `lead` (a byte from 0xC0 up) spans, at most. */
 const sequenceLength = (lead: number): number => (lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2)

@@ -1,4 +1,10 @@
-import type { Hop } from "./prepare.js"
+/** One hop of a request, whatever its body is (only a Stream body cannot be sent twice). */
+export interface Hop<Body extends { readonly _tag: string }> {
+  readonly method: string
+  readonly url: URL
+  readonly headerLines: ReadonlyArray<readonly [string, string]>
+  readonly body: Body
+}
 
 /** @internal */
 export const isRedirect = (status: number): boolean =>
@@ -32,11 +38,11 @@ const originHeaders = new Set(["authorization", "proxy-authorization", "cookie"]
  *
  * @internal
  */
-export const nextHop = (
-  hop: Hop,
+export const nextHop = <Body extends { readonly _tag: string }>(
+  hop: Hop<Body>,
   status: number,
   location: string | undefined
-): Hop | { readonly problem: string } | undefined => {
+): Hop<Body | { readonly _tag: "Empty" }> | { readonly problem: string } | undefined => {
   if (!isRedirect(status) || location === undefined) return undefined
   let url: URL
   try {
@@ -53,7 +59,7 @@ export const nextHop = (
   const headerLines = hop.headerLines.filter(
     ([name]) => !(toGet && bodyHeaders.has(name)) && !(crossOrigin && originHeaders.has(name))
   )
-  if (toGet) return { method: "GET", url, headerLines, body: { _tag: "Empty" } }
+  if (toGet) return { method: "GET", url, headerLines, body: { _tag: "Empty" } as const }
   if (hop.body._tag === "Stream") {
     return {
       problem:
