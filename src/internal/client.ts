@@ -8,7 +8,7 @@ import type { RequestOptions, Service, TestResponse } from "../Client.js"
 import { exchange } from "./buffered.js"
 import type { Config } from "./config.js"
 import { openWebSocket } from "./connect.js"
-import { cookieHeader, cookieHeaderFor, cookieToSet, encodeCookieValue, Jar } from "./cookies.js"
+import { cookieHeader, cookieHeaderFor, cookieToSet, encodeCookieValue, Jar, platformCookies } from "./cookies.js"
 import { nextHop } from "./core/redirect.js"
 import { InvalidRequest, SocketUnavailable, type TestClientError, TooManyRedirects } from "./errors.js"
 import type { Exchanges } from "./exchange.js"
@@ -167,7 +167,7 @@ const makeService = (
       )
     },
     exchanges: Effect.sync(() => exchanges.list()),
-    cookies: Effect.sync(() => jar.cookies(config.baseUrl)),
+    cookies: Effect.sync(() => platformCookies(jar.cookies(config.baseUrl))),
     cookieHeader: (url) => cookieHeaderFor(config, (target) => jar.header(target), url),
     setCookie: (name, value, options) =>
       Effect.suspend(() => {
