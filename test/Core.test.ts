@@ -25,6 +25,7 @@ describe("the Effect-free core", () => {
     expect(files.sort()).toEqual([
       "cookieJar.ts",
       "decode.ts",
+      "headerLines.ts",
       "nodeRefusals.ts",
       "redirect.ts",
       "text.ts",

@@ -20,7 +20,7 @@ import * as Option from "effect/Option"
 import type { ReadonlyRecord } from "effect/Record"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { trimOws } from "./config.js"
+import { foldLines } from "./core/headerLines.js"
 import type { Connection } from "./websocket.js"
 
 /**
@@ -84,62 +84,16 @@ export interface ResponseSink {
  */
 export const bodyAllowed = (status: number): boolean => status !== 204 && status !== 304 && status >= 200
 
-// Node's IncomingMessage folds repeated request headers this way (see `_addHeaderLine`):
-// these keep only the first value, `cookie` joins with "; ", everything else with ", ".
-const singleValued = new Set([
-  "age",
-  "authorization",
-  "content-length",
-  "content-type",
-  "etag",
-  "expires",
-  "from",
-  "host",
-  "if-modified-since",
-  "if-unmodified-since",
-  "last-modified",
-  "location",
-  "max-forwards",
-  "proxy-authorization",
-  "referer",
-  "retry-after",
-  "server",
-  "user-agent"
-])
-
 /**
- * Whether a header value has spaces or tabs around it, which Node's parser drops. A
- * character check first: the regex of `trimOws` costs on every header of every request.
+ * Folds header lines into the record a Node server hands the app (the rules live in the
+ * Effect-free core).
  *
  * @internal
  */
-export const hasSurroundingWhitespace = (value: string): boolean => {
-  if (value.length === 0) return false
-  const first = value.charCodeAt(0)
-  const last = value.charCodeAt(value.length - 1)
-  return first === 32 || first === 9 || last === 32 || last === 9
-}
+export const foldHeaderLines = (lines: ReadonlyArray<readonly [string, string]>): Headers.Headers =>
+  Headers.unsafeFromRecord(foldLines(lines))
 
-/**
- * Folds header lines into the record a Node server hands the app.
- *
- * @internal
- */
-export const foldHeaderLines = (lines: ReadonlyArray<readonly [string, string]>): Headers.Headers => {
-  const out: Record<string, string> = {}
-  for (const [rawName, rawValue] of lines) {
-    const name = rawName.toLowerCase()
-    // Node's parser drops the spaces and tabs around a value, whichever client sent it.
-    const value = hasSurroundingWhitespace(rawValue) ? trimOws(rawValue) : rawValue
-    const current = out[name]
-    if (current === undefined) {
-      out[name] = value
-    } else if (!singleValued.has(name)) {
-      out[name] = `${current}${name === "cookie" ? "; " : ", "}${value}`
-    }
-  }
-  return Headers.unsafeFromRecord(out)
-}
+export { hasSurroundingWhitespace } from "./core/headerLines.js"
 
 /**
  * The request object the app sees. It behaves as platform-node's request does (same `url`,
