@@ -205,6 +205,18 @@ describe("the HttpClient of every TestClient layer", () => {
     })
   )
 
+  it.scoped("a header value Node cannot send is refused with a RequestError saying why", () =>
+    Effect.gen(function* () {
+      for (const value of ["€", "a\r\nx-injected: 1"]) {
+        const error = yield* Effect.flip(
+          HttpClient.execute(HttpClientRequest.get("/echo").pipe(HttpClientRequest.setHeader("x-a", value)))
+        )
+        expect(error._tag === "RequestError" && error.reason).toBe("Encode")
+        expect(error.message).toContain("a control character or a character beyond Latin-1")
+      }
+    }).pipe(Effect.provide(TestClient.layer(app)))
+  )
+
   it.scoped("sends no default headers: only what the request carries and Node's framing", () =>
     Effect.gen(function* () {
       const client = yield* HttpClient.HttpClient.pipe(Effect.map(HttpClient.withTracerPropagation(false)))

@@ -3,7 +3,7 @@
  * tools, its errors, and nothing of it left once the client's scope closes.
  */
 import * as Http from "node:http"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpClient, HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
@@ -399,6 +399,73 @@ describe("transport: the same answers both ways", () => {
         )
         expect(error._tag).toBe("InvalidRequest")
         expect(error.message).toContain("the content-length header says 1 but the body is 2 bytes")
+      }
+    })
+  )
+
+  it.scoped("the platform HttpClient gets a whole response while the handler's finalizers still run", () =>
+    Effect.gen(function* () {
+      for (const transport of both) {
+        const release = yield* Deferred.make<void>()
+        const finalized = yield* Deferred.make<void>()
+        const lingering = HttpRouter.empty.pipe(
+          HttpRouter.get(
+            "/f",
+            Effect.zipRight(
+              Effect.addFinalizer(() =>
+                Effect.zipRight(Deferred.await(release), Deferred.succeed(finalized, undefined))
+              ),
+              Effect.succeed(HttpServerResponse.text("ok"))
+            )
+          )
+        )
+        yield* Effect.gen(function* () {
+          const response = yield* HttpClient.get("/f")
+          expect([response.status, yield* response.text]).toEqual([200, "ok"])
+          expect(yield* Deferred.isDone(finalized)).toBe(false)
+          yield* Deferred.succeed(release, undefined)
+          yield* Deferred.await(finalized)
+        }).pipe(Effect.scoped, Effect.provide(TestClient.layer(lingering, { transport })))
+      }
+    })
+  )
+
+  it.scoped("an app may answer a streamed request body before the first chunk exists", () =>
+    Effect.gen(function* () {
+      const early = HttpRouter.empty.pipe(
+        HttpRouter.post("/early", Effect.succeed(HttpServerResponse.text("accepted", { status: 202 })))
+      )
+      for (const transport of both) {
+        const never = Stream.fromEffect(Effect.as(Effect.never, encoder.encode("late")))
+        const r = yield* Effect.provide(
+          TestClient.post("/early", { body: never }),
+          TestClient.layer(early, { transport })
+        )
+        expect([r.status, yield* r.text]).toEqual([202, "accepted"])
+      }
+    })
+  )
+
+  it.scoped("a body over the app's MaxBodySize resets the connection, and the error says why", () =>
+    Effect.gen(function* () {
+      const limited = HttpRouter.empty.pipe(
+        HttpRouter.post(
+          "/limited",
+          Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => request.text).pipe(
+            Effect.as(HttpServerResponse.text("read")),
+            HttpIncomingMessage.withMaxBodySize(Option.some(10))
+          )
+        )
+      )
+      for (const transport of both) {
+        const error = yield* Effect.flip(
+          Effect.provide(
+            TestClient.post("/limited", { body: "x".repeat(100_000) }),
+            TestClient.layer(limited, { transport })
+          )
+        )
+        expect(error._tag).toBe("ConnectionReset")
+        expect(error.message).toMatch(/MaxBodySize|maximum body size|exceeds/i)
       }
     })
   )

@@ -85,17 +85,27 @@ export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
   readonly handlerStopped: boolean
   /** Where the handler was when time ran out: its open spans, a TestClock it waited on. */
   readonly waitingIn?: ReadonlyArray<string> | undefined
+  /**
+   * `false` when the request never reached the app (over a socket: no handler ran, the
+   * connection was closed); absent otherwise.
+   */
+  readonly reachedApp?: false | undefined
 }> {
   override get message(): string {
+    const head = `${this.method} ${this.url}: no complete response within ${Duration.format(this.timeout)}; `
+    if (this.reachedApp === false) {
+      return `${head}the request never reached the app (no handler ran), and its connection was closed.`
+    }
     const where =
       this.waitingIn === undefined || this.waitingIn.length === 0
         ? ""
         : `\nThe handler was waiting:\n${this.waitingIn.map((what) => `  - ${what}`).join("\n")}`
     return (
-      `${this.method} ${this.url}: no complete response within ${Duration.format(this.timeout)}; ` +
+      head +
       (this.handlerStopped
         ? "the handler was interrupted as a client abort."
-        : "the handler was interrupted as a client abort but has not stopped (it ignores interruption).") +
+        : "the handler was interrupted as a client abort but has not stopped (it ignores interruption, or a " +
+          "finalizer of its is still running).") +
       where
     )
   }

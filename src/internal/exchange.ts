@@ -111,9 +111,10 @@ export const timedOutError = (
 ): Effect.Effect<RequestTimeout> =>
   Effect.suspend(() => {
     const waitingIn = server.whereIs(fiber)
-    return Effect.map(
-      disconnect(fiber, config),
-      (handlerStopped) => new RequestTimeout({ method, url, timeout, handlerStopped, waitingIn })
+    return Effect.map(disconnect(fiber, config), (handlerStopped) =>
+      waitingIn === undefined
+        ? new RequestTimeout({ method, url, timeout, handlerStopped, reachedApp: false })
+        : new RequestTimeout({ method, url, timeout, handlerStopped, waitingIn })
     )
   })
 

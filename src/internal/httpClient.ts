@@ -242,7 +242,7 @@ const headerLines = (
     const value = request.headers[name]
     if (!tokenRe.test(name)) return `invalid header name ${JSON.stringify(name)}: only token characters are allowed`
     if (invalidValueRe.test(value))
-      return `invalid value for header ${JSON.stringify(name)}: it contains CR, LF or another control character`
+      return `invalid value for header ${JSON.stringify(name)}: it contains CR, LF, NUL, a control character or a character beyond Latin-1`
     lines.push([name, value])
   }
   for (const line of encoded.framing) if (request.headers[line[0]] === undefined) lines.push(line)

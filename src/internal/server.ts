@@ -50,7 +50,8 @@ export interface InProcessServer {
   /** The requests whose handlers are still running, e.g. `GET /feed` (once closed: those it disconnected). */
   inFlight(): ReadonlyArray<string>
   /** Where a handler is stuck: its open spans, a TestClock it waits on. */
-  whereIs(fiber: Fiber.RuntimeFiber<void>): ReadonlyArray<string>
+  /** `undefined`: the request never reached the app (over a socket), so no handler ran. */
+  whereIs(fiber: Fiber.RuntimeFiber<void>): ReadonlyArray<string> | undefined
 }
 
 /**

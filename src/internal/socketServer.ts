@@ -32,6 +32,7 @@ import { WebSocket as WsClient } from "ws"
 import { awaitFibers } from "./clock.js"
 import { nodeRefusal } from "./core/nodeRefusals.js"
 import { DrainTimeout, SocketUnavailable } from "./errors.js"
+import { describeCause } from "./exchange.js"
 import type { RequestSource } from "./request.js"
 import { type InProcessServer, recordingFailures, serverSpanId } from "./server.js"
 import type { Tracker } from "./tasks.js"
@@ -231,7 +232,7 @@ export const make = (
       inFlight: () => (closed ? inFlightAtClose : Array.from(inFlight, describeFiber)),
       whereIs: (fiber) => {
         const handler = exchanges.get(fiber)?.handler
-        return handler === undefined ? ["the request had not reached the app"] : tracker.whereIs(handler.fiber)
+        return handler === undefined ? undefined : tracker.whereIs(handler.fiber)
       },
       get closed() {
         return closed
@@ -330,6 +331,23 @@ const handlesClosed: Effect.Effect<void> = Effect.async<void>((resume) => {
   setImmediate(() => setImmediate(() => resume(Effect.void)))
 })
 
+/**
+ * A cause's first failure with the errors it wraps (`Decode error (POST /upload): maxBytes
+ * exceeded`), and what a body over the app's limit means.
+ */
+const describeChain = (cause: Cause.Cause<unknown>): string => {
+  const parts = [describeCause(cause)]
+  let inner: unknown = (Cause.squash(cause) as { cause?: unknown }).cause
+  for (let depth = 0; inner instanceof Error && depth < 3; depth++) {
+    parts.push(inner.message)
+    inner = (inner as { cause?: unknown }).cause
+  }
+  const text = parts.join(": ")
+  return text.includes("maxBytes exceeded")
+    ? `${text} (the request body exceeds the app's MaxBodySize; platform-node then destroys the connection)`
+    : text
+}
+
 /** What Node said when listening failed (a `ServeError` wraps it). */
 const serveErrorCause = (error: unknown): unknown => (error instanceof ServerError.ServeError ? error.cause : error)
 
@@ -366,11 +384,11 @@ const settleWith = (
   exchange: Exchange,
   sink: RequestSource["sink"],
   resume: (effect: Effect.Effect<void, unknown>) => void,
-  deliver?: (writingFailed: boolean) => void
+  deliver?: (writingFailed: boolean, cause: Cause.Cause<unknown> | undefined) => void
 ) => {
   const handler = exchange.handler
   if (handler === undefined) {
-    deliver?.(false)
+    deliver?.(false, undefined)
     return resume(Effect.void)
   }
   if (sink.spanId === "") sink.spanId = handler.spanId
@@ -380,7 +398,7 @@ const settleWith = (
     // complete; the kit knows the handler's cause, and never lets that pass for a whole body.
     const cause = exit._tag === "Failure" ? exit.cause : handler.failure
     const writingFailed = cause !== undefined && failedWhileWriting(cause)
-    deliver?.(writingFailed)
+    deliver?.(writingFailed, cause)
     if (writingFailed && sink.headersSent) sink.abort()
     resume(exit._tag === "Failure" ? Effect.failCause(exit.cause) : Effect.void)
   })
@@ -491,7 +509,7 @@ const httpExchange = (source: RequestSource, exchange: Exchange, context: Exchan
     if (!lines.has("connection")) request.removeHeader("connection")
     request.on("socket", (socket: Net.Socket) => context.expect(socket, exchange))
 
-    const finish = (deliver?: (writingFailed: boolean) => void) => {
+    const finish = (deliver?: (writingFailed: boolean, cause: Cause.Cause<unknown> | undefined) => void) => {
       if (done) return
       done = true
       if (body !== undefined) body.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
@@ -509,14 +527,34 @@ const httpExchange = (source: RequestSource, exchange: Exchange, context: Exchan
       response.on("error", () => {})
       if (response.complete) {
         // It came whole: handed over at once, as the in-process server writes a buffered body
-        // (a bounded reader never waits on a body it cannot read yet), when the handler has
-        // ended. A body that failed while being written is a stream cut short, as in process:
-        // streamed clients get its head, then the failure.
+        // (a bounded reader never waits on a body it cannot read yet).
         const body = response.read() as Buffer | null
         response.resume()
-        return finish((writingFailed) => {
-          sink.head(response.statusCode ?? 0, headers, setCookie, writingFailed)
+        const status = response.statusCode ?? 0
+        const write = () => {
           if (body !== null && body.length > 0) void sink.write(bytesOf(body))
+        }
+        const handler = exchange.handler
+        if (handler !== undefined && handler.fiber.unsafePoll() === null) {
+          // The handler still runs (its request scope's finalizers): the head and the body go
+          // now. A body of announced length is whole; a chunked one ends when the handler
+          // does, so that one that failed while being written is never taken for complete.
+          const announced = headers["content-length"] !== undefined
+          sink.head(status, headers, setCookie, !announced)
+          write()
+          if (announced) {
+            sink.end()
+            return finish()
+          }
+          return finish((writingFailed) => {
+            if (!writingFailed) sink.end()
+          })
+        }
+        // The handler has ended: its exit says whether the body failed while being written,
+        // a stream cut short (streamed clients get its head, then the failure), as in process.
+        return finish((writingFailed) => {
+          sink.head(status, headers, setCookie, writingFailed)
+          write()
           if (!writingFailed) sink.end()
         })
       }
@@ -556,14 +594,22 @@ const httpExchange = (source: RequestSource, exchange: Exchange, context: Exchan
     request.on("error", (error) => {
       // Node's server drops the connection of a request it never routes (CONNECT): say so.
       const refusal = nodeRefusal(source.method, source.url, source.lines)
-      if (!sink.headersSent) {
+      if (sink.headersSent) {
+        if (!sink.ended) sink.abort()
+        return finish()
+      }
+      if (refusal?._tag === "Reset") {
+        sink.reset(refusal.reason)
+        return finish()
+      }
+      // Why is the handler's to say (a body over the app's MaxBodySize, say), once it ends.
+      finish((_, cause) =>
         sink.reset(
-          refusal?._tag === "Reset"
-            ? refusal.reason
-            : `the server closed the connection before responding (${error.message})`
+          cause === undefined
+            ? `Node's client reported ${error.message}`
+            : `the app's handler failed with ${describeChain(cause)} (Node's client reported ${error.message})`
         )
-      } else if (!sink.ended) sink.abort()
-      finish()
+      )
     })
 
     switch (source.body._tag) {
@@ -574,6 +620,8 @@ const httpExchange = (source: RequestSource, exchange: Exchange, context: Exchan
         request.end(source.body.bytes)
         break
       case "Stream":
+        // The head goes at once, as fetch sends it: an app may answer before the body comes.
+        request.flushHeaders()
         body = Effect.runFork(writeBody(request, source.body.stream))
     }
 
