@@ -3,7 +3,14 @@
  * tools, its errors, and nothing of it left once the client's scope closes.
  */
 import * as Http from "node:http"
-import { HttpClient, HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import {
+  HttpClient,
+  HttpIncomingMessage,
+  HttpRouter,
+  HttpServerRequest,
+  HttpServerResponse,
+  Socket
+} from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
@@ -466,6 +473,41 @@ describe("transport: the same answers both ways", () => {
         )
         expect(error._tag).toBe("ConnectionReset")
         expect(error.message).toMatch(/MaxBodySize|maximum body size|exceeds/i)
+      }
+    })
+  )
+
+  it.scoped("Socket.makeWebSocket reads a burst the app sends and closes with right after the upgrade", () =>
+    Effect.gen(function* () {
+      const burst = HttpRouter.empty.pipe(
+        HttpRouter.get(
+          "/burst",
+          Effect.gen(function* () {
+            const socket = yield* (yield* HttpServerRequest.HttpServerRequest).upgrade
+            const write = yield* socket.writer
+            yield* Effect.forkScoped(socket.runRaw(() => Effect.void).pipe(Effect.ignore))
+            for (const message of ["a", "b", "c"]) yield* write(message)
+            yield* write(new Socket.CloseEvent(1000, "done"))
+            return HttpServerResponse.empty()
+          })
+        )
+      )
+      for (const transport of both) {
+        const received = yield* Effect.gen(function* () {
+          const socket = yield* Socket.makeWebSocket("/burst")
+          const messages: Array<string> = []
+          const end = yield* socket
+            .runRaw((data) => {
+              messages.push(typeof data === "string" ? data : new TextDecoder().decode(data))
+            })
+            .pipe(Effect.either)
+          return [messages, end._tag] as const
+        }).pipe(
+          Effect.scoped,
+          Effect.provide(TestClient.layerWebSocketConstructor),
+          Effect.provide(TestClient.layer(burst, { transport }))
+        )
+        expect([transport, ...received]).toEqual([transport, ["a", "b", "c"], "Right"])
       }
     })
   )

@@ -82,8 +82,11 @@ export class ClientWebSocket extends EventTarget {
       this.fail(new InvalidRequest({ method: "GET", url: this.url, reason: target }))
       return
     }
+    // What the app sends arrives a turn of the event loop later, as from a socket: a client
+    // (platform's `Socket.fromWebSocket`) that resumes on `open` sees the app's first messages
+    // and close after it, as in production, not all at once in the same microtask drain.
     const connection = new Connection(target.href.replace(/^http/, "ws"), protocols[0] ?? "", (incoming) =>
-      queueMicrotask(() => this.receive(incoming))
+      setImmediate(() => this.receive(incoming))
     )
     const sink = new BufferedSink()
     const lines: Array<readonly [string, string]> = [
