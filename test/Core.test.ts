@@ -47,6 +47,15 @@ describe("the Effect-free core", () => {
     expect(outside).toEqual([])
   })
 
+  it("the shared test scenarios (test/scenarios/) are plain data: they import nothing", () => {
+    const scenarios = path.join(root, "test", "scenarios")
+    const imports = fs
+      .readdirSync(scenarios)
+      .flatMap((file) => specifiers(fs.readFileSync(path.join(scenarios, file), "utf8")).map((s) => `${file}: ${s}`))
+    expect(fs.readdirSync(scenarios)).toContain("cookies.ts")
+    expect(imports).toEqual([])
+  })
+
   it("the check sees what it must refuse", () => {
     expect(
       specifiers(
