@@ -63,6 +63,22 @@ const wsRoundTrip = (url: string, message: string) =>
     ws.on("error", (error) => resume(Effect.fail(error)))
   })
 
+/** An app whose `/hang` never answers: `started` once it runs, `released` once its finalizer has run. */
+const hangingApp = Effect.gen(function* () {
+  const started = yield* Deferred.make<void>()
+  const released = yield* Deferred.make<void>()
+  const hanging = HttpRouter.empty.pipe(
+    HttpRouter.get(
+      "/hang",
+      Effect.zipRight(
+        Effect.addFinalizer(() => Deferred.succeed(released, undefined)),
+        Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)
+      )
+    )
+  )
+  return { hanging, started, released }
+})
+
 describe("transport: socket", () => {
   it.scoped("TestClient.address hands the app to plain fetch and a ws client, which get what the kit gets", () =>
     Effect.gen(function* () {
@@ -204,17 +220,7 @@ describe("transport: socket", () => {
 
   it.effect("scope close disconnects another tool's request too, and awaits its handler's finalizers", () =>
     Effect.gen(function* () {
-      const started = yield* Deferred.make<void>()
-      const released = yield* Deferred.make<void>()
-      const hanging = HttpRouter.empty.pipe(
-        HttpRouter.get(
-          "/hang",
-          Effect.zipRight(
-            Effect.addFinalizer(() => Deferred.succeed(released, undefined)),
-            Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)
-          )
-        )
-      )
+      const { hanging, started, released } = yield* hangingApp
       const scope = yield* Scope.make()
       const context = yield* Layer.buildWithScope(TestClient.layer(hanging, { transport: "socket" }), scope)
       const address = yield* Effect.provide(TestClient.address, context)
@@ -315,17 +321,7 @@ describe("transport: socket", () => {
 
   it.effect("a socket client's scope close disconnects a handler still running and awaits its finalizers", () =>
     Effect.gen(function* () {
-      const started = yield* Deferred.make<void>()
-      const released = yield* Deferred.make<void>()
-      const hanging = HttpRouter.empty.pipe(
-        HttpRouter.get(
-          "/hang",
-          Effect.zipRight(
-            Effect.addFinalizer(() => Deferred.succeed(released, undefined)),
-            Effect.zipRight(Deferred.succeed(started, undefined), Effect.never)
-          )
-        )
-      )
+      const { hanging, started, released } = yield* hangingApp
       const scope = yield* Scope.make()
       const layer = TestClient.layer(hanging, { transport: "socket" })
       const context = yield* Layer.buildWithScope(layer, scope)

@@ -1,7 +1,7 @@
 import { isIP } from "node:net"
 import * as Duration from "effect/Duration"
 import type { HeadersInput, Options } from "../Client.js"
-import { validateCookies } from "./cookies.js"
+import { validateCookies } from "./core/cookieJar.js"
 import { defaultAcceptEncoding } from "./core/decode.js"
 import {
   booleanProblem,
@@ -58,18 +58,6 @@ export const transportVariable = "EFFECT_HTTP_TESTKIT_TRANSPORT"
 
 /** @internal */
 export const defaultBaseUrl = "http://testserver"
-
-// The value rules live with the other Effect-free ones; the kit's modules import them here.
-export {
-  booleanProblem,
-  countProblem,
-  describe,
-  invalidValueRe,
-  isOptionBag,
-  tokenRe,
-  trimOws,
-  unknownKeys
-} from "./core/values.js"
 
 const durationRe = /^(-?\d+(?:\.\d+)?)\s+(nanos?|micros?|millis?|seconds?|minutes?|hours?|days?|weeks?)$/
 

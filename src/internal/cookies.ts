@@ -3,14 +3,15 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { CookieOptions } from "../Client.js"
-import { booleanProblem, type Config, decodeDuration, describe, isOptionBag, tokenRe, unknownKeys } from "./config.js"
+import { type Config, decodeDuration } from "./config.js"
 import { cookieValueProblem, encodeCookieValue, type JarCookie } from "./core/cookieJar.js"
+import { booleanProblem, describe, isOptionBag, tokenRe, unknownKeys } from "./core/values.js"
 import { InvalidRequest } from "./errors.js"
 import { resolveUrl } from "./prepare.js"
 
-// The jar and the value rules are Effect-free (shared by every edition); this module adds
-// what needs Effect and the platform: platform `Cookies`, the client's URLs and errors.
-export { cookieHeader, cookieValueProblem, encodeCookieValue, Jar, validateCookies } from "./core/cookieJar.js"
+// The jar and the value rules are Effect-free, in core/cookieJar.ts (shared by every
+// edition); this module adds what needs Effect and the platform: platform `Cookies`, the
+// client's URLs and errors.
 
 /** The jar's cookies as platform `Cookies` (what `TestClient.cookies` gives). @internal */
 export const platformCookies = (list: ReadonlyArray<JarCookie>): Cookies.Cookies =>

@@ -31,7 +31,6 @@ import {
   type SocketUnavailable,
   ServerError as TestServerError
 } from "./errors.js"
-import { refuseAsNode } from "./nodeLimits.js"
 import type { Hop } from "./prepare.js"
 import { foldHeaderLines, type RequestBody, type RequestSource } from "./request.js"
 import type { BufferedSink, StreamingSink } from "./response.js"
@@ -136,9 +135,6 @@ export const start = (
   const url = hop.url.href
   if (server.closed) return new ClientClosed({ method: hop.method, url, reason: "ScopeClosed" })
   if (server.listenFailure !== undefined) return server.listenFailure
-  // Over a socket, Node's own server refuses what it refuses.
-  const refused = server.address === undefined ? refuseAsNode(hop, lines, sink) : undefined
-  if (refused !== undefined) return refused
   let fiber: Fiber.RuntimeFiber<void> | undefined
   const body: RequestBody =
     hop.body._tag !== "Stream"

@@ -9,7 +9,7 @@ import * as Headers from "@effect/platform/Headers"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import { nodeRefusal } from "./core/nodeRefusals.js"
-import type { ResponseSink } from "./request.js"
+import type { RequestSource } from "./request.js"
 
 const expectationFailed = Headers.unsafeFromRecord({ "transfer-encoding": "chunked" })
 
@@ -17,18 +17,16 @@ const expectationFailed = Headers.unsafeFromRecord({ "transfer-encoding": "chunk
  * Applies {@link nodeRefusal} to one exchange: when Node would answer or drop the request
  * itself, the sink gets that outcome (the 400/431 head and an empty body, or a reset) and the
  * returned fiber, already done, stands for a handler that never ran. `undefined`: dispatch.
- *
- * To be called in `client.ts` `start`, right after the `server.closed` check:
- * `const refused = refuseAsNode(hop, lines, sink); if (refused !== undefined) return refused`.
+ * The in-process server applies it as it dispatches; over a socket Node's server refuses
+ * by itself.
  *
  * @internal
  */
 export const refuseAsNode = (
-  hop: { readonly method: string; readonly url: URL },
-  lines: ReadonlyArray<readonly [string, string]>,
-  sink: ResponseSink
+  source: Pick<RequestSource, "method" | "url" | "lines" | "sink">
 ): Fiber.RuntimeFiber<void> | undefined => {
-  const refusal = nodeRefusal(hop.method, hop.url.pathname + hop.url.search, lines)
+  const sink = source.sink
+  const refusal = nodeRefusal(source.method, source.url, source.lines)
   if (refusal === undefined) return undefined
   if (refusal._tag === "Reset") {
     sink.reset(refusal.reason)

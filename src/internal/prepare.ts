@@ -3,18 +3,9 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { RequestOptions } from "../Client.js"
-import {
-  booleanProblem,
-  type Config,
-  countProblem,
-  decodeBound,
-  describe,
-  isOptionBag,
-  mergeHeaderInput,
-  tokenRe,
-  unknownKeys
-} from "./config.js"
-import { validateCookies } from "./cookies.js"
+import { type Config, decodeBound, mergeHeaderInput } from "./config.js"
+import { validateCookies } from "./core/cookieJar.js"
+import { booleanProblem, countProblem, describe, isOptionBag, tokenRe, unknownKeys } from "./core/values.js"
 import { InvalidRequest } from "./errors.js"
 import type { RequestBody } from "./request.js"
 

@@ -21,8 +21,9 @@ import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import { awaitFibers } from "./clock.js"
-import { trimOws } from "./config.js"
+import { trimOws } from "./core/values.js"
 import { DrainTimeout, type SocketUnavailable } from "./errors.js"
+import { refuseAsNode } from "./nodeLimits.js"
 import { hasSurroundingWhitespace, InProcessRequest, type RequestSource } from "./request.js"
 import type { Tracker } from "./tasks.js"
 
@@ -66,12 +67,8 @@ export const make = (
   drainTimeout: Duration.Duration,
   tracker: Tracker
 ): { readonly server: InProcessServer; readonly close: Effect.Effect<void> } => {
-  const requests = new WeakMap<Fiber.RuntimeFiber<void>, string>()
-  const describeFiber = (fiber: Fiber.RuntimeFiber<void>) => requests.get(fiber) ?? `#${fiber.id().id}`
   let handler: ((request: ServerRequest.HttpServerRequest, description: string) => Fiber.RuntimeFiber<void>) | undefined
-  let closed = false
-  let inFlightAtClose: ReadonlyArray<string> = []
-  const inFlight = new Set<Fiber.RuntimeFiber<void>>()
+  const inFlight = new InFlight()
 
   const httpServer = HttpServer.make({
     address,
@@ -106,20 +103,11 @@ export const make = (
   })
 
   const close = Effect.suspend(() => {
-    closed = true
-    inFlightAtClose = Array.from(inFlight, describeFiber)
-    if (inFlight.size === 0) return Effect.void
-    const fibers = Array.from(inFlight)
+    const fibers = inFlight.close()
+    if (fibers.length === 0) return Effect.void
     for (const fiber of fibers) fiber.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
     return Effect.flatMap(awaitFibers(fibers, drainTimeout), (stuck) =>
-      stuck.length === 0
-        ? Effect.void
-        : Effect.die(
-            new DrainTimeout({
-              timeout: drainTimeout,
-              running: stuck.map((fiber) => `request handler ${describeFiber(fiber)}, disconnected but still running`)
-            })
-          )
+      stuckAtClose(drainTimeout, inFlight.describe(stuck))
     )
   })
 
@@ -127,30 +115,83 @@ export const make = (
     httpServer,
     address: undefined,
     listenFailure: undefined,
-    abandon: (fiber) => {
-      inFlight.delete(fiber)
-    },
-    inFlight: () => (closed ? inFlightAtClose : Array.from(inFlight, describeFiber)),
+    abandon: (fiber) => inFlight.abandon(fiber),
+    inFlight: () => inFlight.list(),
     whereIs: (fiber) => tracker.whereIs(fiber),
     get closed() {
-      return closed
+      return inFlight.closed
     },
     dispatch(source) {
+      // What Node's server refuses never reaches a handler (over a socket Node refuses it itself).
+      const refused = refuseAsNode(source)
+      if (refused !== undefined) return refused
       if (handler === undefined) return undefined
       const description = `${source.method} ${source.url}`
       const fiber = handler(new InProcessRequest(source), description)
-      // Most handlers finish inside `runFork` (they run synchronously until they suspend):
-      // only one still running is in flight.
-      if (fiber.unsafePoll() === null) {
-        requests.set(fiber, description)
-        inFlight.add(fiber)
-        fiber.addObserver(() => inFlight.delete(fiber))
-      }
+      inFlight.track(fiber, description)
       return fiber
     }
   }
   return { server, close }
 }
+
+/**
+ * The exchanges of a server still running, each with the request it serves (`GET /feed`):
+ * what scope close disconnects, and what the failure report names (once closed, those it
+ * disconnected). Shared by the in-process and the socket server.
+ *
+ * @internal
+ */
+export class InFlight {
+  private readonly requests = new WeakMap<Fiber.RuntimeFiber<void>, string>()
+  private readonly running = new Set<Fiber.RuntimeFiber<void>>()
+  private atClose: ReadonlyArray<string> | undefined
+
+  get closed(): boolean {
+    return this.atClose !== undefined
+  }
+
+  /**
+   * Most exchanges end inside dispatch (handlers run synchronously until they suspend):
+   * only one still running is in flight.
+   */
+  track(fiber: Fiber.RuntimeFiber<void>, request: string): void {
+    if (fiber.unsafePoll() !== null) return
+    this.requests.set(fiber, request)
+    this.running.add(fiber)
+    fiber.addObserver(() => this.running.delete(fiber))
+  }
+
+  /** Out of the server's care: scope close neither waits for it nor reports it again. */
+  abandon(fiber: Fiber.RuntimeFiber<void>): void {
+    this.running.delete(fiber)
+  }
+
+  list(): ReadonlyArray<string> {
+    return this.atClose ?? this.describe(this.running)
+  }
+
+  describe(fibers: Iterable<Fiber.RuntimeFiber<void>>): Array<string> {
+    return Array.from(fibers, (fiber) => this.requests.get(fiber) ?? `#${fiber.id().id}`)
+  }
+
+  /** Marks the server closed; the exchanges still running, for scope close to disconnect. */
+  close(): Array<Fiber.RuntimeFiber<void>> {
+    this.atClose = this.list()
+    return Array.from(this.running)
+  }
+}
+
+/** Scope close's verdict on disconnected handlers that did not stop within `drainTimeout`. @internal */
+export const stuckAtClose = (drainTimeout: Duration.Duration, requests: ReadonlyArray<string>): Effect.Effect<void> =>
+  requests.length === 0
+    ? Effect.void
+    : Effect.die(
+        new DrainTimeout({
+          timeout: drainTimeout,
+          running: requests.map((request) => `request handler ${request}, disconnected but still running`)
+        })
+      )
 
 /**
  * With a middleware given to `serve`, `toHandled` answers an unhandled failure itself and

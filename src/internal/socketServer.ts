@@ -31,10 +31,10 @@ import * as Stream from "effect/Stream"
 import { WebSocket as WsClient } from "ws"
 import { awaitFibers } from "./clock.js"
 import { nodeRefusal } from "./core/nodeRefusals.js"
-import { DrainTimeout, SocketUnavailable } from "./errors.js"
+import { SocketUnavailable } from "./errors.js"
 import { describeCause } from "./exchange.js"
 import type { RequestSource } from "./request.js"
-import { type InProcessServer, recordingFailures, serverSpanId } from "./server.js"
+import { InFlight, type InProcessServer, recordingFailures, serverSpanId, stuckAtClose } from "./server.js"
 import type { Tracker } from "./tasks.js"
 
 /** The most response head the client parses (many Set-Cookie lines add up). */
@@ -83,7 +83,7 @@ export const make = (
     /** The handler of each request the app received, by the handler's root fiber. */
     const handlers = new WeakMap<Fiber.RuntimeFiber<unknown, unknown>, Handler>()
     /** Exchanges whose request is on its way, by the local port of their connection. */
-    const waiting = new Map<number, (handler: Handler) => void>()
+    const waiting = new Map<number, Exchange>()
     /** Every connection open at either end (the server's and the kit's clients'). */
     const sockets = new Set<Net.Socket>()
     const opened = (socket: Net.Socket) => {
@@ -118,7 +118,7 @@ export const make = (
           const exchange = remotePort === undefined ? undefined : waiting.get(remotePort)
           if (exchange !== undefined) {
             waiting.delete(remotePort!)
-            exchange(handler)
+            exchange.handler = handler
           }
           // The whole response is written: what the handler still runs is background work.
           if (event === "request") (args[1] as Http.ServerResponse).once("finish", () => tracker.responded(fiber))
@@ -180,13 +180,9 @@ export const make = (
     })
 
     const exchanges = new WeakMap<Fiber.RuntimeFiber<void>, Exchange>()
-    const requests = new WeakMap<Fiber.RuntimeFiber<void>, string>()
-    const inFlight = new Set<Fiber.RuntimeFiber<void>>()
+    const inFlight = new InFlight()
     /** Handlers already reported as stuck (their exchange was abandoned): not reported again. */
     const abandoned = new WeakSet<Fiber.RuntimeFiber<unknown, unknown>>()
-    let closed = false
-    let inFlightAtClose: ReadonlyArray<string> = []
-    const describeFiber = (fiber: Fiber.RuntimeFiber<void>) => requests.get(fiber) ?? `#${fiber.id().id}`
 
     /** Tells `waiting` which exchange a connection carries, once its local port is known. */
     const expect = (socket: Net.Socket, exchange: Exchange) => {
@@ -195,29 +191,33 @@ export const make = (
       const register = () => {
         const localPort = socket.localPort
         exchange.localPort = localPort
-        if (localPort !== undefined) {
-          waiting.set(localPort, (handler) => {
-            exchange.handler = handler
-          })
-        }
+        if (localPort !== undefined) waiting.set(localPort, exchange)
       }
       if (socket.connecting) socket.once("connect", register)
       else register()
     }
+
+    /** Destroys one end of a connection and waits until it has closed. */
+    const closeSocket = (socket: Net.Socket): Effect.Effect<void> =>
+      Effect.async<void>((resume) => {
+        if (!sockets.has(socket)) return resume(Effect.void)
+        socket.once("close", () => resume(Effect.void))
+        socket.destroy()
+      })
+    /** Drops every connection, the kit's and other tools', at both ends; waits until all have closed. */
+    const closeAll = Effect.suspend(() => {
+      agent.destroy()
+      bodyAgent.destroy()
+      return Effect.forEach(Array.from(sockets), closeSocket, { concurrency: "unbounded", discard: true })
+    })
 
     const context: ExchangeContext = {
       port: boundPort,
       agent,
       bodyAgent,
       expect,
-      waiting,
       serverEnd: (port) => serverEnds.get(port),
-      closeSocket: (socket) =>
-        Effect.async<void>((resume) => {
-          if (!sockets.has(socket)) return resume(Effect.void)
-          socket.once("close", () => resume(Effect.void))
-          socket.destroy()
-        })
+      closeSocket
     }
 
     const server: InProcessServer = {
@@ -225,17 +225,17 @@ export const make = (
       address: listenFailure === undefined ? `http://${loopback}:${boundPort}` : undefined,
       listenFailure,
       abandon: (fiber) => {
-        inFlight.delete(fiber)
+        inFlight.abandon(fiber)
         const handler = exchanges.get(fiber)?.handler?.fiber
         if (handler !== undefined) abandoned.add(handler)
       },
-      inFlight: () => (closed ? inFlightAtClose : Array.from(inFlight, describeFiber)),
+      inFlight: () => inFlight.list(),
       whereIs: (fiber) => {
         const handler = exchanges.get(fiber)?.handler
         return handler === undefined ? undefined : tracker.whereIs(handler.fiber)
       },
       get closed() {
-        return closed
+        return inFlight.closed
       },
       dispatch(source) {
         if (serving === 0) return undefined
@@ -243,19 +243,13 @@ export const make = (
         const run = source.connection === undefined ? httpExchange : websocketExchange
         const fiber = Effect.runFork(run(source, exchange, context)) as Fiber.RuntimeFiber<void>
         exchanges.set(fiber, exchange)
-        if (fiber.unsafePoll() === null) {
-          requests.set(fiber, `${source.method} ${source.url}`)
-          inFlight.add(fiber)
-          fiber.addObserver(() => inFlight.delete(fiber))
-        }
+        inFlight.track(fiber, `${source.method} ${source.url}`)
         return fiber
       }
     }
 
     const close = Effect.suspend(() => {
-      closed = true
-      inFlightAtClose = Array.from(inFlight, describeFiber)
-      const fibers = Array.from(inFlight)
+      const fibers = inFlight.close()
       for (const fiber of fibers) {
         // Over a socket nothing can follow a dropped connection (in process the app's 499 does).
         const sink = exchanges.get(fiber)?.sink
@@ -269,55 +263,39 @@ export const make = (
       }
       // Then every other connection (another tool's, given the address) is dropped too, and
       // the handlers still running on them are disconnected and awaited, as the kit's own.
-      const others = Effect.suspend(() => {
-        agent.destroy()
-        bodyAgent.destroy()
-        for (const socket of sockets) socket.destroy()
-        const ours = new Set<Fiber.RuntimeFiber<unknown, unknown> | undefined>(
-          fibers.map((fiber) => exchanges.get(fiber)?.handler?.fiber)
-        )
-        const handlers = tracker.liveHandlers().filter((handler) => !ours.has(handler) && !abandoned.has(handler))
-        for (const handler of handlers) handler.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
-        return awaitFibers(handlers, drainTimeout)
-      })
+      const ours = new Set<Fiber.RuntimeFiber<unknown, unknown> | undefined>(
+        fibers.map((fiber) => exchanges.get(fiber)?.handler?.fiber)
+      )
+      const others = Effect.zipRight(
+        closeAll,
+        Effect.suspend(() => {
+          const handlers = tracker.liveHandlers().filter((handler) => !ours.has(handler) && !abandoned.has(handler))
+          for (const handler of handlers) handler.unsafeInterruptAsFork(ServerError.clientAbortFiberId)
+          return awaitFibers(handlers, drainTimeout)
+        })
+      )
       return Effect.flatMap(Effect.zip(awaitFibers(fibers, drainTimeout), others), ([stuck, stuckOthers]) =>
-        stuck.length === 0 && stuckOthers.length === 0
-          ? Effect.void
-          : Effect.die(
-              new DrainTimeout({
-                timeout: drainTimeout,
-                running: [
-                  ...stuck.map((fiber) => `request handler ${describeFiber(fiber)}, disconnected but still running`),
-                  ...stuckOthers.map(
-                    (fiber) =>
-                      `request handler ${tracker.requestOf(fiber) ?? `#${fiber.id().id}`} (another client's), disconnected but still running`
-                  )
-                ]
-              })
-            )
+        stuckAtClose(drainTimeout, [
+          ...inFlight.describe(stuck),
+          ...stuckOthers.map((fiber) => `${tracker.requestOf(fiber) ?? `#${fiber.id().id}`} (another client's)`)
+        ])
       )
     })
 
-    // Stops listening once every connection is destroyed and closed: nothing of the
-    // transport (no server, no socket at either end) outlives the client's scope.
-    const stop = Effect.suspend(() => {
-      agent.destroy()
-      bodyAgent.destroy()
-      for (const socket of sockets) socket.destroy()
-      const closing = Effect.zipRight(
-        Effect.async<void>((resume) => {
-          if (sockets.size === 0) return resume(Effect.void)
-          let left = sockets.size
-          for (const socket of sockets) {
-            socket.once("close", () => {
-              if (--left === 0) resume(Effect.void)
-            })
-          }
-        }),
-        Effect.zipRight(Scope.close(listenScope, Exit.void), handlesClosed)
+    // Stops listening once every connection is closed: nothing of the transport (no server,
+    // no socket at either end) outlives the client's scope.
+    const stop = Effect.suspend(() =>
+      Effect.asVoid(
+        awaitFibers(
+          [
+            Effect.runFork(
+              Effect.zipRight(closeAll, Effect.zipRight(Scope.close(listenScope, Exit.void), handlesClosed))
+            )
+          ],
+          drainTimeout
+        )
       )
-      return Effect.asVoid(awaitFibers([Effect.runFork(closing)], drainTimeout))
-    })
+    )
 
     return { server, close, stop }
   })
@@ -357,7 +335,6 @@ interface ExchangeContext {
   readonly agent: Http.Agent
   readonly bodyAgent: Http.Agent
   readonly expect: (socket: Net.Socket, exchange: Exchange) => void
-  readonly waiting: Map<number, (handler: Handler) => void>
   /** The server's end of a connection the kit opened (by the client end's local port), while it is open. */
   readonly serverEnd: (localPort: number) => Net.Socket | undefined
   /** Destroys one end of a connection and waits until it has closed. */

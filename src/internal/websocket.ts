@@ -16,7 +16,8 @@ import {
   WebSocketTimeout
 } from "../WebSocket.js"
 import { wallClockSleep } from "./clock.js"
-import { describe, isOptionBag, mergeHeaderInput, tokenRe, unknownKeys } from "./config.js"
+import { mergeHeaderInput } from "./config.js"
+import { describe, isOptionBag, tokenRe, unknownKeys } from "./core/values.js"
 
 /** What the test's end receives. @internal */
 export type Incoming =
