@@ -42,13 +42,15 @@ describe("the Effect-free core", () => {
       "index.ts",
       "nodeRefusals.ts",
       "redirect.ts",
+      "render.ts",
       "scenarios/cookies.ts",
       "scenarios/index.ts",
       "scenarios/parity.ts",
       "scenarios/redirects.ts",
       "scenarios/sse.ts",
       "text.ts",
-      "values.ts"
+      "values.ts",
+      "websocket.ts"
     ])
   })
 

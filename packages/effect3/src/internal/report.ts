@@ -1,4 +1,5 @@
 import type * as Headers from "@effect/platform/Headers"
+import { formatReport, type ReportEntry } from "@effect-http-testkit/core"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import type { Config } from "./config.js"
@@ -6,33 +7,8 @@ import { currentTest } from "./runner.js"
 import type { InProcessServer } from "./server.js"
 import { type Recorder, render } from "./tracer.js"
 
-const maxEntries = 5
+/** How many entries a client keeps for its report (it shows the last few of them). */
 const keptEntries = 20
-const maxBody = 400
-const maxReport = 12_000
-
-/**
- * One thing the test did with the app, kept as it came (text is made only when a report is
- * printed: recording sits on every request's path).
- */
-type Entry =
-  | {
-      readonly _tag: "Response"
-      readonly method: string
-      readonly url: string
-      readonly status: number
-      readonly headers: Headers.Headers
-      readonly spanId: string
-      readonly body: Uint8Array | "streamed"
-    }
-  | {
-      readonly _tag: "Failure"
-      readonly method: string
-      readonly url: string
-      readonly spanId: string
-      readonly error: { readonly _tag: string; readonly message: string }
-    }
-  | { readonly _tag: "WebSocket"; readonly url: string; readonly spanId: string }
 
 /**
  * What a person needs to see when a test fails: the last exchanges of every kind (buffered
@@ -46,7 +22,8 @@ type Entry =
  * @internal
  */
 export class Reporter {
-  private readonly entries: Array<Entry> = []
+  /** What the test did with the app, kept as it came (text is made only when a report is printed). */
+  private readonly entries: Array<ReportEntry> = []
   private count = 0
   private hooked: object | undefined = undefined
   /** The test whose report the scope close already printed (the test's failure need not again). */
@@ -85,7 +62,7 @@ export class Reporter {
     this.push({ _tag: "WebSocket", url, spanId })
   }
 
-  private push(entry: Entry): void {
+  private push(entry: ReportEntry): void {
     if (this.config.report === "never") return
     if (this.entries.length >= keptEntries) this.entries.shift()
     this.entries.push(entry)
@@ -117,63 +94,8 @@ export class Reporter {
   private print(fromCount: number): void {
     const skipped = this.count - this.entries.length
     const since = this.entries.slice(Math.max(0, fromCount - skipped))
-    const inFlight = this.server()?.inFlight() ?? []
-    if (since.length === 0 && inFlight.length === 0) return
     const finished = this.recorder.finished()
-    const shown = since.slice(-maxEntries)
-    const sections = shown.map((entry) => {
-      const spans =
-        entry.spanId === ""
-          ? "    (no span)"
-          : render(finished, entry.spanId)
-              .split("\n")
-              .map((line) => `    ${line}`)
-              .join("\n")
-      return [`  ${title(entry)}`, ...details(entry), "  spans:", spans].join("\n")
-    })
-    const omitted = since.length > maxEntries ? ` (last ${maxEntries} of ${since.length})` : ""
-    let text = `effect-http-testkit: the test failed; its exchanges${omitted}:\n${sections.join("\n\n")}`
-    if (inFlight.length > 0) text += `\n\n  still in flight:\n${inFlight.map((what) => `    ${what}`).join("\n")}`
-    if (text.length > maxReport) text = `${text.slice(0, maxReport)}\n  … (report cut at ${maxReport} characters)`
-    console.error(text)
+    const text = formatReport(since, this.server()?.inFlight() ?? [], (spanId) => render(finished, spanId))
+    if (text !== undefined) console.error(text)
   }
-}
-
-const title = (entry: Entry): string => {
-  switch (entry._tag) {
-    case "Response":
-      return `${entry.method} ${entry.url} -> ${entry.status}${entry.body === "streamed" ? " (streamed)" : ""}`
-    case "Failure":
-      return `${entry.method} ${entry.url} -> failed: ${entry.error._tag}`
-    case "WebSocket":
-      return `WebSocket ${entry.url} -> open`
-  }
-}
-
-const details = (entry: Entry): ReadonlyArray<string> => {
-  switch (entry._tag) {
-    case "Response":
-      return [
-        ...Object.entries(entry.headers)
-          .slice(0, 20)
-          .map(([name, value]) => `    ${name}: ${value}`),
-        `    body: ${entry.body === "streamed" ? "(streamed to the test)" : excerpt(entry.body)}`
-      ]
-    case "Failure":
-      return entry.error.message
-        .split("\n")
-        .slice(0, 12)
-        .map((line) => `    ${line}`)
-    case "WebSocket":
-      return []
-  }
-}
-
-const excerpt = (body: Uint8Array): string => {
-  if (body.length === 0) return "(empty)"
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(body.subarray(0, maxBody))
-  // Mostly unprintable bytes: say what it is instead of printing noise.
-  const unprintable = text.split("").filter((c) => c === "\uFFFD" || c.charCodeAt(0) < 9).length
-  if (unprintable > text.length / 10) return `(${body.length} bytes of binary data)`
-  return body.length > maxBody ? `${text}… (${body.length} bytes)` : text
 }

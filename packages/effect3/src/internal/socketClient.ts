@@ -1,5 +1,5 @@
 import * as ServerError from "@effect/platform/HttpServerError"
-import { tokenRe } from "@effect-http-testkit/core"
+import { tokenRe, websocketKey } from "@effect-http-testkit/core"
 import type * as Fiber from "effect/Fiber"
 import { WebSocketRejected } from "../WebSocket.js"
 import { setWallTimer } from "./clock.js"
@@ -8,7 +8,7 @@ import { InvalidRequest } from "./errors.js"
 import { judge, start } from "./exchange.js"
 import { BufferedSink } from "./response.js"
 import type { InProcessServer } from "./server.js"
-import { Connection, type Incoming, websocketKey } from "./websocket.js"
+import { Connection, type Incoming } from "./websocket.js"
 
 const CONNECTING = 0
 const OPEN = 1

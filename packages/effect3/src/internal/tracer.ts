@@ -1,3 +1,4 @@
+import { formatSpanValue, renderSpanTree, type SpanLine } from "@effect-http-testkit/core"
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -389,64 +390,40 @@ export class Recorder {
   }
 }
 
-const formatDuration = (span: RecordedSpanImpl): string => {
-  if (span.status._tag !== "Ended") return "open"
-  const nanos = span.status.endTime - span.status.startTime
-  const millis = Number(nanos) / 1e6
-  return millis < 1 ? `${(Number(nanos) / 1e3).toFixed(0)}µs` : `${millis.toFixed(millis < 10 ? 2 : 0)}ms`
-}
-
-const formatValue = (value: unknown): string => {
-  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value))
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text
-}
-
-const formatExit = (span: RecordedSpanImpl): string => {
+/** How a span ended when it did not succeed, as the span tree shows it; `undefined` otherwise. */
+const outcome = (span: RecordedSpanImpl): string | undefined => {
   const exit = span.exit
-  if (exit === undefined) return ""
-  if (exit._tag === "Success") return ""
+  if (exit === undefined || exit._tag === "Success") return undefined
   const cause = exit.cause
   const failure = Cause.failureOption(cause)
   const defect = Cause.dieOption(cause)
-  const reason = Option.isSome(failure)
-    ? `failed: ${formatValue(failure.value instanceof Error ? failure.value.message : failure.value)}`
+  return Option.isSome(failure)
+    ? `failed: ${formatSpanValue(failure.value instanceof Error ? failure.value.message : failure.value)}`
     : Option.isSome(defect)
-      ? `died: ${formatValue(defect.value instanceof Error ? defect.value.message : defect.value)}`
+      ? `died: ${formatSpanValue(defect.value instanceof Error ? defect.value.message : defect.value)}`
       : Cause.isInterruptedOnly(cause)
         ? "interrupted"
         : "failed"
-  return ` [${reason}]`
 }
 
+const spanLine = (span: RecordedSpanImpl): SpanLine => ({
+  spanId: span.spanId,
+  parentSpanId: span.parentSpanId,
+  name: span.name,
+  durationNanos: span.status._tag === "Ended" ? span.status.endTime - span.status.startTime : undefined,
+  outcome: outcome(span),
+  attributes: span.attributeEntries(),
+  events: span.events.map((event) => event.name)
+})
+
 /**
- * The span tree as text: one line per span with its duration and outcome, its attributes
- * and events indented below.
+ * The span tree as text (the core's rendering): one line per span with its duration and
+ * outcome, its attributes and events indented below.
  *
  * @internal
  */
-export const render = (spans: ReadonlyArray<RecordedSpanImpl>, rootId?: string): string => {
-  const children = new Map<string | undefined, Array<RecordedSpanImpl>>()
-  const ids = new Set(spans.map((span) => span.spanId))
-  for (const span of spans) {
-    const parentId = span.parentSpanId
-    const key = parentId !== undefined && ids.has(parentId) ? parentId : undefined
-    const list = children.get(key) ?? []
-    list.push(span)
-    children.set(key, list)
-  }
-  const lines: Array<string> = []
-  const walk = (span: RecordedSpanImpl, depth: number) => {
-    const indent = "  ".repeat(depth)
-    lines.push(`${indent}${span.name} (${formatDuration(span)})${formatExit(span)}`)
-    const attributes = span.attributeEntries().map(([key, value]) => `${key}=${formatValue(value)}`)
-    if (attributes.length > 0) lines.push(`${indent}  · ${attributes.join(" ")}`)
-    for (const event of span.events) lines.push(`${indent}  ! ${event.name}`)
-    for (const child of children.get(span.spanId) ?? []) walk(child, depth + 1)
-  }
-  const roots = rootId === undefined ? (children.get(undefined) ?? []) : spans.filter((span) => span.spanId === rootId)
-  for (const root of roots) walk(root, 0)
-  return lines.length === 0 ? "(no spans)" : lines.join("\n")
-}
+export const render = (spans: ReadonlyArray<RecordedSpanImpl>, rootId?: string): string =>
+  renderSpanTree(spans.map(spanLine), rootId)
 
 // ---------------------------------------------------------------------------------------------
 // The TestTracer service
