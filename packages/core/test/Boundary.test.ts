@@ -6,6 +6,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import ts from "typescript"
 import { describe, expect, it } from "vitest"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
@@ -15,21 +16,34 @@ const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "ut
   readonly peerDependencies?: Record<string, string>
 }
 
-/** Every module specifier a file imports or re-exports, static or dynamic. */
-const specifiers = (source: string): ReadonlyArray<string> =>
-  Array.from(
-    source.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+|^\s*export\s+\*\s+from\s+)"([^"]+)"/gm),
-    (match) => match[1]
+/**
+ * Every module a file names: static and dynamic imports, re-exports, `require` calls and
+ * `/// <reference types>` (TypeScript's own pre-processor reads them, whatever the quotes),
+ * and, as `<computed: ...>`, any import, `require` or `createRequire` whose module is not a
+ * plain string: the check cannot see what those load, so they are not allowed at all.
+ */
+const specifiers = (source: string): ReadonlyArray<string> => {
+  const info = ts.preProcessFile(source, true, true)
+  const named = [...info.importedFiles, ...info.referencedFiles, ...info.typeReferenceDirectives].map(
+    (reference) => reference.fileName
   )
+  const computed = Array.from(
+    source.matchAll(/\b(?:import|require)\s*\(\s*(?!["'][^"'`$]*["']\s*\))([^)]*)\)|\bcreateRequire\b/g),
+    (match) => `<computed: ${match[0]}>`
+  )
+  return [...named, ...computed]
+}
 
 /** The package a bare specifier names: `@scope/name/sub` is `@scope/name`, `name/sub` is `name`. */
 const packageOf = (specifier: string): string =>
   specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!
 
+/** Every file below `dir` (a `.mts`, `.js` or JSON file is code too). */
 const sources = (dir: string): ReadonlyArray<string> =>
   fs
-    .readdirSync(dir, { recursive: true, encoding: "utf8" })
-    .filter((file) => file.endsWith(".ts"))
+    .readdirSync(dir, { recursive: true, encoding: "utf8", withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
     .map((file) => file.split(path.sep).join("/"))
     .sort()
 
@@ -83,9 +97,31 @@ describe("the Effect-free core", () => {
   it("the check sees what it must refuse", () => {
     expect(
       specifiers(
-        'import * as Effect from "effect/Effect"\nimport type { X } from "../Client.js"\nconst m = import("@effect/platform")\nexport * from "effect"'
+        [
+          'import * as Effect from "effect/Effect"',
+          "import type { X } from '../Client.js'",
+          'const m = import("@effect/platform")',
+          'export * from "effect"',
+          'const r = require("effect")',
+          '/// <reference types="effect" />',
+          "const t = import(`effect`)",
+          'const d = import("eff" + "ect")',
+          'const q = createRequire(import.meta.url)("effect")'
+        ].join("\n")
       )
-    ).toEqual(["effect/Effect", "../Client.js", "@effect/platform", "effect"])
+    ).toEqual([
+      "effect/Effect",
+      "../Client.js",
+      "@effect/platform",
+      "effect",
+      "effect",
+      "effect",
+      "eff",
+      "<computed: import(`effect`)>",
+      '<computed: import("eff" + "ect")>',
+      "<computed: createRequire>"
+    ])
+    expect(specifiers('const ok = import("./values.js")')).toEqual(["./values.js"])
     expect(packageOf("@effect/platform/Headers")).toBe("@effect/platform")
     expect(packageOf("tough-cookie")).toBe("tough-cookie")
   })
