@@ -31,6 +31,9 @@ const originHeaders = new Set(["authorization", "proxy-authorization", "cookie"]
  * `Proxy-Authorization` (as undici does) and the caller's explicit `Cookie` header (cookies
  * then come from the jar alone).
  *
+ * With `rewrite: "fetch"`, the method changes as Fetch (and so `fetch`) changes it: 303 turns
+ * any method but GET/HEAD into GET, 301/302 only POST.
+ *
  * Returns `undefined` when the response is not a redirect to follow (not 301/302/303/307/308,
  * no `Location`, or one that is not an http(s) URL), or a problem when the body cannot be
  * sent again.
@@ -38,7 +41,8 @@ const originHeaders = new Set(["authorization", "proxy-authorization", "cookie"]
 export const nextHop = <Body extends { readonly _tag: string }>(
   hop: Hop<Body>,
   status: number,
-  location: string | undefined
+  location: string | undefined,
+  rewrite: "any" | "fetch" = "any"
 ): Hop<Body | { readonly _tag: "Empty" }> | { readonly problem: string } | undefined => {
   if (!isRedirect(status) || location === undefined) return undefined
   let url: URL
@@ -52,7 +56,10 @@ export const nextHop = <Body extends { readonly _tag: string }>(
   url.hash = ""
 
   const crossOrigin = url.origin !== hop.url.origin
-  const toGet = status <= 303 && hop.method !== "GET" && hop.method !== "HEAD"
+  const toGet =
+    rewrite === "fetch"
+      ? (status === 303 && hop.method !== "GET" && hop.method !== "HEAD") || (status <= 302 && hop.method === "POST")
+      : status <= 303 && hop.method !== "GET" && hop.method !== "HEAD"
   const headerLines = hop.headerLines.filter(
     ([name]) => !(toGet && bodyHeaders.has(name)) && !(crossOrigin && originHeaders.has(name))
   )

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest"
 import { type Hop, isRedirect, nextHop } from "../src/index.js"
 import {
   credentialCases,
+  fetchRedirectMethodCases,
   followedStatuses,
   locationBase,
   locationCases,
@@ -31,24 +32,30 @@ describe("the redirect tables, through nextHop", () => {
     )
   })
 
-  for (const { status, method, followUp, keepsBody } of redirectMethodCases) {
-    it(`${status} after ${method} -> ${followUp}${keepsBody ? " with the body" : ""}`, () => {
-      const sent = withBody(method)
-      const next = nextHop(
-        hop(method, "http://testserver/from", sent ? { _tag: "Text", text: "payload" } : { _tag: "Empty" }, [
-          ["accept", "*/*"],
-          ...(sent ? bodyLines : [])
-        ]),
-        status,
-        "/target"
-      )
-      expect(next).toEqual({
-        method: followUp,
-        url: new URL("http://testserver/target"),
-        headerLines: [["accept", "*/*"], ...(keepsBody ? bodyLines : [])],
-        body: keepsBody ? { _tag: "Text", text: "payload" } : { _tag: "Empty" }
+  for (const [rewrite, cases] of [
+    ["any", redirectMethodCases],
+    ["fetch", fetchRedirectMethodCases]
+  ] as const) {
+    for (const { status, method, followUp, keepsBody } of cases) {
+      it(`${rewrite === "fetch" ? "as fetch: " : ""}${status} after ${method} -> ${followUp}${keepsBody ? " with the body" : ""}`, () => {
+        const sent = withBody(method)
+        const next = nextHop(
+          hop(method, "http://testserver/from", sent ? { _tag: "Text", text: "payload" } : { _tag: "Empty" }, [
+            ["accept", "*/*"],
+            ...(sent ? bodyLines : [])
+          ]),
+          status,
+          "/target",
+          rewrite
+        )
+        expect(next).toEqual({
+          method: followUp,
+          url: new URL("http://testserver/target"),
+          headerLines: [["accept", "*/*"], ...(keepsBody ? bodyLines : [])],
+          body: keepsBody ? { _tag: "Text", text: "payload" } : { _tag: "Empty" }
+        })
       })
-    })
+    }
   }
 
   for (const { name, location, to } of locationCases) {

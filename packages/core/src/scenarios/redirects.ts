@@ -54,6 +54,39 @@ export const redirectMethodCases: ReadonlyArray<RedirectMethodCase> = [
 ]
 
 /**
+ * How Fetch (and so `fetch`, the client behind Effect 4's `NodeHttpServer.layerTest`) changes
+ * the method: 303 turns any method but GET and HEAD into GET, 301/302 only POST. An edition's
+ * drop-in for a fetch-backed client follows these.
+ */
+export const fetchRedirectMethodCases: ReadonlyArray<RedirectMethodCase> = [
+  { status: 301, method: "GET", followUp: "GET", keepsBody: false },
+  { status: 301, method: "HEAD", followUp: "HEAD", keepsBody: false },
+  { status: 301, method: "POST", followUp: "GET", keepsBody: false },
+  { status: 301, method: "PUT", followUp: "PUT", keepsBody: true },
+  { status: 301, method: "DELETE", followUp: "DELETE", keepsBody: true },
+  { status: 302, method: "GET", followUp: "GET", keepsBody: false },
+  { status: 302, method: "HEAD", followUp: "HEAD", keepsBody: false },
+  { status: 302, method: "POST", followUp: "GET", keepsBody: false },
+  { status: 302, method: "PUT", followUp: "PUT", keepsBody: true },
+  { status: 302, method: "DELETE", followUp: "DELETE", keepsBody: true },
+  { status: 303, method: "GET", followUp: "GET", keepsBody: false },
+  { status: 303, method: "HEAD", followUp: "HEAD", keepsBody: false },
+  { status: 303, method: "POST", followUp: "GET", keepsBody: false },
+  { status: 303, method: "PUT", followUp: "GET", keepsBody: false },
+  { status: 303, method: "DELETE", followUp: "GET", keepsBody: false },
+  { status: 307, method: "GET", followUp: "GET", keepsBody: false },
+  { status: 307, method: "HEAD", followUp: "HEAD", keepsBody: false },
+  { status: 307, method: "POST", followUp: "POST", keepsBody: true },
+  { status: 307, method: "PUT", followUp: "PUT", keepsBody: true },
+  { status: 307, method: "DELETE", followUp: "DELETE", keepsBody: true },
+  { status: 308, method: "GET", followUp: "GET", keepsBody: false },
+  { status: 308, method: "HEAD", followUp: "HEAD", keepsBody: false },
+  { status: 308, method: "POST", followUp: "POST", keepsBody: true },
+  { status: 308, method: "PUT", followUp: "PUT", keepsBody: true },
+  { status: 308, method: "DELETE", followUp: "DELETE", keepsBody: true }
+]
+
+/**
  * The URL every location case redirects from, before its query: a case's response comes
  * from `${locationBase}?to=${encodeURIComponent(location)}`.
  */

@@ -1,0 +1,306 @@
+/**
+ * `TestClient` for Effect 4: serve your real app in process, with no socket, and send it
+ * requests from the test's own fiber world. Requests go through the same pipeline
+ * platform-node serves in production (`HttpEffect.toHandled` with the app's middleware, one
+ * fiber per request in the server's scope); responses come back as a client reads them:
+ * Set-Cookie stored in an RFC 6265 cookie jar, redirects followed, bodies decoded.
+ *
+ * @since 0.1.0
+ */
+
+import * as NodeHttpPlatform from "@effect/platform-node/NodeHttpPlatform"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Jar } from "@effect-http-testkit/core"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as FileSystem from "effect/FileSystem"
+import { Etag, HttpClient, type HttpClientResponse, type HttpPlatform, HttpRouter, HttpServer } from "effect/http"
+import * as Layer from "effect/Layer"
+import type * as Path from "effect/Path"
+import * as internal from "./internal/client.js"
+import * as errors from "./internal/errors.js"
+import * as httpClient from "./internal/httpClient.js"
+import * as server from "./internal/server.js"
+
+/**
+ * Client-wide settings. A bad option does not fail the layer: every request fails with
+ * {@link InvalidRequest} naming it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Origin of every relative request URL. Default `"http://testserver"`. */
+  readonly baseUrl?: string | undefined
+  /** Headers sent with every request; a request's own headers of the same name replace them. */
+  readonly headers?: Readonly<Record<string, string | undefined>> | undefined
+  /** Cookies sent with every request. */
+  readonly cookies?: Readonly<Record<string, string>> | undefined
+  /** Bound on each request, on the wall clock (it fires under `TestClock`). Default 30 seconds. */
+  readonly timeout?: string | number | undefined
+  /**
+   * What an unhandled failure or defect in the app does to the request: `"fail"` (default)
+   * fails it with {@link ServerError} holding the app's `Cause`; `"respond"` returns the
+   * response production sends (usually a 500).
+   */
+  readonly serverErrors?: "fail" | "respond" | undefined
+  /** Follow 301/302/303/307/308 responses. Default `true`. */
+  readonly followRedirects?: boolean | undefined
+  /** How many redirects one request may follow. Default 20. */
+  readonly maxRedirects?: number | undefined
+  /** The `accept-encoding` sent with every request; `""` sends none. Default `"gzip, deflate, br, zstd"`. */
+  readonly acceptEncoding?: string | undefined
+}
+
+/**
+ * One request's options. At most one of `json`, `body` and `form`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestOptions {
+  /** Headers of this request; `undefined` removes a default of that name. */
+  readonly headers?: Readonly<Record<string, string | undefined>> | undefined
+  /** Query parameters appended to the URL's own. */
+  readonly params?:
+    | Readonly<Record<string, string | number | boolean | ReadonlyArray<string | number | boolean>>>
+    | undefined
+  /** Cookies of this request, replacing the jar's of the same name. */
+  readonly cookies?: Readonly<Record<string, string>> | undefined
+  /** A JSON body (`content-type: application/json`). */
+  readonly json?: unknown
+  /** A text (`text/plain;charset=UTF-8`) or binary body. */
+  readonly body?: string | Uint8Array | undefined
+  /** A urlencoded form body. */
+  readonly form?: Readonly<Record<string, string>> | undefined
+  readonly timeout?: string | number | undefined
+  readonly followRedirects?: boolean | undefined
+  readonly maxRedirects?: number | undefined
+}
+
+/**
+ * A buffered response: the platform's `HttpClientResponse` (so `json`, `text`,
+ * `HttpClientResponse.schemaBodyJson` work on it) with what a test also wants to see. Its
+ * `headers` have lower-case names, repeated ones joined with `", "` (Set-Cookie lines are in
+ * `setCookie`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TestResponse extends HttpClientResponse.HttpClientResponse {
+  /** The URL that answered (the last one, after redirects). */
+  readonly url: string
+  /** The body, decoded from its `content-encoding`. */
+  readonly body: Uint8Array
+  /** The `Set-Cookie` lines, in order. */
+  readonly setCookie: ReadonlyArray<string>
+  /** The redirect responses followed to get here, oldest first. */
+  readonly history: ReadonlyArray<TestResponse>
+}
+
+/**
+ * A request the kit refuses to send, or a bad option: the message says what to fix.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const InvalidRequest = errors.InvalidRequest
+/** @since 0.1.0 @category errors */
+export type InvalidRequest = errors.InvalidRequest
+/**
+ * The app failed (an unhandled failure or a defect): `cause` is the handler's `Cause`,
+ * `status` what production sends.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ServerError = errors.ServerError
+/** @since 0.1.0 @category errors */
+export type ServerError = errors.ServerError
+/**
+ * No response within `timeout`, on the wall clock; the handler was interrupted as a client abort.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const RequestTimeout = errors.RequestTimeout
+/** @since 0.1.0 @category errors */
+export type RequestTimeout = errors.RequestTimeout
+/**
+ * More redirects than `maxRedirects`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const TooManyRedirects = errors.TooManyRedirects
+/** @since 0.1.0 @category errors */
+export type TooManyRedirects = errors.TooManyRedirects
+
+/**
+ * Every error a request can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type TestClientError = InvalidRequest | ServerError | RequestTimeout | TooManyRedirects
+
+/**
+ * The client service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly request: (
+    method: string,
+    url: string,
+    options?: RequestOptions
+  ) => Effect.Effect<TestResponse, TestClientError>
+  /** The `Cookie` header the jar would send to `url` (default: the base URL). */
+  readonly cookieHeader: (url?: string) => Effect.Effect<string, InvalidRequest>
+}
+
+/**
+ * The client, provided by {@link layer} and {@link layerServer}.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class TestClient extends Context.Service<TestClient, Service>()("@effect-http-testkit/effect4/TestClient") {}
+
+const makeService = (options: Options | undefined) =>
+  Effect.gen(function* () {
+    const inProcess = yield* server.make
+    const config = internal.makeConfig(options)
+    const jar = new Jar()
+    const invalid = (method: string, url: string) =>
+      Effect.fail(new errors.InvalidRequest({ method, url, reason: typeof config === "string" ? config : "" }))
+    const service: Service = {
+      request: (method, url, requestOptions) =>
+        typeof config === "string"
+          ? invalid(method, url)
+          : internal.request({ config, server: inProcess, jar }, method, url, requestOptions),
+      cookieHeader: (url) =>
+        Effect.suspend(() => {
+          if (typeof config === "string") return invalid("GET", url ?? "")
+          try {
+            return Effect.succeed(jar.header(new URL(url ?? "/", config.base).href))
+          } catch {
+            return invalid("GET", url ?? "")
+          }
+        })
+    }
+    const base = typeof config === "string" ? new URL("http://testserver") : config.base
+    const timeoutMillis = typeof config === "string" ? 30_000 : config.timeoutMillis
+    return { inProcess, service, base, timeoutMillis }
+  })
+
+/**
+ * Serves the app your production bootstrap layer serves (it calls `HttpServer.serve` or
+ * `HttpRouter.serve`), in process: the kit provides the `HttpServer` it needs.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServer = <A, E, R>(
+  bootstrap: Layer.Layer<A, E, R>,
+  options?: Options
+): Layer.Layer<TestClient, E, Exclude<R, HttpServer.HttpServer>> =>
+  Layer.unwrap(
+    Effect.map(makeService(options), ({ inProcess, service }) =>
+      Layer.succeed(TestClient)(service).pipe(
+        Layer.merge(bootstrap),
+        Layer.provide(Layer.succeed(HttpServer.HttpServer)(inProcess.service))
+      )
+    )
+  ) as Layer.Layer<TestClient, E, Exclude<R, HttpServer.HttpServer>>
+
+/**
+ * What {@link layerTest} provides: the in-process `HttpServer`, a platform `HttpClient` sending
+ * to it, the platform services `NodeHttpServer.layerTest` provides, and the `TestClient`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export type TestOutputs =
+  | HttpServer.HttpServer
+  | HttpClient.HttpClient
+  | TestClient
+  | FileSystem.FileSystem
+  | Path.Path
+  | HttpPlatform.HttpPlatform
+  | Etag.Generator
+
+/**
+ * A drop-in for `NodeHttpServer.layerTest`: the same services, with no socket. Tests that
+ * `HttpServer.serve` their app and talk to it with `HttpClient` run unchanged, in process:
+ * swap the identifier. `TestClient` is provided beside them.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTestWith = (options?: Options): Layer.Layer<TestOutputs> =>
+  Layer.effectContext(
+    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis }) =>
+      Context.make(HttpServer.HttpServer, inProcess.service).pipe(
+        Context.add(TestClient, service),
+        Context.add(HttpClient.HttpClient, httpClient.make(inProcess, base, timeoutMillis))
+      )
+    )
+  ).pipe(
+    Layer.provideMerge(Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, NodeServices.layer))
+  ) as Layer.Layer<TestOutputs>
+
+/**
+ * {@link layerTestWith} with the default options.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest: Layer.Layer<TestOutputs> = layerTestWith()
+
+/**
+ * Serves an `HttpRouter` app layer (routes added with `HttpRouter.add`, `HttpApiBuilder`
+ * groups, ...) in process, as `HttpRouter.serve` serves it in production, its request logger
+ * off.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <A, E, R>(appLayer: Layer.Layer<A, E, R>, options?: Options) =>
+  layerServer(HttpRouter.serve(appLayer, { disableListenLog: true, disableLogger: true }), options)
+
+/**
+ * Sends a request.
+ *
+ * @since 0.1.0
+ * @category requests
+ */
+export const request = (
+  method: string,
+  url: string,
+  options?: RequestOptions
+): Effect.Effect<TestResponse, TestClientError, TestClient> =>
+  Effect.flatMap(Effect.service(TestClient), (client) => client.request(method, url, options))
+
+/** @since 0.1.0 @category requests */
+export const get = (url: string, options?: RequestOptions) => request("GET", url, options)
+/** @since 0.1.0 @category requests */
+export const head = (url: string, options?: RequestOptions) => request("HEAD", url, options)
+/** @since 0.1.0 @category requests */
+export const post = (url: string, options?: RequestOptions) => request("POST", url, options)
+/** @since 0.1.0 @category requests */
+export const put = (url: string, options?: RequestOptions) => request("PUT", url, options)
+/** @since 0.1.0 @category requests */
+export const patch = (url: string, options?: RequestOptions) => request("PATCH", url, options)
+/** @since 0.1.0 @category requests */
+export const del = (url: string, options?: RequestOptions) => request("DELETE", url, options)
+
+/**
+ * The `Cookie` header the jar would send to `url` (default: the base URL).
+ *
+ * @since 0.1.0
+ * @category cookies
+ */
+export const cookieHeader = (url?: string): Effect.Effect<string, InvalidRequest, TestClient> =>
+  Effect.flatMap(Effect.service(TestClient), (client) => client.cookieHeader(url))

@@ -1,0 +1,6 @@
+/**
+ * effect-http-testkit for Effect 4.
+ *
+ * @since 0.1.0
+ */
+export * as TestClient from "./Client.js"

@@ -1,0 +1,380 @@
+/**
+ * The client: requests prepared as a Node client sends them (the core's rules for values,
+ * cookies, header folding and Node's refusals), dispatched to the in-process server, and
+ * responses read as a client reads them (the core's content decoding, cookie jar and
+ * redirect rules).
+ *
+ * @internal
+ */
+import {
+  booleanProblem,
+  cookieHeader,
+  countProblem,
+  decodeBody,
+  defaultAcceptEncoding,
+  describe,
+  foldLines,
+  type Hop,
+  invalidValueRe,
+  isOptionBag,
+  type Jar,
+  nextHop,
+  nodeRefusal,
+  tokenRe,
+  unknownKeys,
+  validateCookies
+} from "@effect-http-testkit/core"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { Headers, HttpClientRequest, HttpClientResponse } from "effect/http"
+import * as Option from "effect/Option"
+import type { Options, RequestOptions, TestResponse } from "../Client.js"
+import { InvalidRequest, RequestTimeout, ServerError, TooManyRedirects } from "./errors.js"
+import { type InProcessServer, isUnhandled, type WireResponse, withoutResponseMarker } from "./server.js"
+
+const defaultBaseUrl = "http://testserver"
+
+const optionNames = [
+  "baseUrl",
+  "headers",
+  "cookies",
+  "timeout",
+  "serverErrors",
+  "followRedirects",
+  "maxRedirects",
+  "acceptEncoding"
+]
+const requestOptionNames = [
+  "headers",
+  "params",
+  "cookies",
+  "json",
+  "body",
+  "form",
+  "timeout",
+  "followRedirects",
+  "maxRedirects"
+]
+
+/** Client-wide settings with defaults applied, or what is wrong with the options. */
+export interface Config {
+  readonly base: URL
+  readonly headers: ReadonlyArray<readonly [string, string]>
+  readonly cookies: Readonly<Record<string, string>> | undefined
+  readonly timeoutMillis: number
+  readonly serverErrors: "fail" | "respond"
+  readonly followRedirects: boolean
+  readonly maxRedirects: number
+  readonly acceptEncoding: string
+}
+
+const durationMillis = (name: string, input: unknown): number | string => {
+  if (input === undefined) return 30_000
+  const decoded = Duration.fromInput(input as Duration.Input)
+  if (Option.isNone(decoded))
+    return `${name} ${describe(input)} is not a Duration: use e.g. "5 seconds" or a number of millis`
+  const millis = Duration.toMillis(decoded.value)
+  if (!(millis > 0)) return `${name} must be a positive Duration, got ${describe(input)}`
+  return millis
+}
+
+const headerLines = (input: unknown, what: string): ReadonlyArray<readonly [string, string]> | string => {
+  if (input === undefined) return []
+  if (!isOptionBag(input)) return `${what} must be a record of header name to value, got ${describe(input)}`
+  const lines: Array<readonly [string, string]> = []
+  for (const [name, value] of Object.entries(input)) {
+    if (value === undefined) continue
+    if (!tokenRe.test(name)) return `invalid header name ${describe(name)}: only token characters are allowed`
+    if (typeof value !== "string") return `header ${describe(name)} must have a string value, got ${describe(value)}`
+    if (invalidValueRe.test(value))
+      return `header ${describe(name)} has a character a header cannot carry: ${describe(value)}`
+    lines.push([name.toLowerCase(), value])
+  }
+  return lines
+}
+
+export const makeConfig = (input: unknown): Config | string => {
+  if (input !== undefined && !isOptionBag(input)) {
+    return `client options must be an object such as { timeout: "5 seconds" }, got ${describe(input)}`
+  }
+  const options = (input ?? {}) as Options
+  const unknown = unknownKeys(options as Readonly<Record<string, unknown>>, optionNames, "option")
+  if (unknown !== undefined) return unknown
+  let base: URL
+  try {
+    base = new URL(options.baseUrl ?? defaultBaseUrl)
+  } catch {
+    return `baseUrl ${describe(options.baseUrl)} is not an absolute URL such as "http://testserver"`
+  }
+  if (base.protocol !== "http:" && base.protocol !== "https:")
+    return `baseUrl must be an http(s) URL, got ${describe(options.baseUrl)}`
+  const headers = headerLines(options.headers, "headers")
+  if (typeof headers === "string") return headers
+  const cookies = options.cookies === undefined ? undefined : validateCookies(options.cookies)
+  if (cookies !== undefined) return cookies
+  const timeoutMillis = durationMillis("timeout", options.timeout)
+  if (typeof timeoutMillis === "string") return timeoutMillis
+  if (options.serverErrors !== undefined && options.serverErrors !== "fail" && options.serverErrors !== "respond") {
+    return `serverErrors must be "fail" or "respond", got ${describe(options.serverErrors)}`
+  }
+  const follow =
+    options.followRedirects === undefined ? undefined : booleanProblem("followRedirects", options.followRedirects)
+  if (follow !== undefined) return follow
+  const max = options.maxRedirects === undefined ? undefined : countProblem("maxRedirects", options.maxRedirects)
+  if (max !== undefined) return max
+  return {
+    base,
+    headers,
+    cookies: options.cookies,
+    timeoutMillis,
+    serverErrors: options.serverErrors ?? "fail",
+    followRedirects: options.followRedirects ?? true,
+    maxRedirects: options.maxRedirects ?? 20,
+    acceptEncoding: options.acceptEncoding ?? defaultAcceptEncoding
+  }
+}
+
+type Body = { readonly _tag: "Empty" } | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
+
+const encoder = new TextEncoder()
+
+/** The request body and the headers that describe it, from the request options. */
+const bodyOf = (
+  options: RequestOptions
+): { readonly body: Body; readonly lines: ReadonlyArray<readonly [string, string]> } | string => {
+  const given = [options.json !== undefined, options.body !== undefined, options.form !== undefined].filter(Boolean)
+  if (given.length > 1) return "give at most one of json, body and form"
+  if (options.json !== undefined) {
+    let text: string | undefined
+    try {
+      text = JSON.stringify(options.json)
+    } catch (cause) {
+      return `json cannot be serialised: ${String(cause)}`
+    }
+    if (text === undefined) return `json ${describe(options.json)} serialises to nothing`
+    return { body: { _tag: "Bytes", bytes: encoder.encode(text) }, lines: [["content-type", "application/json"]] }
+  }
+  if (options.form !== undefined) {
+    const params = new URLSearchParams()
+    for (const [name, value] of Object.entries(options.form)) params.append(name, value)
+    return {
+      body: { _tag: "Bytes", bytes: encoder.encode(params.toString()) },
+      lines: [["content-type", "application/x-www-form-urlencoded"]]
+    }
+  }
+  if (typeof options.body === "string") {
+    return {
+      body: { _tag: "Bytes", bytes: encoder.encode(options.body) },
+      lines: [["content-type", "text/plain;charset=UTF-8"]]
+    }
+  }
+  if (options.body instanceof Uint8Array) return { body: { _tag: "Bytes", bytes: options.body }, lines: [] }
+  if (options.body !== undefined) return `body must be a string or a Uint8Array, got ${describe(options.body)}`
+  return { body: { _tag: "Empty" }, lines: [] }
+}
+
+/** Header lines in the order a Node client sends them, later names replacing earlier ones. */
+const mergeLines = (
+  ...groups: ReadonlyArray<ReadonlyArray<readonly [string, string]>>
+): Array<readonly [string, string]> => {
+  const out: Array<readonly [string, string]> = []
+  for (const group of groups) {
+    const names = new Set(group.map(([name]) => name))
+    for (let i = out.length - 1; i >= 0; i--) if (names.has(out[i]![0])) out.splice(i, 1)
+    out.push(...group)
+  }
+  return out
+}
+
+/** What the client needs from its layer. */
+export interface ClientState {
+  readonly config: Config
+  readonly server: InProcessServer
+  readonly jar: Jar
+}
+
+export const request = (
+  state: ClientState,
+  method: string,
+  url: string,
+  input: RequestOptions | undefined
+): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects> =>
+  Effect.suspend(() => {
+    const config = state.config
+    const refuse = (reason: string) => Effect.fail(new InvalidRequest({ method, url, reason }))
+    if (typeof method !== "string" || !tokenRe.test(method))
+      return refuse(`the method ${describe(method)} is not a token`)
+    if (input !== undefined && !isOptionBag(input))
+      return refuse(`request options must be an object, got ${describe(input)}`)
+    const options: RequestOptions = input ?? {}
+    const unknown = unknownKeys(options as Readonly<Record<string, unknown>>, requestOptionNames, "option")
+    if (unknown !== undefined) return refuse(unknown)
+    let target: URL
+    try {
+      target = new URL(url, config.base)
+    } catch {
+      return refuse(`the URL ${describe(url)} does not resolve against the base URL ${config.base.href}`)
+    }
+    if (options.params !== undefined) {
+      if (!isOptionBag(options.params))
+        return refuse(`params must be a record of name to value, got ${describe(options.params)}`)
+      for (const [name, value] of Object.entries(options.params)) {
+        for (const one of Array.isArray(value) ? value : [value]) target.searchParams.append(name, String(one))
+      }
+    }
+    const own = headerLines(options.headers, "headers")
+    if (typeof own === "string") return refuse(own)
+    const cookieProblem = options.cookies === undefined ? undefined : validateCookies(options.cookies)
+    if (cookieProblem !== undefined) return refuse(cookieProblem)
+    const body = bodyOf(options)
+    if (typeof body === "string") return refuse(body)
+    const timeoutMillis =
+      options.timeout === undefined ? config.timeoutMillis : durationMillis("timeout", options.timeout)
+    if (typeof timeoutMillis === "string") return refuse(timeoutMillis)
+    const follow = options.followRedirects ?? config.followRedirects
+    const followProblem = booleanProblem("followRedirects", follow)
+    if (followProblem !== undefined) return refuse(followProblem)
+    const maxRedirects = options.maxRedirects ?? config.maxRedirects
+    const maxProblem = countProblem("maxRedirects", maxRedirects)
+    if (maxProblem !== undefined) return refuse(maxProblem)
+
+    const defaults: ReadonlyArray<readonly [string, string]> = [
+      ["user-agent", "effect-http-testkit"],
+      ["accept", "*/*"],
+      ...(config.acceptEncoding === "" ? [] : ([["accept-encoding", config.acceptEncoding]] as const))
+    ]
+    const first: Hop<Body> = {
+      method: method.toUpperCase() === method ? method : method.toUpperCase(),
+      url: target,
+      headerLines: mergeLines(defaults, config.headers, body.lines, own),
+      body: body.body
+    }
+    const callCookies =
+      config.cookies === undefined && options.cookies === undefined
+        ? undefined
+        : { ...config.cookies, ...options.cookies }
+
+    const history: Array<TestResponse> = []
+    const loop = (
+      hop: Hop<Body>
+    ): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects> =>
+      Effect.flatMap(send(state, hop, callCookies, timeoutMillis), (wire) => {
+        const hopUrl = hop.url.href
+        if (wire._tag === "Timeout") {
+          return Effect.fail(
+            new RequestTimeout({ method: hop.method, url: hopUrl, timeout: Duration.millis(timeoutMillis) })
+          )
+        }
+        if (wire._tag === "NotServing") {
+          return Effect.fail(
+            new InvalidRequest({
+              method: hop.method,
+              url: hopUrl,
+              reason: "the app is not served: the layer given to TestClient.layerServer never called HttpServer.serve"
+            })
+          )
+        }
+        if (wire.failure !== undefined && config.serverErrors === "fail" && isUnhandled(wire.failure)) {
+          return Effect.fail(
+            new ServerError({
+              method: hop.method,
+              url: hopUrl,
+              status: wire.response.status,
+              cause: withoutResponseMarker(wire.failure)
+            })
+          )
+        }
+        const response = toTestResponse(hop, wire.response, [...history])
+        if ("problem" in response)
+          return Effect.fail(new InvalidRequest({ method: hop.method, url: hopUrl, reason: response.problem }))
+        state.jar.store(response.setCookie, hopUrl)
+        if (!follow) return Effect.succeed(response)
+        const next = nextHop(hop, response.status, response.headers.location)
+        if (next === undefined) return Effect.succeed(response)
+        if ("problem" in next)
+          return Effect.fail(new InvalidRequest({ method: hop.method, url: hopUrl, reason: next.problem }))
+        if (history.length >= maxRedirects) {
+          return Effect.fail(new TooManyRedirects({ method: first.method, url: first.url.href, maxRedirects }))
+        }
+        history.push(response)
+        return loop(next)
+      })
+    return loop(first)
+  })
+
+/** One hop on the wire: the request as a Node client frames it, refused as Node refuses it. */
+const send = (
+  state: ClientState,
+  hop: Hop<Body>,
+  callCookies: Readonly<Record<string, string>> | undefined,
+  timeoutMillis: number
+) =>
+  Effect.suspend(() => {
+    const jarCookies = state.jar.header(hop.url.href)
+    const explicitCookie = hop.headerLines.some(([name]) => name === "cookie")
+    const cookie = explicitCookie ? "" : cookieHeader(jarCookies, callCookies)
+    const bytes = hop.body._tag === "Bytes" ? hop.body.bytes : undefined
+    const framing: Array<readonly [string, string]> =
+      bytes === undefined
+        ? hop.method === "POST" || hop.method === "PUT" || hop.method === "PATCH"
+          ? [["content-length", "0"]]
+          : []
+        : [["content-length", String(bytes.length)]]
+    const lines = mergeLines(
+      [["host", hop.url.host]],
+      hop.headerLines,
+      cookie === "" ? [] : [["cookie", cookie]],
+      hop.headerLines.some(([name]) => name === "content-length") ? [] : framing
+    )
+    const refusal = nodeRefusal(hop.method, `${hop.url.pathname}${hop.url.search}`, lines)
+    if (refusal !== undefined && refusal._tag === "Respond") {
+      return Effect.succeed({
+        _tag: "Response" as const,
+        response: {
+          status: refusal.status,
+          headerLines: [["connection", "close"]],
+          body: new Uint8Array(0)
+        } as WireResponse,
+        failure: undefined
+      })
+    }
+    const url = new URL(hop.url.href)
+    url.hash = ""
+    return state.server.dispatch({ method: hop.method, url, headers: foldLines(lines), body: bytes }, timeoutMillis)
+  })
+
+/** The response as a client reads it: headers folded, Set-Cookie lines kept apart, the body decoded. */
+const toTestResponse = (
+  hop: Hop<Body>,
+  wire: WireResponse,
+  history: ReadonlyArray<TestResponse>
+): TestResponse | { readonly problem: string } => {
+  const headers: Record<string, string> = {}
+  const setCookie: Array<string> = []
+  const web = new globalThis.Headers()
+  for (const [name, value] of wire.headerLines) {
+    const lower = name.toLowerCase()
+    if (lower === "set-cookie") setCookie.push(value)
+    else headers[lower] = headers[lower] === undefined ? value : `${headers[lower]}, ${value}`
+    web.append(lower, value)
+  }
+  const decoded = decodeBody(headers["content-encoding"], wire.body)
+  if ("problem" in decoded) return decoded
+  const bodyless = wire.status === 204 || wire.status === 205 || wire.status === 304 || hop.method === "HEAD"
+  const source = new Response(
+    bodyless || decoded.bytes.length === 0 ? null : (decoded.bytes as Uint8Array<ArrayBuffer>),
+    {
+      status: wire.status,
+      headers: web
+    }
+  )
+  const clientRequest = HttpClientRequest.make(hop.method as "GET")(hop.url.href)
+  const response = HttpClientResponse.fromWeb(clientRequest, source)
+  return Object.defineProperties(response, {
+    url: { value: hop.url.href, enumerable: true },
+    headers: { value: Headers.fromRecordUnsafe(headers), enumerable: true },
+    body: { value: decoded.bytes, enumerable: true },
+    setCookie: { value: setCookie, enumerable: true },
+    history: { value: history, enumerable: true }
+  }) as unknown as TestResponse
+}

@@ -1,0 +1,182 @@
+/**
+ * The platform `HttpClient`, sent in process: what `TestClient.layerTest` provides where
+ * `NodeHttpServer.layerTest` provides a fetch client aimed at a real socket. Requests reach
+ * the app through the same in-process server as `TestClient`'s; responses come back as
+ * fetch returns them (the body decoded, the status and headers as sent, server errors as
+ * the response production sends).
+ *
+ * @internal
+ */
+import { Readable } from "node:stream"
+import type { ReadableStream as NodeReadableStream } from "node:stream/web"
+import { codings, decodeBody, foldLines, nextHop, nodeRefusal, streamDecoder } from "@effect-http-testkit/core"
+import * as Effect from "effect/Effect"
+import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "effect/http"
+import * as Stream from "effect/Stream"
+import { concat, type InProcessServer } from "./server.js"
+
+type Request = HttpClientRequest.HttpClientRequest
+
+const transportError = (request: Request, description: string, cause?: unknown) =>
+  new HttpClientError.HttpClientError({
+    reason: new HttpClientError.TransportError({ request, description, ...(cause === undefined ? {} : { cause }) })
+  })
+
+/** The request body as bytes and the headers that describe it. */
+const bodyOf = (
+  request: Request
+): Effect.Effect<
+  { readonly bytes: Uint8Array | undefined; readonly lines: ReadonlyArray<readonly [string, string]> },
+  HttpClientError.HttpClientError
+> => {
+  const body = request.body
+  const typed = (bytes: Uint8Array, contentType: string | undefined) => ({
+    bytes,
+    lines: contentType === undefined ? [] : ([["content-type", contentType]] as const)
+  })
+  switch (body._tag) {
+    case "Empty":
+      return Effect.succeed({ bytes: undefined, lines: [] })
+    case "Uint8Array":
+      return Effect.succeed(typed(body.body, body.contentType))
+    case "Raw":
+    case "FormData":
+      return Effect.tryPromise({
+        try: async () => {
+          const web = new Response(body._tag === "FormData" ? body.formData : (body.body as BodyInit))
+          const contentType =
+            body._tag === "FormData" ? (web.headers.get("content-type") ?? undefined) : body.contentType
+          return typed(new Uint8Array(await web.arrayBuffer()), contentType)
+        },
+        catch: (cause) => transportError(request, "the request body could not be read", cause)
+      })
+    case "Stream":
+      return Stream.runCollect(body.stream).pipe(
+        Effect.map((chunks) => typed(concat(Array.from(chunks)), body.contentType)),
+        Effect.mapError((cause) => transportError(request, "the request body stream failed", cause))
+      )
+  }
+}
+
+/** One hop as the in-process server receives it. */
+interface Hop {
+  readonly method: string
+  readonly url: URL
+  readonly headerLines: ReadonlyArray<readonly [string, string]>
+  readonly body:
+    | { readonly _tag: "Empty" }
+    | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly chunked: boolean }
+}
+
+/**
+ * The platform client sending to `server`, relative URLs resolved against `base`. Like the
+ * fetch client of `NodeHttpServer.layerTest`, it follows redirects (up to 20, changing the
+ * method as fetch does) and decodes `content-encoding`.
+ */
+export const make = (server: InProcessServer, base: URL, timeoutMillis: number): HttpClient.HttpClient =>
+  HttpClient.make((request, url) =>
+    Effect.flatMap(bodyOf(request), ({ bytes, lines }) => {
+      const headerLines: Array<readonly [string, string]> = []
+      for (const [name, value] of Object.entries(request.headers)) headerLines.push([name, value])
+      for (const line of lines) if (request.headers[line[0]] === undefined) headerLines.push(line)
+      const target = new URL(url.href)
+      target.hash = ""
+      // A Stream body goes chunked, as fetch sends one.
+      const chunked = request.body._tag === "Stream"
+      const first: Hop = {
+        method: request.method,
+        url: target,
+        headerLines,
+        body: bytes === undefined ? { _tag: "Empty" } : { _tag: "Bytes", bytes, chunked }
+      }
+      const loop = (
+        hop: Hop,
+        redirects: number
+      ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+        Effect.flatMap(sendHop(server, request, hop, timeoutMillis), (outcome) => {
+          const location = outcome.headers.get("location") ?? undefined
+          const next = nextHop(hop, outcome.status, location, "fetch")
+          if (next === undefined) return Effect.succeed(toResponse(request, hop, outcome))
+          // The redirect's own body is not read: cancelling it ends its handler as a client abort.
+          if (!(outcome.body instanceof Uint8Array)) void outcome.body.cancel().catch(() => undefined)
+          if ("problem" in next) return Effect.fail(transportError(request, next.problem))
+          if (redirects >= 20) return Effect.fail(transportError(request, "more than 20 redirects (fetch's limit)"))
+          return loop(next as Hop, redirects + 1)
+        })
+      return loop(first, 0)
+    })
+  ).pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl(base.origin)))
+
+interface Outcome {
+  readonly status: number
+  readonly headers: globalThis.Headers
+  readonly body: Uint8Array | ReadableStream<Uint8Array>
+}
+
+const sendHop = (
+  server: InProcessServer,
+  request: Request,
+  hop: Hop,
+  timeoutMillis: number
+): Effect.Effect<Outcome, HttpClientError.HttpClientError> => {
+  const lines: Array<readonly [string, string]> = [["host", hop.url.host], ...hop.headerLines]
+  const bytes = hop.body._tag === "Bytes" ? hop.body.bytes : undefined
+  if (hop.body._tag === "Bytes" && !hop.headerLines.some(([name]) => name === "content-length")) {
+    lines.push(hop.body.chunked ? ["transfer-encoding", "chunked"] : ["content-length", String(hop.body.bytes.length)])
+  }
+  const refusal = nodeRefusal(hop.method, `${hop.url.pathname}${hop.url.search}`, lines)
+  if (refusal?._tag === "Reset") return Effect.fail(transportError(request, refusal.reason))
+  if (refusal?._tag === "Respond") {
+    return Effect.succeed({
+      status: refusal.status,
+      headers: new globalThis.Headers({ connection: "close" }),
+      body: new Uint8Array(0)
+    })
+  }
+  return Effect.flatMap(
+    server.dispatchStreaming(
+      { method: hop.method, url: hop.url, headers: foldLines(lines), body: bytes },
+      timeoutMillis
+    ),
+    (outcome) => {
+      if (outcome._tag === "Timeout") {
+        return Effect.fail(
+          transportError(request, `no response within ${timeoutMillis} ms (the handler was interrupted)`)
+        )
+      }
+      if (outcome._tag === "NotServing") return Effect.fail(transportError(request, "the app is not served"))
+      const headers = new globalThis.Headers()
+      for (const [name, value] of outcome.response.headerLines) headers.append(name, value)
+      return Effect.succeed({
+        status: outcome.response.status,
+        headers,
+        body: outcome.response.body
+      })
+    }
+  )
+}
+
+/** The response as fetch hands it over: the body decoded (as it arrives), the URL the last hop's. */
+const toResponse = (request: Request, hop: Hop, outcome: Outcome): HttpClientResponse.HttpClientResponse => {
+  const bodyless = outcome.status === 204 || outcome.status === 205 || outcome.status === 304 || hop.method === "HEAD"
+  const body = bodyless ? null : decoded(outcome.headers.get("content-encoding") ?? undefined, outcome.body)
+  const source = new Response(body, { status: outcome.status, headers: outcome.headers })
+  Object.defineProperty(source, "url", { value: hop.url.href })
+  return HttpClientResponse.fromWeb(request, source)
+}
+
+/** The body with its content codings undone; a coding the kit does not know stays as it is, as fetch leaves it. */
+const decoded = (
+  contentEncoding: string | undefined,
+  body: Uint8Array | ReadableStream<Uint8Array>
+): Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> => {
+  if (body instanceof Uint8Array) {
+    const result = decodeBody(contentEncoding, body)
+    return ("problem" in result ? body : result.bytes) as Uint8Array<ArrayBuffer>
+  }
+  const steps = codings(contentEncoding).map(streamDecoder)
+  if (steps.length === 0 || steps.some((step) => step === undefined)) return body
+  let node: Readable = Readable.fromWeb(body as NodeReadableStream<Uint8Array>)
+  for (const step of steps.reverse()) node = node.pipe(step!())
+  return Readable.toWeb(node) as ReadableStream<Uint8Array>
+}

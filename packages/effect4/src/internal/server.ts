@@ -1,0 +1,442 @@
+/**
+ * The in-process server: an `HttpServer` whose `serve` keeps the app as production's
+ * platform-node serves it (`HttpEffect.toHandled` with the given middleware, each request in
+ * its own fiber in the serve scope), and a `dispatch` that runs one request and collects the
+ * response as a Node client would read it off the wire.
+ *
+ * @internal
+ */
+import * as Http from "node:http"
+import { Readable } from "node:stream"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import {
+  Cookies,
+  HttpEffect,
+  HttpServer,
+  HttpServerError,
+  HttpServerRequest,
+  HttpServerRespondable,
+  HttpServerResponse
+} from "effect/http"
+import * as Latch from "effect/Latch"
+import { NetAddress } from "effect/net"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+
+/** What a client reads off the wire: the status line, the header lines and the body. */
+export interface WireResponse {
+  readonly status: number
+  readonly headerLines: ReadonlyArray<readonly [string, string]>
+  readonly body: Uint8Array
+}
+
+/** A response whose body may still be arriving: a Stream body, as the handler writes it. */
+export interface StreamingResponse {
+  readonly status: number
+  readonly headerLines: ReadonlyArray<readonly [string, string]>
+  readonly body: Uint8Array | ReadableStream<Uint8Array>
+}
+
+/** Where the handler's response goes: one per request, found in the handler fiber's context. */
+class Sink extends Context.Service<
+  Sink,
+  {
+    readonly deliver: (response: StreamingResponse) => void
+    /** Whether a Stream body goes to the client as it is written (else it is read whole first). */
+    readonly streaming: boolean
+  }
+>()("@effect-http-testkit/effect4/internal/Sink") {}
+
+const empty = new Uint8Array(0)
+const encoder = new TextEncoder()
+
+const headerLinesOf = (response: HttpServerResponse.HttpServerResponse): Array<readonly [string, string]> => {
+  const lines: Array<readonly [string, string]> = []
+  for (const [name, value] of Object.entries(response.headers)) {
+    // Node drops a 204/205's content-length (platform-node removes it before writing).
+    if ((response.status === 204 || response.status === 205) && name === "content-length") continue
+    lines.push([name, value])
+  }
+  if (!Cookies.isEmpty(response.cookies)) {
+    for (const line of Cookies.toSetCookieHeaders(response.cookies)) lines.push(["set-cookie", line])
+  }
+  return lines
+}
+
+/** The body's bytes, read in the handler fiber (a Stream body runs there, as Node writes it). */
+const bodyBytes = (body: HttpServerResponse.HttpServerResponse["body"]): Effect.Effect<Uint8Array, unknown> => {
+  switch (body._tag) {
+    case "Empty":
+      return Effect.succeed(empty)
+    case "Uint8Array":
+      return Effect.succeed(body.body)
+    case "Raw": {
+      const raw: unknown = body.body
+      if (typeof raw === "string") return Effect.succeed(encoder.encode(raw))
+      if (raw instanceof Uint8Array) return Effect.succeed(raw)
+      // A Node Readable (a file response) or a web ReadableStream: read it to its end.
+      if (typeof raw === "object" && raw !== null && Symbol.asyncIterator in raw) {
+        return Effect.tryPromise({
+          try: async () => {
+            const chunks: Array<Uint8Array> = []
+            for await (const chunk of raw as AsyncIterable<Uint8Array | string>) {
+              chunks.push(typeof chunk === "string" ? encoder.encode(chunk) : chunk)
+            }
+            return concat(chunks)
+          },
+          catch: (cause) => cause
+        })
+      }
+      return viaWeb(body)
+    }
+    case "FormData":
+      return viaWeb(body)
+    case "Stream":
+      return Stream.runFold(
+        body.stream,
+        () => [] as Array<Uint8Array>,
+        (chunks, chunk) => {
+          chunks.push(chunk)
+          return chunks
+        }
+      ).pipe(Effect.map(concat))
+  }
+}
+
+const refusedHeader = (lines: ReadonlyArray<readonly [string, string]>): unknown => {
+  try {
+    for (const [name, value] of lines) {
+      Http.validateHeaderName(name)
+      Http.validateHeaderValue(name, value)
+    }
+    return undefined
+  } catch (error) {
+    return error
+  }
+}
+
+const cancelBody = (body: HttpServerResponse.HttpServerResponse["body"]): void => {
+  const raw: unknown = body._tag === "Raw" ? body.body : undefined
+  if (raw instanceof Readable) raw.destroy()
+}
+
+/** A body read as a web Response reads it (FormData encoded as multipart). */
+const viaWeb = (body: HttpServerResponse.HttpServerResponse["body"]): Effect.Effect<Uint8Array, unknown> =>
+  Effect.tryPromise({
+    try: async () =>
+      new Uint8Array(
+        await HttpServerResponse.toWeb(HttpServerResponse.empty().pipe(HttpServerResponse.setBody(body))).arrayBuffer()
+      ),
+    catch: (cause) => cause
+  })
+
+/** The bytes of `chunks`, one after the other (the one chunk itself when there is one). */
+export const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]!
+  let size = 0
+  for (const chunk of chunks) size += chunk.length
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.length
+  }
+  return out
+}
+
+/**
+ * Writes the response as platform-node does, into the request's sink: HEAD and 204/205/304
+ * carry no body, a status outside 200–599 dies (Node's writeHead refuses it) and is answered
+ * 500, a body that fails before it is complete is a defect of the handler.
+ */
+const handleResponse = (
+  request: HttpServerRequest.HttpServerRequest,
+  response: HttpServerResponse.HttpServerResponse
+): Effect.Effect<unknown, unknown, Sink> =>
+  Effect.flatMap(Effect.service(Sink), (sink) => {
+    if (response.status < 200 || response.status > 599) {
+      sink.deliver({ status: 500, headerLines: [], body: empty })
+      return Effect.die(new RangeError(`Invalid final response status: ${response.status}`))
+    }
+    const headerLines = headerLinesOf(response)
+    // Node's writeHead refuses a header it cannot send (a value outside Latin-1, a CR or LF, a
+    // name that is not a token): the handler dies and platform-node answers 500.
+    const refused = refusedHeader(headerLines)
+    if (refused !== undefined) {
+      sink.deliver({ status: 500, headerLines: [], body: empty })
+      return Effect.andThen(
+        Effect.sync(() => cancelBody(response.body)),
+        Effect.die(refused)
+      )
+    }
+    if (request.method === "HEAD" || HttpServerResponse.omitsBody(response)) {
+      sink.deliver({ status: response.status, headerLines, body: empty })
+      // Production destroys a Node Readable body it does not send (a file's handle closes).
+      return Effect.sync(() => cancelBody(response.body))
+    }
+    if (sink.streaming && response.body._tag === "Stream") {
+      return streamBody(response.body.stream, (body) => {
+        // Node frames a body of unknown length in chunks.
+        const framed = headerLines.some(([name]) => name === "content-length")
+          ? headerLines
+          : [...headerLines, ["transfer-encoding", "chunked"] as const]
+        sink.deliver({ status: response.status, headerLines: framed, body })
+      })
+    }
+    if (response.body._tag === "FormData") {
+      // Encoded as a web Response encodes it, its multipart content-type (with the boundary)
+      // added to the headers, as platform-node writes it.
+      const web = new Response(response.body.formData)
+      return Effect.map(
+        Effect.interruptible(Effect.tryPromise({ try: () => web.arrayBuffer(), catch: (cause) => cause })),
+        (buffer) => {
+          const own = new Set(Array.from(web.headers.keys()))
+          sink.deliver({
+            status: response.status,
+            headerLines: [...headerLines.filter(([name]) => !own.has(name)), ...web.headers.entries()],
+            body: new Uint8Array(buffer)
+          })
+        }
+      )
+    }
+    return Effect.map(Effect.interruptible(bodyBytes(response.body)), (body) => {
+      sink.deliver({ status: response.status, headerLines, body })
+    })
+  })
+
+/**
+ * Runs a Stream body in the handler fiber into a ReadableStream the client reads, handed over
+ * with the headers before the first chunk is written. The handler waits while the client has
+ * not read what was written (as Node's `drain`); a client that cancels the body interrupts the
+ * handler as a client abort; a body that fails errors the client's stream.
+ */
+const streamBody = (
+  stream: Stream.Stream<Uint8Array, unknown>,
+  deliver: (body: ReadableStream<Uint8Array>) => void
+): Effect.Effect<void, unknown> =>
+  Effect.withFiber((fiber) => {
+    const drained = Latch.makeUnsafe(true)
+    let controller!: ReadableStreamDefaultController<Uint8Array>
+    const readable = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          controller = c
+        },
+        pull: () => {
+          Latch.openUnsafe(drained)
+        },
+        cancel: () => {
+          fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
+        }
+      },
+      { highWaterMark: 1 }
+    )
+    deliver(readable)
+    // `toHandled` writes the response uninterruptibly; writing a body that can wait on the
+    // client is interruptible, as in platform-node, so a client abort or a scope close ends it.
+    return stream.pipe(
+      Stream.runForEachArray((chunks) => {
+        controller.enqueue(concat(chunks))
+        if ((controller.desiredSize ?? 0) > 0) return Effect.void
+        Latch.closeUnsafe(drained)
+        return Latch.await(drained)
+      }),
+      Effect.interruptible,
+      Effect.matchCauseEffect({
+        onSuccess: () => Effect.sync(() => controller.close()),
+        onFailure: (cause) =>
+          Effect.andThen(
+            Effect.sync(() => controller.error(new Error("the response body failed after its headers were sent"))),
+            Effect.failCause(cause)
+          )
+      })
+    )
+  })
+
+/**
+ * Whether a handler's Cause holds a failure production did not turn into a response of the
+ * app's choosing: a failure or defect that is not Respondable (a route not found is), or an
+ * interrupt that is not the client's abort. The error response `toHandled` appends as a
+ * defect does not count.
+ */
+export const isUnhandled = (cause: Cause.Cause<unknown>): boolean =>
+  cause.reasons.some((reason) => {
+    if (Cause.isFailReason(reason)) return !HttpServerRespondable.isRespondable(reason.error)
+    if (Cause.isDieReason(reason)) {
+      return (
+        !HttpServerRespondable.isRespondable(reason.defect) && !HttpServerResponse.isHttpServerResponse(reason.defect)
+      )
+    }
+    return !reason.annotations.has(HttpServerError.ClientAbort.key)
+  })
+
+/** The handler's own Cause, without the error response `toHandled` appends to it as a defect. */
+export const withoutResponseMarker = (cause: Cause.Cause<unknown>): Cause.Cause<unknown> =>
+  Cause.fromReasons(
+    cause.reasons.filter(
+      (reason) => !(Cause.isDieReason(reason) && HttpServerResponse.isHttpServerResponse(reason.defect))
+    )
+  )
+
+/** A request as the kit sends it: header lines already folded as Node's parser folds them. */
+export interface OutgoingRequest {
+  readonly method: string
+  readonly url: URL
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Uint8Array | undefined
+}
+
+/** The outcome of one dispatched request. */
+export type Dispatched =
+  | { readonly _tag: "Response"; readonly response: WireResponse; readonly failure: Cause.Cause<unknown> | undefined }
+  | { readonly _tag: "Timeout" }
+  | { readonly _tag: "NotServing" }
+
+/** The outcome of one request dispatched with its body streamed. */
+export type DispatchedStreaming =
+  | { readonly _tag: "Response"; readonly response: StreamingResponse }
+  | { readonly _tag: "Timeout" }
+  | { readonly _tag: "NotServing" }
+
+export interface InProcessServer {
+  readonly service: HttpServer.HttpServer["Service"]
+  /** Runs one request; the response comes whole once the handler ends. */
+  readonly dispatch: (request: OutgoingRequest, timeoutMillis: number) => Effect.Effect<Dispatched>
+  /** Runs one request; the response comes with its headers, a Stream body as it is written. */
+  readonly dispatchStreaming: (request: OutgoingRequest, timeoutMillis: number) => Effect.Effect<DispatchedStreaming>
+}
+
+/** The address the app sees for its server: `testserver:80`, as a test's base URL names it. */
+const address = NetAddress.inetAddressFromIpString("127.0.0.1", 80)
+
+/** Builds the in-process server. */
+export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
+  let serving:
+    | {
+        readonly handled: Effect.Effect<void, never, HttpServerRequest.HttpServerRequest | Sink>
+        readonly context: Context.Context<never>
+        readonly scope: Scope.Scope
+      }
+    | undefined
+
+  const service = HttpServer.make({
+    address: address._tag === "Success" ? address.success : (undefined as never),
+    serve: (httpEffect, middleware) =>
+      Effect.gen(function* () {
+        const serveScope = yield* Effect.scope
+        const scope = Scope.forkUnsafe(serveScope, "parallel")
+        const context = yield* Effect.context<never>()
+        const handled = HttpEffect.toHandled(httpEffect, handleResponse, middleware) as Effect.Effect<
+          void,
+          never,
+          HttpServerRequest.HttpServerRequest | Sink
+        >
+        serving = { handled, context, scope }
+        yield* Scope.addFinalizer(
+          serveScope,
+          Effect.sync(() => (serving = undefined))
+        )
+      })
+  })
+
+  /** Starts the handler fiber for one request; `deliver` receives the response as it is sent. */
+  const start = (
+    current: NonNullable<typeof serving>,
+    outgoing: OutgoingRequest,
+    streaming: boolean,
+    deliver: (response: StreamingResponse) => void
+  ) => {
+    const web = new Request(outgoing.url, {
+      method: outgoing.method,
+      headers: outgoing.headers,
+      ...(outgoing.body === undefined ? {} : { body: outgoing.body as Uint8Array<ArrayBuffer> })
+    })
+    const request = HttpServerRequest.fromWeb(web)
+    const context = Context.add(Context.add(current.context, HttpServerRequest.HttpServerRequest, request), Sink, {
+      deliver,
+      streaming
+    })
+    return Fiber.runIn(Effect.runForkWith(context)(current.handled), current.scope)
+  }
+
+  /**
+   * Waits for `outcome` (given `settle`), bounded on the wall clock: it fires under TestClock
+   * too, and interrupts the handler as a client abort. Interrupting the wait does the same.
+   */
+  const bounded = <A>(
+    fiber: Fiber.Fiber<void>,
+    timeoutMillis: number,
+    timedOut: A,
+    register: (settle: (outcome: A) => void) => void
+  ): Effect.Effect<A> =>
+    Effect.callback<A>((resume) => {
+      let settled = false
+      const settle = (outcome: A) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resume(Effect.succeed(outcome))
+      }
+      const timer = setTimeout(() => {
+        // Settled first: the interrupt may end the handler (and call its observer) at once.
+        settle(timedOut)
+        fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
+      }, timeoutMillis)
+      register(settle)
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        if (!settled) fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
+      })
+    })
+
+  const dispatch = (outgoing: OutgoingRequest, timeoutMillis: number): Effect.Effect<Dispatched> =>
+    Effect.suspend(() => {
+      const current = serving
+      if (current === undefined) return Effect.succeed<Dispatched>({ _tag: "NotServing" })
+      let delivered: WireResponse | undefined
+      const fiber = start(current, outgoing, false, (response) => {
+        delivered ??= response as WireResponse
+      })
+      return bounded<Dispatched>(fiber, timeoutMillis, { _tag: "Timeout" }, (settle) =>
+        fiber.addObserver((exit) => {
+          const failure = Exit.isFailure(exit) ? exit.cause : undefined
+          settle(
+            delivered !== undefined
+              ? { _tag: "Response", response: delivered, failure }
+              : {
+                  _tag: "Response",
+                  response: { status: 500, headerLines: [], body: empty },
+                  failure: failure ?? Cause.die(new Error("the handler ended without a response"))
+                }
+          )
+        })
+      )
+    })
+
+  const dispatchStreaming = (outgoing: OutgoingRequest, timeoutMillis: number): Effect.Effect<DispatchedStreaming> =>
+    Effect.suspend(() => {
+      const current = serving
+      if (current === undefined) return Effect.succeed<DispatchedStreaming>({ _tag: "NotServing" })
+      let settleWith: ((outcome: DispatchedStreaming) => void) | undefined
+      let early: StreamingResponse | undefined
+      const fiber = start(current, outgoing, true, (response) => {
+        if (settleWith === undefined) early ??= response
+        else settleWith({ _tag: "Response", response })
+      })
+      return bounded<DispatchedStreaming>(fiber, timeoutMillis, { _tag: "Timeout" }, (settle) => {
+        settleWith = settle
+        if (early !== undefined) return settle({ _tag: "Response", response: early })
+        // A handler that ends without a response is answered 500, as platform-node does.
+        fiber.addObserver(() => settle({ _tag: "Response", response: { status: 500, headerLines: [], body: empty } }))
+      })
+    })
+
+  return { service, dispatch, dispatchStreaming }
+})
+
+/** @internal */
+export const encodeText = (text: string): Uint8Array => encoder.encode(text)

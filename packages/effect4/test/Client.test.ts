@@ -1,0 +1,102 @@
+import { describe, expect, it } from "@effect/vitest"
+import { TestClient } from "@effect-http-testkit/effect4"
+import { Effect, Layer, Schema } from "effect"
+import { HttpClientResponse, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
+
+const Routes = Layer.mergeAll(
+  HttpRouter.add("GET", "/hello/:name", (request) =>
+    Effect.map(HttpRouter.params, (params) => HttpServerResponse.text(`hello ${params.name} via ${request.method}`))
+  ),
+  HttpRouter.add("POST", "/echo", (request) =>
+    Effect.map(request.json, (body) =>
+      HttpServerResponse.jsonUnsafe({ received: body, type: request.headers["content-type"] })
+    )
+  ),
+  HttpRouter.add("GET", "/headers", (request) => Effect.succeed(HttpServerResponse.jsonUnsafe(request.headers))),
+  HttpRouter.add("GET", "/die", Effect.die(new Error("boom"))),
+  HttpRouter.add("GET", "/hang", Effect.never)
+)
+
+const TestApp = TestClient.layer(Routes)
+
+describe("TestClient on Effect 4", () => {
+  it.effect("a GET through routing: status, headers, text", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/hello/ada")
+      expect(r.status).toBe(200)
+      expect(r.headers["content-type"]).toBe("text/plain")
+      expect(yield* r.text).toBe("hello ada via GET")
+      expect(r.url).toBe("http://testserver/hello/ada")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.effect("a JSON body, decoded with the platform's Schema helpers", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.post("/echo", { json: { a: 1 } })
+      const decoded = yield* HttpClientResponse.schemaBodyJson(
+        Schema.Struct({ received: Schema.Struct({ a: Schema.Number }), type: Schema.String })
+      )(r)
+      expect(decoded).toEqual({ received: { a: 1 }, type: "application/json" })
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.effect("the request headers the app sees, as a Node server folds them", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/headers", { headers: { "x-trace": "  abc " } })
+      expect(yield* r.json).toMatchObject({
+        host: "testserver",
+        "user-agent": "effect-http-testkit",
+        accept: "*/*",
+        "x-trace": "abc"
+      })
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.effect("a route not found is 404; a defect is a ServerError with the Cause, or the 500 with respond", () =>
+    Effect.gen(function* () {
+      expect((yield* TestClient.get("/nowhere")).status).toBe(404)
+      const error = yield* Effect.flip(TestClient.get("/die"))
+      expect(error._tag).toBe("ServerError")
+      if (error._tag === "ServerError") {
+        expect(error.status).toBe(500)
+        expect(String(error.cause)).toContain("boom")
+      }
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.effect("serverErrors: respond returns production's 500", () =>
+    Effect.gen(function* () {
+      expect((yield* TestClient.get("/die")).status).toBe(500)
+    }).pipe(Effect.provide(TestClient.layer(Routes, { serverErrors: "respond" })))
+  )
+
+  it.effect("a hanging handler times out on the wall clock", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(TestClient.get("/hang", { timeout: 50 }))
+      expect(error._tag).toBe("RequestTimeout")
+    }).pipe(Effect.provide(TestApp))
+  )
+
+  it.effect("layerServer serves a production bootstrap", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/hello/grace")
+      expect(yield* r.text).toBe("hello grace via GET")
+    }).pipe(
+      Effect.provide(
+        TestClient.layerServer(
+          HttpRouter.serve(Routes, { disableLogger: true }).pipe(Layer.provide(HttpServer.layerServices))
+        )
+      )
+    )
+  )
+
+  it.effect("a bad option fails every request with InvalidRequest naming it", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(TestClient.get("/hello/x"))
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain('unknown option "timout" (did you mean "timeout"?)')
+    }).pipe(Effect.provide(TestClient.layer(Routes, { timout: 5 } as TestClient.Options)))
+  )
+})
+
+void HttpServerRequest
