@@ -137,12 +137,22 @@ export const TooManyRedirects = errors.TooManyRedirects
 export type TooManyRedirects = errors.TooManyRedirects
 
 /**
+ * A response the client cannot read: a body whose `content-encoding` is unknown or corrupt.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const ResponseError = errors.ResponseError
+/** @since 0.1.0 @category errors */
+export type ResponseError = errors.ResponseError
+
+/**
  * Every error a request can fail with.
  *
  * @since 0.1.0
  * @category errors
  */
-export type TestClientError = InvalidRequest | ServerError | RequestTimeout | TooManyRedirects
+export type TestClientError = InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError
 
 /**
  * The client service.

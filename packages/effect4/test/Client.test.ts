@@ -1,7 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
 import { Effect, Layer, Schema } from "effect"
-import { HttpClientResponse, HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
+import {
+  HttpClient,
+  HttpClientResponse,
+  HttpRouter,
+  HttpServer,
+  HttpServerRequest,
+  HttpServerResponse
+} from "effect/http"
 
 const Routes = Layer.mergeAll(
   HttpRouter.add("GET", "/hello/:name", (request) =>
@@ -100,3 +107,98 @@ describe("TestClient on Effect 4", () => {
 })
 
 void HttpServerRequest
+
+describe("TestClient on Effect 4: what a Node client sends, and what it refuses", () => {
+  const Echo = HttpRouter.add("*", "/echo", (request) =>
+    Effect.succeed(HttpServerResponse.jsonUnsafe({ url: request.url, headers: request.headers }))
+  )
+
+  it.live("a bound beyond what a timer holds, or Infinity, is no bound (a slow app still answers)", () =>
+    Effect.gen(function* () {
+      for (const timeout of ["30 days", "Infinity"] as const) {
+        const r = yield* TestClient.get("/slow", { timeout })
+        expect(r.status).toBe(200)
+      }
+    }).pipe(
+      Effect.provide(
+        TestClient.layer(
+          HttpRouter.add("GET", "/slow", Effect.as(Effect.sleep("30 millis"), HttpServerResponse.text("ok")))
+        )
+      )
+    )
+  )
+
+  it.effect("a raw Set-Cookie header goes after the response's cookies, as platform-node writes them", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/both")
+      expect(r.setCookie).toEqual(["a=cookie", "a=raw"])
+      expect(yield* TestClient.cookieHeader()).toBe("a=raw")
+    }).pipe(
+      Effect.provide(
+        TestClient.layer(
+          HttpRouter.add(
+            "GET",
+            "/both",
+            HttpServerResponse.text("x", { headers: { "set-cookie": "a=raw" } }).pipe(
+              HttpServerResponse.setCookieUnsafe("a", "cookie")
+            )
+          )
+        )
+      )
+    )
+  )
+
+  it.effect("a header given as undefined removes the default; params are appended to the query as written", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/echo?a=b%20c&flag&t=%7E", {
+        headers: { "user-agent": undefined },
+        params: { z: "1" }
+      })
+      const echoed = (yield* r.json) as { url: string; headers: Record<string, string> }
+      expect(echoed.url).toBe("/echo?a=b%20c&flag&t=%7E&z=1")
+      expect(echoed.headers["user-agent"]).toBeUndefined()
+    }).pipe(Effect.provide(TestClient.layer(Echo)))
+  )
+
+  it.effect("what cannot be sent fails with InvalidRequest saying why, never a defect", () =>
+    Effect.gen(function* () {
+      const refused = [
+        [TestClient.get("ftp://testserver/echo"), "only http(s) URLs"],
+        [TestClient.get("http://u:p@testserver/echo"), "credentials"],
+        [TestClient.get("/echo", { body: "hi" }), "a GET request with a body"],
+        [TestClient.request("TRACE", "/echo"), "TRACE cannot be sent"],
+        [TestClient.request("CONNECT", "/echo"), "never routes CONNECT"],
+        [TestClient.post("/echo", { form: null as never }), "form must be a record"],
+        [TestClient.post("/echo", { form: { n: 1 } as never }), "form must be a record"]
+      ] as const
+      for (const [request, reason] of refused) {
+        const error = yield* Effect.flip(request)
+        expect(error._tag).toBe("InvalidRequest")
+        expect(error.message).toContain(reason)
+      }
+    }).pipe(Effect.provide(TestClient.layer(Echo)))
+  )
+
+  it.effect("a bad acceptEncoding option fails every request with InvalidRequest", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(TestClient.get("/echo"))
+      expect(error.message).toContain("acceptEncoding must be a header value")
+    }).pipe(Effect.provide(TestClient.layer(Echo, { acceptEncoding: "gzip\nx" })))
+  )
+
+  it.effect("layerTest's HttpClient sends fetch's default headers", () =>
+    Effect.gen(function* () {
+      yield* HttpRouter.serve(Echo, { disableListenLog: true, disableLogger: true }).pipe(Layer.build)
+      const echoed = (yield* Effect.flatMap(HttpClient.get("/echo"), (r) => r.json)) as {
+        headers: Record<string, string>
+      }
+      expect(echoed.headers).toMatchObject({
+        accept: "*/*",
+        "accept-language": "*",
+        "sec-fetch-mode": "cors",
+        "user-agent": "node",
+        "accept-encoding": "gzip, deflate"
+      })
+    }).pipe(Effect.provide(TestClient.layerTest))
+  )
+})

@@ -94,15 +94,18 @@ describe("TestClient.layerTest", () => {
           HttpRouter.add(
             "GET",
             "/forever",
+            // text/plain: compression() compresses it when the client accepts gzip.
             HttpServerResponse.stream(
               Stream.concat(Stream.succeed(encoder.encode("tick\n")), Stream.never).pipe(
                 Stream.onExit((exit) => Deferred.succeed(ended, exit))
-              )
+              ),
+              { contentType: "text/plain" }
             )
           ),
           HttpMiddleware.compression()
         )
         const response = yield* HttpClient.get("/forever", { headers: { "accept-encoding": encoding } })
+        expect(response.headers["content-encoding"]).toBe(encoding === "gzip" ? "gzip" : undefined)
         const first = yield* response.stream.pipe(Stream.take(1), Stream.runCollect)
         expect(new TextDecoder().decode(Array.from(first)[0])).toBe("tick\n")
         const exit = yield* Deferred.await(ended)
@@ -120,8 +123,6 @@ describe("TestClient.layerTest", () => {
     }).pipe(Effect.provide(TestClient.layerTest))
   )
 })
-
-void Fiber
 
 describe("TestClient.layerTest against NodeHttpServer.layerTest", () => {
   const FormApp = HttpRouter.add("GET", "/form", () => {
@@ -155,5 +156,71 @@ describe("TestClient.layerTest against NodeHttpServer.layerTest", () => {
         file: ["data.csv", "text/csv", "col1\n1\n"]
       })
     })
+  )
+})
+
+describe("TestClient.layerTest, failures and interruptions as production has them", () => {
+  for (const encoding of ["identity", "gzip"]) {
+    it.effect(`a body that fails after its first chunk fails the read, not the test run (${encoding})`, () =>
+      Effect.gen(function* () {
+        const latch = yield* Latch.make(false)
+        yield* serve(
+          HttpRouter.add(
+            "GET",
+            "/late",
+            HttpServerResponse.stream(
+              Stream.concat(
+                Stream.succeed(encoder.encode("x".repeat(2000))),
+                Stream.fromEffect(Effect.andThen(latch.await, Effect.die(new Error("late"))))
+              ),
+              { contentType: "text/plain" }
+            )
+          ),
+          HttpMiddleware.compression()
+        )
+        const response = yield* HttpClient.get("/late", { headers: { "accept-encoding": encoding } })
+        const read = yield* response.stream.pipe(
+          Stream.runForEach(() => latch.open),
+          Effect.flip
+        )
+        expect(read._tag).toBe("HttpClientError")
+      }).pipe(Effect.provide(TestClient.layerTest))
+    )
+  }
+
+  it.effect("a Stream body that fails before its first chunk: no response, a transport error", () =>
+    Effect.gen(function* () {
+      yield* serve(HttpRouter.add("GET", "/early", HttpServerResponse.stream(Stream.fail("boom"))))
+      const error = yield* Effect.flip(HttpClient.get("/early"))
+      expect(error._tag).toBe("HttpClientError")
+      expect(error.reason._tag).toBe("TransportError")
+    }).pipe(Effect.provide(TestClient.layerTest))
+  )
+
+  it.effect("interrupting a request as soon as its handler starts interrupts the handler", () =>
+    Effect.gen(function* () {
+      const clients = [
+        ["/via-http-client", HttpClient.get("/via-http-client")],
+        ["/via-test-client", TestClient.get("/via-test-client")]
+      ] as const
+      for (const [path, send] of clients) {
+        const started = yield* Deferred.make<void>()
+        const ended = yield* Deferred.make<Exit.Exit<unknown, unknown>>()
+        yield* serve(
+          HttpRouter.add(
+            "GET",
+            path,
+            Effect.andThen(Deferred.succeed(started, undefined), Effect.never).pipe(
+              Effect.onExit((exit) => Deferred.succeed(ended, exit)),
+              Effect.as(HttpServerResponse.text("never"))
+            )
+          )
+        )
+        const fiber = yield* Effect.forkChild(send)
+        yield* Deferred.await(started)
+        yield* Fiber.interrupt(fiber)
+        expect(Exit.hasInterrupts(yield* Deferred.await(ended))).toBe(true)
+      }
+    }).pipe(Effect.provide(TestClient.layerTest))
   )
 })

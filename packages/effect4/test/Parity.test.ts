@@ -41,14 +41,9 @@ const thisFile = fileURLToPath(import.meta.url)
 const visibleRequestHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
-    // fetch adds its own (user-agent, accept-language, sec-fetch-mode, connection, host with a port).
-    if (
-      ["host", "connection", "user-agent", "accept-language", "sec-fetch-mode", "accept-encoding", "accept"].includes(
-        name
-      )
-    ) {
-      continue
-    }
+    // host names the origin, which differs by construction (a port on the socket side);
+    // connection belongs to the socket.
+    if (name === "host" || name === "connection") continue
     out[name] = value
   }
   return out

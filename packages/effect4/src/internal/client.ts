@@ -29,7 +29,7 @@ import * as Effect from "effect/Effect"
 import { Headers, HttpClientRequest, HttpClientResponse } from "effect/http"
 import * as Option from "effect/Option"
 import type { Options, RequestOptions, TestResponse } from "../Client.js"
-import { InvalidRequest, RequestTimeout, ServerError, TooManyRedirects } from "./errors.js"
+import { InvalidRequest, RequestTimeout, ResponseError, ServerError, TooManyRedirects } from "./errors.js"
 import { type InProcessServer, isUnhandled, type WireResponse, withoutResponseMarker } from "./server.js"
 
 const defaultBaseUrl = "http://testserver"
@@ -78,12 +78,19 @@ const durationMillis = (name: string, input: unknown): number | string => {
   return millis
 }
 
+/** A header removed with `undefined`: it replaces, and so removes, a default of that name. */
+const removed = "\u0000removed"
+
 const headerLines = (input: unknown, what: string): ReadonlyArray<readonly [string, string]> | string => {
   if (input === undefined) return []
   if (!isOptionBag(input)) return `${what} must be a record of header name to value, got ${describe(input)}`
   const lines: Array<readonly [string, string]> = []
   for (const [name, value] of Object.entries(input)) {
-    if (value === undefined) continue
+    if (value === undefined) {
+      if (!tokenRe.test(name)) return `invalid header name ${describe(name)}: only token characters are allowed`
+      lines.push([name.toLowerCase(), removed])
+      continue
+    }
     if (!tokenRe.test(name)) return `invalid header name ${describe(name)}: only token characters are allowed`
     if (typeof value !== "string") return `header ${describe(name)} must have a string value, got ${describe(value)}`
     if (invalidValueRe.test(value))
@@ -122,6 +129,10 @@ export const makeConfig = (input: unknown): Config | string => {
   if (follow !== undefined) return follow
   const max = options.maxRedirects === undefined ? undefined : countProblem("maxRedirects", options.maxRedirects)
   if (max !== undefined) return max
+  const acceptEncoding = options.acceptEncoding ?? defaultAcceptEncoding
+  if (typeof acceptEncoding !== "string" || invalidValueRe.test(acceptEncoding)) {
+    return `acceptEncoding must be a header value such as "gzip, br" ("" sends none), got ${describe(options.acceptEncoding)}`
+  }
   return {
     base,
     headers,
@@ -130,13 +141,16 @@ export const makeConfig = (input: unknown): Config | string => {
     serverErrors: options.serverErrors ?? "fail",
     followRedirects: options.followRedirects ?? true,
     maxRedirects: options.maxRedirects ?? 20,
-    acceptEncoding: options.acceptEncoding ?? defaultAcceptEncoding
+    acceptEncoding
   }
 }
 
 type Body = { readonly _tag: "Empty" } | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
 
 const encoder = new TextEncoder()
+
+/** Methods a web Request refuses (and CONNECT, which Node never routes to an app). */
+const unsupportedMethods = new Set(["CONNECT", "TRACE", "TRACK"])
 
 /** The request body and the headers that describe it, from the request options. */
 const bodyOf = (
@@ -155,6 +169,9 @@ const bodyOf = (
     return { body: { _tag: "Bytes", bytes: encoder.encode(text) }, lines: [["content-type", "application/json"]] }
   }
   if (options.form !== undefined) {
+    if (!isOptionBag(options.form) || Object.values(options.form).some((value) => typeof value !== "string")) {
+      return `form must be a record of field name to string value, e.g. { user: "ada" }, got ${describe(options.form)}`
+    }
     const params = new URLSearchParams()
     for (const [name, value] of Object.entries(options.form)) params.append(name, value)
     return {
@@ -198,7 +215,7 @@ export const request = (
   method: string,
   url: string,
   input: RequestOptions | undefined
-): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects> =>
+): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> =>
   Effect.suspend(() => {
     const config = state.config
     const refuse = (reason: string) => Effect.fail(new InvalidRequest({ method, url, reason }))
@@ -215,12 +232,25 @@ export const request = (
     } catch {
       return refuse(`the URL ${describe(url)} does not resolve against the base URL ${config.base.href}`)
     }
+    if (target.protocol !== "http:" && target.protocol !== "https:") {
+      return refuse(`only http(s) URLs can be requested, got ${describe(target.href)}`)
+    }
+    if (target.username !== "" || target.password !== "") {
+      return refuse(
+        "a URL with credentials (user:password@) cannot be requested here: send an authorization header instead"
+      )
+    }
     if (options.params !== undefined) {
-      if (!isOptionBag(options.params))
+      if (!isOptionBag(options.params)) {
         return refuse(`params must be a record of name to value, got ${describe(options.params)}`)
-      for (const [name, value] of Object.entries(options.params)) {
-        for (const one of Array.isArray(value) ? value : [value]) target.searchParams.append(name, String(one))
       }
+      // Appended to the query as written: the URL's own part is not re-encoded.
+      const added = new URLSearchParams()
+      for (const [name, value] of Object.entries(options.params)) {
+        for (const one of Array.isArray(value) ? value : [value]) added.append(name, String(one))
+      }
+      const extra = added.toString()
+      if (extra !== "") target.search = target.search === "" ? `?${extra}` : `${target.search}&${extra}`
     }
     const own = headerLines(options.headers, "headers")
     if (typeof own === "string") return refuse(own)
@@ -228,6 +258,19 @@ export const request = (
     if (cookieProblem !== undefined) return refuse(cookieProblem)
     const body = bodyOf(options)
     if (typeof body === "string") return refuse(body)
+    const upper = method.toUpperCase()
+    if (unsupportedMethods.has(upper)) {
+      return refuse(
+        upper === "CONNECT"
+          ? "Node's HTTP server never routes CONNECT to the app (the connection is reset)"
+          : `${upper} cannot be sent in process yet: the Effect 4 edition builds the app's request as a web Request, which refuses it`
+      )
+    }
+    if ((upper === "GET" || upper === "HEAD") && body.body._tag !== "Empty") {
+      return refuse(
+        `a ${upper} request with a body cannot be sent in process yet: the Effect 4 edition builds the app's request as a web Request, which refuses one`
+      )
+    }
     const timeoutMillis =
       options.timeout === undefined ? config.timeoutMillis : durationMillis("timeout", options.timeout)
     if (typeof timeoutMillis === "string") return refuse(timeoutMillis)
@@ -257,7 +300,7 @@ export const request = (
     const history: Array<TestResponse> = []
     const loop = (
       hop: Hop<Body>
-    ): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects> =>
+    ): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> =>
       Effect.flatMap(send(state, hop, callCookies, timeoutMillis), (wire) => {
         const hopUrl = hop.url.href
         if (wire._tag === "Timeout") {
@@ -285,8 +328,7 @@ export const request = (
           )
         }
         const response = toTestResponse(hop, wire.response, [...history])
-        if ("problem" in response)
-          return Effect.fail(new InvalidRequest({ method: hop.method, url: hopUrl, reason: response.problem }))
+        if ("problem" in response) return Effect.fail(new ResponseError({ url: hopUrl, reason: response.problem }))
         state.jar.store(response.setCookie, hopUrl)
         if (!follow) return Effect.succeed(response)
         const next = nextHop(hop, response.status, response.headers.location)
@@ -322,7 +364,7 @@ const send = (
         : [["content-length", String(bytes.length)]]
     const lines = mergeLines(
       [["host", hop.url.host]],
-      hop.headerLines,
+      hop.headerLines.filter(([, value]) => value !== removed),
       cookie === "" ? [] : [["cookie", cookie]],
       hop.headerLines.some(([name]) => name === "content-length") ? [] : framing
     )

@@ -7,7 +7,7 @@
  *
  * @internal
  */
-import { Readable } from "node:stream"
+import { pipeline, Readable } from "node:stream"
 import type { ReadableStream as NodeReadableStream } from "node:stream/web"
 import { codings, decodeBody, foldLines, nextHop, nodeRefusal, streamDecoder } from "@effect-http-testkit/core"
 import * as Effect from "effect/Effect"
@@ -58,6 +58,18 @@ const bodyOf = (
   }
 }
 
+/** Methods fetch refuses to send. */
+const webRefused = new Set(["CONNECT", "TRACE", "TRACK"])
+
+/** The headers Node's fetch sends when a request does not set them. */
+const fetchDefaults: ReadonlyArray<readonly [string, string]> = [
+  ["accept", "*/*"],
+  ["accept-language", "*"],
+  ["sec-fetch-mode", "cors"],
+  ["user-agent", "node"],
+  ["accept-encoding", "gzip, deflate"]
+]
+
 /** One hop as the in-process server receives it. */
 interface Hop {
   readonly method: string
@@ -76,9 +88,16 @@ interface Hop {
 export const make = (server: InProcessServer, base: URL, timeoutMillis: number): HttpClient.HttpClient =>
   HttpClient.make((request, url) =>
     Effect.flatMap(bodyOf(request), ({ bytes, lines }) => {
+      const method = request.method.toUpperCase()
+      if (webRefused.has(method)) return Effect.fail(transportError(request, `fetch cannot send a ${method} request`))
+      if ((method === "GET" || method === "HEAD") && bytes !== undefined) {
+        return Effect.fail(transportError(request, `fetch cannot send a ${method} request with a body`))
+      }
       const headerLines: Array<readonly [string, string]> = []
       for (const [name, value] of Object.entries(request.headers)) headerLines.push([name, value])
       for (const line of lines) if (request.headers[line[0]] === undefined) headerLines.push(line)
+      // What the fetch client of NodeHttpServer.layerTest adds when the request has none.
+      for (const line of fetchDefaults) if (request.headers[line[0]] === undefined) headerLines.push(line)
       const target = new URL(url.href)
       target.hash = ""
       // A Stream body goes chunked, as fetch sends one.
@@ -145,6 +164,9 @@ const sendHop = (
         )
       }
       if (outcome._tag === "NotServing") return Effect.fail(transportError(request, "the app is not served"))
+      if (outcome._tag === "Reset") {
+        return Effect.fail(transportError(request, "the server closed the connection without a response"))
+      }
       const headers = new globalThis.Headers()
       for (const [name, value] of outcome.response.headerLines) headers.append(name, value)
       return Effect.succeed({
@@ -176,7 +198,12 @@ const decoded = (
   }
   const steps = codings(contentEncoding).map(streamDecoder)
   if (steps.length === 0 || steps.some((step) => step === undefined)) return body
-  let node: Readable = Readable.fromWeb(body as NodeReadableStream<Uint8Array>)
-  for (const step of steps.reverse()) node = node.pipe(step!())
-  return Readable.toWeb(node) as ReadableStream<Uint8Array>
+  // `pipeline` passes errors along and, when the test stops reading, destroys every stage back
+  // to the response body (whose cancel ends the handler as a client abort); `pipe` does neither.
+  const stages: Array<NodeJS.ReadableStream | NodeJS.ReadWriteStream> = [
+    Readable.fromWeb(body as NodeReadableStream<Uint8Array>),
+    ...steps.reverse().map((step) => step!())
+  ]
+  const last = (pipeline as unknown as (...args: Array<unknown>) => Readable)(...stages, () => undefined)
+  return Readable.toWeb(last) as ReadableStream<Uint8Array>
 }

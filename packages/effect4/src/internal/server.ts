@@ -59,10 +59,14 @@ const headerLinesOf = (response: HttpServerResponse.HttpServerResponse): Array<r
   for (const [name, value] of Object.entries(response.headers)) {
     // Node drops a 204/205's content-length (platform-node removes it before writing).
     if ((response.status === 204 || response.status === 205) && name === "content-length") continue
+    // A raw set-cookie header goes after the response's cookies, as platform-node writes it.
+    if (name === "set-cookie" && !Cookies.isEmpty(response.cookies)) continue
     lines.push([name, value])
   }
   if (!Cookies.isEmpty(response.cookies)) {
     for (const line of Cookies.toSetCookieHeaders(response.cookies)) lines.push(["set-cookie", line])
+    const raw = response.headers["set-cookie"]
+    if (raw !== undefined) lines.push(["set-cookie", raw])
   }
   return lines
 }
@@ -158,7 +162,7 @@ const handleResponse = (
   response: HttpServerResponse.HttpServerResponse
 ): Effect.Effect<unknown, unknown, Sink> =>
   Effect.flatMap(Effect.service(Sink), (sink) => {
-    if (response.status < 200 || response.status > 599) {
+    if (!Number.isInteger(response.status) || response.status < 200 || response.status > 599) {
       sink.deliver({ status: 500, headerLines: [], body: empty })
       return Effect.die(new RangeError(`Invalid final response status: ${response.status}`))
     }
@@ -210,7 +214,7 @@ const handleResponse = (
 
 /**
  * Runs a Stream body in the handler fiber into a ReadableStream the client reads, handed over
- * with the headers before the first chunk is written. The handler waits while the client has
+ * with the headers when the first chunk is written (or the body ends empty). The handler waits while the client has
  * not read what was written (as Node's `drain`); a client that cancels the body interrupts the
  * handler as a client abort; a body that fails errors the client's stream.
  */
@@ -235,19 +239,31 @@ const streamBody = (
       },
       { highWaterMark: 1 }
     )
-    deliver(readable)
+    // Node sends the headers with the first chunk: a body that fails before it leaves the
+    // client with no response at all (platform-node destroys the connection).
+    let sent = false
+    const send = () => {
+      if (sent) return
+      sent = true
+      deliver(readable)
+    }
     // `toHandled` writes the response uninterruptibly; writing a body that can wait on the
     // client is interruptible, as in platform-node, so a client abort or a scope close ends it.
     return stream.pipe(
       Stream.runForEachArray((chunks) => {
         controller.enqueue(concat(chunks))
+        send()
         if ((controller.desiredSize ?? 0) > 0) return Effect.void
         Latch.closeUnsafe(drained)
         return Latch.await(drained)
       }),
       Effect.interruptible,
       Effect.matchCauseEffect({
-        onSuccess: () => Effect.sync(() => controller.close()),
+        onSuccess: () =>
+          Effect.sync(() => {
+            send()
+            controller.close()
+          }),
         onFailure: (cause) =>
           Effect.andThen(
             Effect.sync(() => controller.error(new Error("the response body failed after its headers were sent"))),
@@ -299,6 +315,7 @@ export type Dispatched =
 /** The outcome of one request dispatched with its body streamed. */
 export type DispatchedStreaming =
   | { readonly _tag: "Response"; readonly response: StreamingResponse }
+  | { readonly _tag: "Reset" }
   | { readonly _tag: "Timeout" }
   | { readonly _tag: "NotServing" }
 
@@ -309,6 +326,9 @@ export interface InProcessServer {
   /** Runs one request; the response comes with its headers, a Stream body as it is written. */
   readonly dispatchStreaming: (request: OutgoingRequest, timeoutMillis: number) => Effect.Effect<DispatchedStreaming>
 }
+
+/** The longest delay a Node timer holds; past it `setTimeout` fires at once. */
+const maxTimerMillis = 2_147_483_647
 
 /** The address the app sees for its server: `testserver:80`, as a test's base URL names it. */
 const address = NetAddress.inetAddressFromIpString("127.0.0.1", 80)
@@ -364,31 +384,36 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
   }
 
   /**
-   * Waits for `outcome` (given `settle`), bounded on the wall clock: it fires under TestClock
-   * too, and interrupts the handler as a client abort. Interrupting the wait does the same.
+   * Starts the handler with `run` and waits for the outcome it settles, bounded on the wall
+   * clock: the bound fires under TestClock too, and interrupts the handler as a client abort.
+   * The handler starts inside the wait, so interrupting the wait at any point ends the
+   * handler the same way. A bound beyond what a timer can hold (2^31-1 ms, about 24 days;
+   * `Infinity`) is no bound.
    */
   const bounded = <A>(
-    fiber: Fiber.Fiber<void>,
     timeoutMillis: number,
     timedOut: A,
-    register: (settle: (outcome: A) => void) => void
+    run: (settle: (outcome: A) => void) => Fiber.Fiber<void>
   ): Effect.Effect<A> =>
     Effect.callback<A>((resume) => {
       let settled = false
+      let timer: ReturnType<typeof setTimeout> | undefined
       const settle = (outcome: A) => {
         if (settled) return
         settled = true
-        clearTimeout(timer)
+        if (timer !== undefined) clearTimeout(timer)
         resume(Effect.succeed(outcome))
       }
-      const timer = setTimeout(() => {
-        // Settled first: the interrupt may end the handler (and call its observer) at once.
-        settle(timedOut)
-        fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
-      }, timeoutMillis)
-      register(settle)
+      const fiber = run(settle)
+      if (!settled && timeoutMillis <= maxTimerMillis) {
+        timer = setTimeout(() => {
+          // Settled first: the interrupt may end the handler (and call its observer) at once.
+          settle(timedOut)
+          fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
+        }, timeoutMillis)
+      }
       return Effect.sync(() => {
-        clearTimeout(timer)
+        if (timer !== undefined) clearTimeout(timer)
         if (!settled) fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
       })
     })
@@ -397,11 +422,11 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
     Effect.suspend(() => {
       const current = serving
       if (current === undefined) return Effect.succeed<Dispatched>({ _tag: "NotServing" })
-      let delivered: WireResponse | undefined
-      const fiber = start(current, outgoing, false, (response) => {
-        delivered ??= response as WireResponse
-      })
-      return bounded<Dispatched>(fiber, timeoutMillis, { _tag: "Timeout" }, (settle) =>
+      return bounded<Dispatched>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
+        let delivered: WireResponse | undefined
+        const fiber = start(current, outgoing, false, (response) => {
+          delivered ??= response as WireResponse
+        })
         fiber.addObserver((exit) => {
           const failure = Exit.isFailure(exit) ? exit.cause : undefined
           settle(
@@ -414,24 +439,20 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
                 }
           )
         })
-      )
+        return fiber
+      })
     })
 
   const dispatchStreaming = (outgoing: OutgoingRequest, timeoutMillis: number): Effect.Effect<DispatchedStreaming> =>
     Effect.suspend(() => {
       const current = serving
       if (current === undefined) return Effect.succeed<DispatchedStreaming>({ _tag: "NotServing" })
-      let settleWith: ((outcome: DispatchedStreaming) => void) | undefined
-      let early: StreamingResponse | undefined
-      const fiber = start(current, outgoing, true, (response) => {
-        if (settleWith === undefined) early ??= response
-        else settleWith({ _tag: "Response", response })
-      })
-      return bounded<DispatchedStreaming>(fiber, timeoutMillis, { _tag: "Timeout" }, (settle) => {
-        settleWith = settle
-        if (early !== undefined) return settle({ _tag: "Response", response: early })
-        // A handler that ends without a response is answered 500, as platform-node does.
-        fiber.addObserver(() => settle({ _tag: "Response", response: { status: 500, headerLines: [], body: empty } }))
+      return bounded<DispatchedStreaming>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
+        const fiber = start(current, outgoing, true, (response) => settle({ _tag: "Response", response }))
+        // A handler that ends without a response: the connection closes with none, as when
+        // platform-node destroys a response whose body failed before its first byte.
+        fiber.addObserver(() => settle({ _tag: "Reset" }))
+        return fiber
       })
     })
 
