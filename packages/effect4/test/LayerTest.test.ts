@@ -7,7 +7,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
 import { Deferred, Effect, Exit, Fiber, Latch, Layer, Stream } from "effect"
-import { HttpClient, HttpMiddleware, HttpRouter, HttpServerResponse } from "effect/http"
+import { HttpClient, HttpClientRequest, HttpMiddleware, HttpRouter, HttpServerResponse } from "effect/http"
 
 const encoder = new TextEncoder()
 const serve = <A, E, R>(app: Layer.Layer<A, E, R>, middleware?: HttpMiddleware.HttpMiddleware) =>
@@ -222,5 +222,55 @@ describe("TestClient.layerTest, failures and interruptions as production has the
         expect(Exit.hasInterrupts(yield* Deferred.await(ended))).toBe(true)
       }
     }).pipe(Effect.provide(TestClient.layerTest))
+  )
+})
+
+describe("TestClient.layerTest fails where NodeHttpServer.layerTest fails", () => {
+  const outcomes = Effect.gen(function* () {
+    yield* serve(
+      Layer.mergeAll(
+        HttpRouter.add("GET", "/raw", () =>
+          Effect.succeed(
+            HttpServerResponse.raw(
+              new ReadableStream({
+                start(controller) {
+                  controller.enqueue(encoder.encode("hi"))
+                  controller.close()
+                }
+              })
+            )
+          )
+        ),
+        HttpRouter.add("POST", "/again", HttpServerResponse.redirect("/target", { status: 307 })),
+        HttpRouter.add(
+          "GET",
+          "/unparseable",
+          HttpServerResponse.empty({ status: 302, headers: { location: "http://[::1" } })
+        ),
+        HttpRouter.add("*", "/target", HttpServerResponse.text("target"))
+      )
+    )
+    const failed = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.map(Effect.exit(effect), Exit.isFailure)
+    return {
+      // Node's end() refuses a web ReadableStream: the connection resets.
+      rawWebStream: yield* failed(Effect.flatMap(HttpClient.get("/raw"), (r) => r.text)),
+      // fetch cannot send a streamed body twice.
+      streamedBodyOn307: yield* failed(
+        HttpClient.execute(
+          HttpClientRequest.post("/again").pipe(HttpClientRequest.bodyStream(Stream.make(encoder.encode("x"))))
+        )
+      ),
+      // fetch cannot follow a Location that does not parse.
+      unparseableLocation: yield* failed(HttpClient.get("/unparseable"))
+    }
+  })
+
+  it.effect("a Raw body Node cannot write, a streamed body on a 307, a Location that does not parse", () =>
+    Effect.gen(function* () {
+      const inProcess = yield* outcomes.pipe(Effect.provide(TestClient.layerTest))
+      const overSocket = yield* outcomes.pipe(Effect.provide(NodeHttpServer.layerTest))
+      expect(overSocket).toEqual({ rawWebStream: true, streamedBodyOn307: true, unparseableLocation: true })
+      expect(inProcess).toEqual(overSocket)
+    })
   )
 })

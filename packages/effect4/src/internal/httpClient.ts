@@ -9,7 +9,15 @@
  */
 import { pipeline, Readable } from "node:stream"
 import type { ReadableStream as NodeReadableStream } from "node:stream/web"
-import { codings, decodeBody, foldLines, nextHop, nodeRefusal, streamDecoder } from "@effect-http-testkit/core"
+import {
+  codings,
+  decodeBody,
+  foldLines,
+  isRedirect,
+  nextHop,
+  nodeRefusal,
+  streamDecoder
+} from "@effect-http-testkit/core"
 import * as Effect from "effect/Effect"
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "effect/http"
 import * as Stream from "effect/Stream"
@@ -115,7 +123,17 @@ export const make = (server: InProcessServer, base: URL, timeoutMillis: number):
         Effect.flatMap(sendHop(server, request, hop, timeoutMillis), (outcome) => {
           const location = outcome.headers.get("location") ?? undefined
           const next = nextHop(hop, outcome.status, location, "fetch")
+          // fetch fails on a redirect it cannot follow: a Location that is no http(s) URL.
+          if (next === undefined && isRedirect(outcome.status) && location !== undefined) {
+            return Effect.fail(
+              transportError(request, `fetch cannot follow the redirect to ${JSON.stringify(location)}`)
+            )
+          }
           if (next === undefined) return Effect.succeed(toResponse(request, hop, outcome))
+          // ... or one that must send a streamed body again.
+          if (next !== undefined && !("problem" in next) && next.body._tag === "Bytes" && next.body.chunked) {
+            return Effect.fail(transportError(request, "fetch cannot send a streamed request body again on a redirect"))
+          }
           // The redirect's own body is not read: cancelling it ends its handler as a client abort.
           if (!(outcome.body instanceof Uint8Array)) void outcome.body.cancel().catch(() => undefined)
           if ("problem" in next) return Effect.fail(transportError(request, next.problem))

@@ -82,20 +82,24 @@ const bodyBytes = (body: HttpServerResponse.HttpServerResponse["body"]): Effect.
       const raw: unknown = body.body
       if (typeof raw === "string") return Effect.succeed(encoder.encode(raw))
       if (raw instanceof Uint8Array) return Effect.succeed(raw)
-      // A Node Readable (a file response) or a web ReadableStream: read it to its end.
-      if (typeof raw === "object" && raw !== null && Symbol.asyncIterator in raw) {
-        return Effect.tryPromise({
-          try: async () => {
-            const chunks: Array<Uint8Array> = []
-            for await (const chunk of raw as AsyncIterable<Uint8Array | string>) {
-              chunks.push(typeof chunk === "string" ? encoder.encode(chunk) : chunk)
-            }
-            return concat(chunks)
-          },
-          catch: (cause) => cause
-        })
+      // A Node Readable (a file response): read it to its end. Anything else Node's `end`
+      // refuses (a web ReadableStream, a plain object): the handler dies and, the headers
+      // written, platform-node destroys the connection.
+      if (!(raw instanceof Readable)) {
+        return Effect.die(
+          new TypeError(`a Raw response body Node cannot write: ${Object.prototype.toString.call(raw)}`)
+        )
       }
-      return viaWeb(body)
+      return Effect.tryPromise({
+        try: async () => {
+          const chunks: Array<Uint8Array> = []
+          for await (const chunk of raw as AsyncIterable<Uint8Array | string>) {
+            chunks.push(typeof chunk === "string" ? encoder.encode(chunk) : chunk)
+          }
+          return concat(chunks)
+        },
+        catch: (cause) => cause
+      })
     }
     case "FormData":
       return viaWeb(body)
