@@ -86,16 +86,15 @@ const linkDependencies = (modules: string): void => {
   }
 }
 
-/** Builds a staged workspace package with its own build script, packs it and unpacks it to `into`. */
-const buildAndPack = async (dir: string, into: string): Promise<ReadonlyArray<string>> => {
-  await runOk("npm", ["run", "build", "--silent"], dir)
-  const pack = JSON.parse(
+/** Packs a staged, built workspace package and unpacks it to `into`. */
+const pack = async (dir: string, into: string): Promise<ReadonlyArray<string>> => {
+  const result = JSON.parse(
     await runOk("npm", ["pack", "--json", "--ignore-scripts", "--silent", "--pack-destination", tmp], dir)
   ) as ReadonlyArray<{ readonly filename: string; readonly files: ReadonlyArray<{ readonly path: string }> }>
-  await runOk("tar", ["-xzf", path.join(tmp, pack[0]!.filename), "-C", tmp], tmp)
+  await runOk("tar", ["-xzf", path.join(tmp, result[0]!.filename), "-C", tmp], tmp)
   fs.mkdirSync(path.dirname(into), { recursive: true })
   fs.renameSync(path.join(tmp, "package"), into)
-  return pack[0]!.files.map((file) => file.path)
+  return result[0]!.files.map((file) => file.path)
 }
 
 beforeAll(async () => {
@@ -140,10 +139,12 @@ beforeAll(async () => {
   consumer = path.join(tmp, "consumer")
   const modules = path.join(consumer, "node_modules")
   linkDependencies(modules)
+  // The package's own build script builds the core beside it first: one build makes both.
+  await runOk("npm", ["run", "build", "--silent"], stagedPackage)
   core = path.join(modules, ...corePackage.split("/"))
-  corePacked = await buildAndPack(stagedCore, core)
+  corePacked = await pack(stagedCore, core)
   pkg = path.join(modules, "effect-http-testkit")
-  packed = await buildAndPack(stagedPackage, pkg)
+  packed = await pack(stagedPackage, pkg)
   manifest = JSON.parse(fs.readFileSync(path.join(pkg, "package.json"), "utf8"))
   writeConsumer(consumer)
   for (const [resolution, project] of projects) {

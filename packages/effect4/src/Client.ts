@@ -183,25 +183,26 @@ const makeService = (options: Options | undefined) =>
     const inProcess = yield* server.make
     const config = internal.makeConfig(options)
     const jar = new Jar()
-    const invalid = (method: string, url: string) =>
-      Effect.fail(new errors.InvalidRequest({ method, url, reason: typeof config === "string" ? config : "" }))
+    const invalid = (method: string, url: string, reason: string) =>
+      Effect.fail(new errors.InvalidRequest({ method, url, reason }))
     const service: Service = {
       request: (method, url, requestOptions) =>
         typeof config === "string"
-          ? invalid(method, url)
+          ? invalid(method, url, config)
           : internal.request({ config, server: inProcess, jar }, method, url, requestOptions),
       cookieHeader: (url) =>
         Effect.suspend(() => {
-          if (typeof config === "string") return invalid("GET", url ?? "")
+          if (typeof config === "string") return invalid("GET", url ?? "", config)
           try {
             return Effect.succeed(jar.header(new URL(url ?? "/", config.base).href))
           } catch {
-            return invalid("GET", url ?? "")
+            return invalid("GET", url ?? "", `the URL does not resolve against the base URL ${config.base.href}`)
           }
         })
     }
-    const base = typeof config === "string" ? new URL("http://testserver") : config.base
-    const timeoutMillis = typeof config === "string" ? 30_000 : config.timeoutMillis
+    // With bad options every TestClient request fails; layerTest's HttpClient uses the defaults.
+    const { base, timeoutMillis } =
+      typeof config === "string" ? (internal.makeConfig(undefined) as internal.Config) : config
     return { inProcess, service, base, timeoutMillis }
   })
 

@@ -86,12 +86,11 @@ const headerLines = (input: unknown, what: string): ReadonlyArray<readonly [stri
   if (!isOptionBag(input)) return `${what} must be a record of header name to value, got ${describe(input)}`
   const lines: Array<readonly [string, string]> = []
   for (const [name, value] of Object.entries(input)) {
+    if (!tokenRe.test(name)) return `invalid header name ${describe(name)}: only token characters are allowed`
     if (value === undefined) {
-      if (!tokenRe.test(name)) return `invalid header name ${describe(name)}: only token characters are allowed`
       lines.push([name.toLowerCase(), removed])
       continue
     }
-    if (!tokenRe.test(name)) return `invalid header name ${describe(name)}: only token characters are allowed`
     if (typeof value !== "string") return `header ${describe(name)} must have a string value, got ${describe(value)}`
     if (invalidValueRe.test(value))
       return `header ${describe(name)} has a character a header cannot carry: ${describe(value)}`
@@ -289,7 +288,7 @@ export const request = (
     const first: Hop<Body> = {
       method: method.toUpperCase() === method ? method : method.toUpperCase(),
       url: target,
-      headerLines: mergeLines(defaults, config.headers, body.lines, own),
+      headerLines: mergeLines(defaults, config.headers, body.lines, own).filter(([, value]) => value !== removed),
       body: body.body
     }
     const callCookies =
@@ -364,7 +363,7 @@ const send = (
         : [["content-length", String(bytes.length)]]
     const lines = mergeLines(
       [["host", hop.url.host]],
-      hop.headerLines.filter(([, value]) => value !== removed),
+      hop.headerLines,
       cookie === "" ? [] : [["cookie", cookie]],
       hop.headerLines.some(([name]) => name === "content-length") ? [] : framing
     )

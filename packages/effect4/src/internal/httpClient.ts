@@ -10,6 +10,7 @@
 import { pipeline, Readable } from "node:stream"
 import type { ReadableStream as NodeReadableStream } from "node:stream/web"
 import {
+  type Hop as CoreHop,
   codings,
   decodeBody,
   foldLines,
@@ -78,15 +79,10 @@ const fetchDefaults: ReadonlyArray<readonly [string, string]> = [
   ["accept-encoding", "gzip, deflate"]
 ]
 
-/** One hop as the in-process server receives it. */
-interface Hop {
-  readonly method: string
-  readonly url: URL
-  readonly headerLines: ReadonlyArray<readonly [string, string]>
-  readonly body:
-    | { readonly _tag: "Empty" }
-    | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly chunked: boolean }
-}
+/** One hop as the in-process server receives it (a Stream body is sent chunked, as fetch sends it). */
+type Hop = CoreHop<
+  { readonly _tag: "Empty" } | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly chunked: boolean }
+>
 
 /**
  * The platform client sending to `server`, relative URLs resolved against `base`. Like the
@@ -138,7 +134,7 @@ export const make = (server: InProcessServer, base: URL, timeoutMillis: number):
           if (!(outcome.body instanceof Uint8Array)) void outcome.body.cancel().catch(() => undefined)
           if ("problem" in next) return Effect.fail(transportError(request, next.problem))
           if (redirects >= 20) return Effect.fail(transportError(request, "more than 20 redirects (fetch's limit)"))
-          return loop(next as Hop, redirects + 1)
+          return loop(next, redirects + 1)
         })
       return loop(first, 0)
     })

@@ -27,18 +27,16 @@ import { NetAddress } from "effect/net"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
-/** What a client reads off the wire: the status line, the header lines and the body. */
-export interface WireResponse {
-  readonly status: number
-  readonly headerLines: ReadonlyArray<readonly [string, string]>
-  readonly body: Uint8Array
-}
-
-/** A response whose body may still be arriving: a Stream body, as the handler writes it. */
+/** A response as the client receives it: a Stream body may still be arriving, as the handler writes it. */
 export interface StreamingResponse {
   readonly status: number
   readonly headerLines: ReadonlyArray<readonly [string, string]>
   readonly body: Uint8Array | ReadableStream<Uint8Array>
+}
+
+/** What a client reads off the wire once the response is whole. */
+export interface WireResponse extends StreamingResponse {
+  readonly body: Uint8Array
 }
 
 /** Where the handler's response goes: one per request, found in the handler fiber's context. */
@@ -102,7 +100,7 @@ const bodyBytes = (body: HttpServerResponse.HttpServerResponse["body"]): Effect.
       })
     }
     case "FormData":
-      return viaWeb(body)
+      return Effect.map(encodeFormData(body.formData), ({ bytes }) => bytes)
     case "Stream":
       return Stream.runFold(
         body.stream,
@@ -132,14 +130,16 @@ const cancelBody = (body: HttpServerResponse.HttpServerResponse["body"]): void =
   if (raw instanceof Readable) raw.destroy()
 }
 
-/** A body read as a web Response reads it (FormData encoded as multipart). */
-const viaWeb = (body: HttpServerResponse.HttpServerResponse["body"]): Effect.Effect<Uint8Array, unknown> =>
-  Effect.tryPromise({
-    try: async () =>
-      new Uint8Array(
-        await HttpServerResponse.toWeb(HttpServerResponse.empty().pipe(HttpServerResponse.setBody(body))).arrayBuffer()
-      ),
-    catch: (cause) => cause
+/** A FormData body encoded as a web Response encodes it, with its multipart content-type (boundary included). */
+const encodeFormData = (
+  formData: FormData
+): Effect.Effect<{ readonly bytes: Uint8Array; readonly lines: ReadonlyArray<readonly [string, string]> }, unknown> =>
+  Effect.suspend(() => {
+    const web = new Response(formData)
+    return Effect.tryPromise({
+      try: async () => ({ bytes: new Uint8Array(await web.arrayBuffer()), lines: Array.from(web.headers.entries()) }),
+      catch: (cause) => cause
+    })
   })
 
 /** The bytes of `chunks`, one after the other (the one chunk itself when there is one). */
@@ -196,20 +196,15 @@ const handleResponse = (
       })
     }
     if (response.body._tag === "FormData") {
-      // Encoded as a web Response encodes it, its multipart content-type (with the boundary)
-      // added to the headers, as platform-node writes it.
-      const web = new Response(response.body.formData)
-      return Effect.map(
-        Effect.interruptible(Effect.tryPromise({ try: () => web.arrayBuffer(), catch: (cause) => cause })),
-        (buffer) => {
-          const own = new Set(Array.from(web.headers.keys()))
-          sink.deliver({
-            status: response.status,
-            headerLines: [...headerLines.filter(([name]) => !own.has(name)), ...web.headers.entries()],
-            body: new Uint8Array(buffer)
-          })
-        }
-      )
+      // Its multipart content-type (with the boundary) joins the headers, as platform-node writes it.
+      return Effect.map(Effect.interruptible(encodeFormData(response.body.formData)), ({ bytes, lines }) => {
+        const own = new Set(lines.map(([name]) => name))
+        sink.deliver({
+          status: response.status,
+          headerLines: [...headerLines.filter(([name]) => !own.has(name)), ...lines],
+          body: bytes
+        })
+      })
     }
     return Effect.map(Effect.interruptible(bodyBytes(response.body)), (body) => {
       sink.deliver({ status: response.status, headerLines, body })
@@ -462,6 +457,3 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
 
   return { service, dispatch, dispatchStreaming }
 })
-
-/** @internal */
-export const encodeText = (text: string): Uint8Array => encoder.encode(text)
