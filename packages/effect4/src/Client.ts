@@ -207,8 +207,22 @@ const makeService = (options: Options | undefined) =>
   })
 
 /**
+ * What the kit provides to the app, as platform-node's `NodeHttpServer.layer` does: the
+ * `HttpServer`, `HttpPlatform`, `Etag.Generator` and the Node services (`FileSystem`, `Path`,
+ * ...), so a route reading a multipart body or serving a file needs nothing more.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Provided = HttpServer.HttpServer | HttpPlatform.HttpPlatform | Etag.Generator | NodeServices.NodeServices
+
+/** The platform services, as `NodeHttpServer.layerHttpServices` gives them. */
+const platformServices = Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, NodeServices.layer)
+
+/**
  * Serves the app your production bootstrap layer serves (it calls `HttpServer.serve` or
- * `HttpRouter.serve`), in process: the kit provides the `HttpServer` it needs.
+ * `HttpRouter.serve`), in process: the kit provides the `HttpServer` it needs and the
+ * platform services (see {@link Provided}).
  *
  * @since 0.1.0
  * @category layers
@@ -216,15 +230,15 @@ const makeService = (options: Options | undefined) =>
 export const layerServer = <A, E, R>(
   bootstrap: Layer.Layer<A, E, R>,
   options?: Options
-): Layer.Layer<TestClient, E, Exclude<R, HttpServer.HttpServer>> =>
+): Layer.Layer<TestClient, E, Exclude<R, Provided>> =>
   Layer.unwrap(
     Effect.map(makeService(options), ({ inProcess, service }) =>
       Layer.succeed(TestClient)(service).pipe(
         Layer.merge(bootstrap),
-        Layer.provide(Layer.succeed(HttpServer.HttpServer)(inProcess.service))
+        Layer.provide(Layer.merge(Layer.succeed(HttpServer.HttpServer)(inProcess.service), platformServices))
       )
     )
-  ) as Layer.Layer<TestClient, E, Exclude<R, HttpServer.HttpServer>>
+  ) as Layer.Layer<TestClient, E, Exclude<R, Provided>>
 
 /**
  * What {@link layerTest} provides: the in-process `HttpServer`, a platform `HttpClient` sending
@@ -258,9 +272,7 @@ export const layerTestWith = (options?: Options): Layer.Layer<TestOutputs> =>
         Context.add(HttpClient.HttpClient, httpClient.make(inProcess, base, timeoutMillis))
       )
     )
-  ).pipe(
-    Layer.provideMerge(Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, NodeServices.layer))
-  ) as Layer.Layer<TestOutputs>
+  ).pipe(Layer.provideMerge(platformServices)) as Layer.Layer<TestOutputs>
 
 /**
  * {@link layerTestWith} with the default options.

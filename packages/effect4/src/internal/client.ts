@@ -149,7 +149,6 @@ type Body = { readonly _tag: "Empty" } | { readonly _tag: "Bytes"; readonly byte
 const encoder = new TextEncoder()
 
 /** Methods a web Request refuses (and CONNECT, which Node never routes to an app). */
-const unsupportedMethods = new Set(["CONNECT", "TRACE", "TRACK"])
 
 /** The request body and the headers that describe it, from the request options. */
 const bodyOf = (
@@ -258,17 +257,8 @@ export const request = (
     const body = bodyOf(options)
     if (typeof body === "string") return refuse(body)
     const upper = method.toUpperCase()
-    if (unsupportedMethods.has(upper)) {
-      return refuse(
-        upper === "CONNECT"
-          ? "Node's HTTP server never routes CONNECT to the app (the connection is reset)"
-          : `${upper} cannot be sent in process yet: the Effect 4 edition builds the app's request as a web Request, which refuses it`
-      )
-    }
-    if ((upper === "GET" || upper === "HEAD") && body.body._tag !== "Empty") {
-      return refuse(
-        `a ${upper} request with a body cannot be sent in process yet: the Effect 4 edition builds the app's request as a web Request, which refuses one`
-      )
+    if (upper === "CONNECT") {
+      return refuse("Node's HTTP server never routes CONNECT to the app (the connection is reset)")
     }
     const timeoutMillis =
       options.timeout === undefined ? config.timeoutMillis : durationMillis("timeout", options.timeout)

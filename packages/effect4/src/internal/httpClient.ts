@@ -98,7 +98,10 @@ export const make = (server: InProcessServer, base: URL, timeoutMillis: number):
         return Effect.fail(transportError(request, `fetch cannot send a ${method} request with a body`))
       }
       const headerLines: Array<readonly [string, string]> = []
-      for (const [name, value] of Object.entries(request.headers)) headerLines.push([name, value])
+      // fetch computes content-length from the body and sends it after its defaults.
+      for (const [name, value] of Object.entries(request.headers)) {
+        if (name !== "content-length" || bytes === undefined) headerLines.push([name, value])
+      }
       for (const line of lines) if (request.headers[line[0]] === undefined) headerLines.push(line)
       // What the fetch client of NodeHttpServer.layerTest adds when the request has none.
       for (const line of fetchDefaults) if (request.headers[line[0]] === undefined) headerLines.push(line)

@@ -26,6 +26,7 @@ import * as Latch from "effect/Latch"
 import { NetAddress } from "effect/net"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as ServerRequest from "./request.js"
 
 /** A response as the client receives it: a Stream body may still be arriving, as the handler writes it. */
 export interface StreamingResponse {
@@ -369,12 +370,12 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
     streaming: boolean,
     deliver: (response: StreamingResponse) => void
   ) => {
-    const web = new Request(outgoing.url, {
-      method: outgoing.method,
-      headers: outgoing.headers,
-      ...(outgoing.body === undefined ? {} : { body: outgoing.body as Uint8Array<ArrayBuffer> })
-    })
-    const request = HttpServerRequest.fromWeb(web)
+    const request = ServerRequest.make(
+      outgoing.method,
+      outgoing.url.pathname + outgoing.url.search,
+      outgoing.headers,
+      outgoing.body
+    )
     const context = Context.add(Context.add(current.context, HttpServerRequest.HttpServerRequest, request), Sink, {
       deliver,
       streaming

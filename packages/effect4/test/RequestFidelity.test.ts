@@ -1,0 +1,187 @@
+/**
+ * What the app receives matches what platform-node's request hands it over a socket: the
+ * header order, the peer address, an empty body read as JSON or as a Stream, the body in
+ * socket-sized pieces (so body and multipart limits fire as in production), methods and
+ * bodies fetch will not send but Node's server takes. Checked against `NodeHttpServer` where
+ * Node decides.
+ */
+import * as Http from "node:http"
+import { NodeHttpServer } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { TestClient } from "@effect-http-testkit/effect4"
+import { ByteSize, Effect, Layer, Option, Stream, Tracer } from "effect"
+import {
+  HttpClient,
+  HttpClientRequest,
+  HttpIncomingMessage,
+  HttpRouter,
+  HttpServer,
+  HttpServerResponse,
+  Multipart
+} from "effect/http"
+
+/** What the app sees of its request. */
+const Seen = HttpRouter.add("*", "/seen", (request) =>
+  Effect.gen(function* () {
+    const chunks = yield* Stream.runCollect(request.stream)
+    const sizes = Array.from(chunks, (chunk) => chunk.length)
+    return HttpServerResponse.jsonUnsafe({
+      method: request.method,
+      url: request.url,
+      headerNames: Object.keys(request.headers).filter((name) => name !== "host" && name !== "connection"),
+      // A loopback peer, as the listening socket reports it (IPv4, IPv4-mapped or IPv6).
+      peer: Option.map(request.remoteAddress, (address) =>
+        ["127.0.0.1", "::ffff:127.0.0.1", "::1"].includes(address) ? "loopback" : address
+      ).pipe(Option.getOrNull),
+      cookies: request.cookies,
+      largest: sizes.length === 0 ? 0 : Math.max(...sizes),
+      total: sizes.reduce((sum, size) => sum + size, 0)
+    })
+  })
+)
+
+const Json = HttpRouter.add("POST", "/json", (request) =>
+  Effect.map(request.json, (received) => HttpServerResponse.jsonUnsafe({ received }))
+)
+
+const Limited = HttpRouter.add("POST", "/limited", (request) =>
+  Effect.map(request.text, (text) => HttpServerResponse.text(`read ${text.length}`)).pipe(
+    Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(1024))
+  )
+)
+
+const Upload = HttpRouter.add("POST", "/upload", (request) =>
+  Effect.map(request.multipart, (persisted) =>
+    HttpServerResponse.jsonUnsafe({ parts: Object.keys(persisted).sort() })
+  ).pipe(Effect.provideService(Multipart.MaxFileSize, ByteSize.bytes(16 * 1024)))
+)
+
+const App = Layer.mergeAll(Seen, Json, Limited, Upload)
+const serve = HttpRouter.serve(App, { disableListenLog: true, disableLogger: true })
+const OverSocket = serve.pipe(Layer.provideMerge(NodeHttpServer.layerTest))
+const InProcess = serve.pipe(Layer.provideMerge(TestClient.layerTest))
+
+/** Status and body of a platform-client request, with no trace headers (their ids differ). */
+const outcome = (request: HttpClientRequest.HttpClientRequest) =>
+  Effect.gen(function* () {
+    const client = yield* HttpClient.HttpClient
+    const response = yield* client.execute(request)
+    return `${response.status} ${yield* response.text}`
+  }).pipe(Effect.provideService(Tracer.DisablePropagation, true))
+
+const both = (request: HttpClientRequest.HttpClientRequest) =>
+  Effect.gen(function* () {
+    const overSocket = yield* outcome(request).pipe(Effect.provide(OverSocket))
+    const inProcess = yield* outcome(request).pipe(Effect.provide(InProcess))
+    return { overSocket, inProcess }
+  })
+
+describe("the app's request, in process and over a socket", () => {
+  it.effect("headers in the order sent, the peer address, cookies and the URL", () =>
+    Effect.gen(function* () {
+      const { overSocket, inProcess } = yield* both(
+        HttpClientRequest.post("/seen?q=1").pipe(
+          HttpClientRequest.setHeaders({ "x-zeta": "1", cookie: "a=1; b=2", "x-alpha": "2" }),
+          HttpClientRequest.bodyText("hello")
+        )
+      )
+      expect(inProcess).toBe(overSocket)
+      const seen = JSON.parse(inProcess.slice(4))
+      expect(seen.headerNames.slice(0, 3)).toEqual(["x-zeta", "cookie", "x-alpha"])
+      expect(seen).toMatchObject({ url: "/seen?q=1", cookies: { a: "1", b: "2" }, total: 5 })
+      expect(seen.peer).toBe("loopback")
+    })
+  )
+
+  it.effect("an empty body read as JSON is null; read as a Stream it is empty", () =>
+    Effect.gen(function* () {
+      const json = yield* both(HttpClientRequest.post("/json"))
+      expect(json.inProcess).toBe(json.overSocket)
+      expect(json.inProcess).toBe('200 {"received":null}')
+      const stream = yield* both(HttpClientRequest.get("/seen"))
+      expect(stream.inProcess).toBe(stream.overSocket)
+      expect(JSON.parse(stream.inProcess.slice(4))).toMatchObject({ total: 0, largest: 0 })
+    })
+  )
+
+  it.effect("a body past MaxBodySize answers 413 as in production", () =>
+    Effect.gen(function* () {
+      const { overSocket, inProcess } = yield* both(
+        HttpClientRequest.post("/limited").pipe(HttpClientRequest.bodyText("x".repeat(4096)))
+      )
+      expect(inProcess).toBe(overSocket)
+      expect(inProcess.startsWith("413")).toBe(true)
+    })
+  )
+
+  it.effect("a 1 MiB body arrives in pieces of at most 64 KiB", () =>
+    Effect.gen(function* () {
+      const body = new Uint8Array(1024 * 1024).fill(7)
+      const r = yield* TestClient.post("/seen", { body })
+      expect(yield* r.json).toMatchObject({ largest: 64 * 1024, total: body.length })
+    }).pipe(Effect.provide(TestClient.layer(App)))
+  )
+
+  for (const size of [1024, 256 * 1024]) {
+    it.effect(`a ${size}-byte file against a 16 KiB multipart limit answers the same as over a socket`, () =>
+      Effect.gen(function* () {
+        const form = new FormData()
+        form.append("title", "holiday")
+        form.append("photo", new File([new Uint8Array(size).fill(65)], "photo.jpg", { type: "image/jpeg" }))
+        const { overSocket, inProcess } = yield* both(
+          HttpClientRequest.post("/upload").pipe(HttpClientRequest.bodyFormData(form))
+        )
+        expect(inProcess).toBe(overSocket)
+        expect(inProcess.startsWith("200")).toBe(size <= 16 * 1024)
+      })
+    )
+  }
+})
+
+/** Sends one request with Node's own HTTP client to a real server. */
+const nodeRequest = (url: string, method: string, body: string | undefined) =>
+  Effect.callback<{ readonly status: number; readonly body: string }, Error>((resume) => {
+    // Framed with content-length, as the kit frames a body (Node's client would send it unframed).
+    const headers = body === undefined ? {} : { "content-length": String(Buffer.byteLength(body)) }
+    const request = Http.request(url, { method, headers }, (response) => {
+      const chunks: Array<Buffer> = []
+      response.on("data", (chunk: Buffer) => chunks.push(chunk))
+      response.on("end", () =>
+        resume(Effect.succeed({ status: response.statusCode!, body: Buffer.concat(chunks).toString() }))
+      )
+    })
+    request.on("error", (error) => resume(Effect.fail(error)))
+    request.end(body)
+  })
+
+describe("what Node's server takes and fetch will not send", () => {
+  const cases = [
+    { method: "GET", body: "a body on a GET" },
+    { method: "HEAD", body: undefined },
+    { method: "TRACE", body: undefined },
+    { method: "DELETE", body: "a body on a DELETE" }
+  ] as const
+  for (const c of cases) {
+    it.effect(`${c.method}${c.body === undefined ? "" : " with a body"} reaches the app as on Node`, () =>
+      Effect.gen(function* () {
+        const production = yield* HttpServer.addressFormattedWith((origin) =>
+          nodeRequest(`${origin}/seen`, c.method, c.body)
+        ).pipe(Effect.orDie)
+        const inProcess = yield* TestClient.request(c.method, "/seen", c.body === undefined ? {} : { body: c.body })
+        expect(inProcess.status).toBe(production.status)
+        const text = yield* inProcess.text
+        if (c.method === "HEAD") {
+          expect(text).toBe(production.body)
+          return
+        }
+        // The two clients send different headers: the rest of what the app saw is the same.
+        const { headerNames: _a, ...seen } = JSON.parse(text)
+        const { headerNames: _b, ...expected } = JSON.parse(production.body)
+        expect(seen).toEqual(expected)
+        expect(seen).toMatchObject({ method: c.method, total: c.body?.length ?? 0 })
+      }).pipe(
+        Effect.provide(Layer.mergeAll(serve.pipe(Layer.provideMerge(NodeHttpServer.layerTest)), TestClient.layer(App)))
+      )
+    )
+  }
+})
