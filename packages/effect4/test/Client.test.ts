@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Layer, Logger, Schema } from "effect"
 import {
   HttpClient,
   HttpClientResponse,
@@ -69,6 +69,25 @@ describe("TestClient on Effect 4", () => {
         expect(String(error.cause)).toContain("boom")
       }
     }).pipe(Effect.provide(TestApp))
+  )
+
+  it.effect("behind middleware (a production bootstrap with its request logger), a defect is still a ServerError", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(TestClient.get("/die"))
+      expect(error._tag).toBe("ServerError")
+      if (error._tag === "ServerError") expect(String(error.cause)).toContain("boom")
+      // A route not found is the app's answer, not a server error, behind middleware too.
+      expect((yield* TestClient.get("/nowhere")).status).toBe(404)
+      expect(yield* Effect.flatMap(TestClient.get("/hello/ada"), (r) => r.text)).toBe("hello ada via GET")
+    }).pipe(
+      Effect.provide(
+        TestClient.layerServer(
+          HttpRouter.serve(Routes, { disableListenLog: true }).pipe(
+            Layer.provide(Logger.layer([Logger.make(() => undefined)]))
+          )
+        )
+      )
+    )
   )
 
   it.effect("serverErrors: respond returns production's 500", () =>

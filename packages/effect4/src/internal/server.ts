@@ -11,6 +11,7 @@ import { Readable } from "node:stream"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as ErrorReporter from "effect/ErrorReporter"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import {
@@ -47,6 +48,8 @@ class Sink extends Context.Service<
     readonly deliver: (response: StreamingResponse) => void
     /** Whether a Stream body goes to the client as it is written (else it is read whole first). */
     readonly streaming: boolean
+    /** The causes `toHandled` reported for this request's fibers, with the fiber that reported each. */
+    readonly reported: Array<{ readonly fiber: Fiber.Fiber<unknown, unknown>; readonly cause: Cause.Cause<unknown> }>
   }
 >()("@effect-http-testkit/effect4/internal/Sink") {}
 
@@ -349,7 +352,14 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
       Effect.gen(function* () {
         const serveScope = yield* Effect.scope
         const scope = Scope.forkUnsafe(serveScope, "parallel")
-        const context = yield* Effect.context<never>()
+        const served = yield* Effect.context<never>()
+        // toHandled reports the Cause of a request it answered with an error to the error
+        // reporters: with middleware, that report is the only trace of it (the fiber succeeds).
+        const context = Context.add(
+          served,
+          ErrorReporter.CurrentErrorReporters,
+          new Set([...Context.get(served, ErrorReporter.CurrentErrorReporters), reporter])
+        )
         const handled = HttpEffect.toHandled(httpEffect, handleResponse, middleware) as Effect.Effect<
           void,
           never,
@@ -361,6 +371,11 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
           Effect.sync(() => (serving = undefined))
         )
       })
+  })
+
+  /** Keeps each reported Cause with the request whose fiber reported it. */
+  const reporter = ErrorReporter.make(({ cause, fiber }) => {
+    Context.getOrUndefined(fiber.context, Sink)?.reported.push({ fiber, cause })
   })
 
   /** Starts the handler fiber for one request; `deliver` receives the response as it is sent. */
@@ -376,11 +391,14 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
       outgoing.headers,
       outgoing.body
     )
+    const reported: Sink["Service"]["reported"] = []
     const context = Context.add(Context.add(current.context, HttpServerRequest.HttpServerRequest, request), Sink, {
       deliver,
-      streaming
+      streaming,
+      reported
     })
-    return Fiber.runIn(Effect.runForkWith(context)(current.handled), current.scope)
+    const fiber = Fiber.runIn(Effect.runForkWith(context)(current.handled), current.scope)
+    return { fiber, reported }
   }
 
   /**
@@ -424,11 +442,14 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
       if (current === undefined) return Effect.succeed<Dispatched>({ _tag: "NotServing" })
       return bounded<Dispatched>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
         let delivered: WireResponse | undefined
-        const fiber = start(current, outgoing, false, (response) => {
+        const { fiber, reported } = start(current, outgoing, false, (response) => {
           delivered ??= response as WireResponse
         })
         fiber.addObserver((exit) => {
-          const failure = Exit.isFailure(exit) ? exit.cause : undefined
+          // The handler's own Cause: its fiber's, or (middleware having answered) the last one
+          // its fiber reported.
+          const own = reported.filter((report) => report.fiber === fiber)
+          const failure = Exit.isFailure(exit) ? exit.cause : own[own.length - 1]?.cause
           settle(
             delivered !== undefined
               ? { _tag: "Response", response: delivered, failure }
@@ -448,7 +469,7 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
       const current = serving
       if (current === undefined) return Effect.succeed<DispatchedStreaming>({ _tag: "NotServing" })
       return bounded<DispatchedStreaming>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
-        const fiber = start(current, outgoing, true, (response) => settle({ _tag: "Response", response }))
+        const { fiber } = start(current, outgoing, true, (response) => settle({ _tag: "Response", response }))
         // A handler that ends without a response: the connection closes with none, as when
         // platform-node destroys a response whose body failed before its first byte.
         fiber.addObserver(() => settle({ _tag: "Reset" }))
