@@ -222,7 +222,9 @@ const platformServices = Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, 
 /**
  * Serves the app your production bootstrap layer serves (it calls `HttpServer.serve` or
  * `HttpRouter.serve`), in process: the kit provides the `HttpServer` it needs and the
- * platform services (see {@link Provided}).
+ * platform services (see {@link Provided}). Beside the `TestClient`, the layer gives a platform
+ * `HttpClient` that reaches the app in process (as `layerTest`'s does), so `HttpApiClient.make(Api)`
+ * and `RpcClient`'s HTTP protocol work with relative URLs.
  *
  * @since 0.1.0
  * @category layers
@@ -230,15 +232,19 @@ const platformServices = Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, 
 export const layerServer = <A, E, R>(
   bootstrap: Layer.Layer<A, E, R>,
   options?: Options
-): Layer.Layer<TestClient, E, Exclude<R, Provided>> =>
+): Layer.Layer<TestClient | HttpClient.HttpClient, E, Exclude<R, Provided>> =>
   Layer.unwrap(
-    Effect.map(makeService(options), ({ inProcess, service }) =>
-      Layer.succeed(TestClient)(service).pipe(
+    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis }) =>
+      Layer.succeedContext(
+        Context.make(TestClient, service).pipe(
+          Context.add(HttpClient.HttpClient, httpClient.make(inProcess, base, timeoutMillis))
+        )
+      ).pipe(
         Layer.merge(bootstrap),
         Layer.provide(Layer.merge(Layer.succeed(HttpServer.HttpServer)(inProcess.service), platformServices))
       )
     )
-  ) as Layer.Layer<TestClient, E, Exclude<R, Provided>>
+  ) as Layer.Layer<TestClient | HttpClient.HttpClient, E, Exclude<R, Provided>>
 
 /**
  * What {@link layerTest} provides: the in-process `HttpServer`, a platform `HttpClient` sending

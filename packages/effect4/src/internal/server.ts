@@ -11,7 +11,6 @@ import { Readable } from "node:stream"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as ErrorReporter from "effect/ErrorReporter"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import {
@@ -48,8 +47,8 @@ class Sink extends Context.Service<
     readonly deliver: (response: StreamingResponse) => void
     /** Whether a Stream body goes to the client as it is written (else it is read whole first). */
     readonly streaming: boolean
-    /** The causes `toHandled` reported for this request's fibers, with the fiber that reported each. */
-    readonly reported: Array<{ readonly fiber: Fiber.Fiber<unknown, unknown>; readonly cause: Cause.Cause<unknown> }>
+    /** Called with the Cause the app's response failed with, inside the server's middleware. */
+    readonly failed: (cause: Cause.Cause<unknown>) => void
   }
 >()("@effect-http-testkit/effect4/internal/Sink") {}
 
@@ -276,6 +275,14 @@ const streamBody = (
     )
   })
 
+/** Hands a failed response's Cause to the request's sink. */
+const observeFailure = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+  Exit.isFailure(exit)
+    ? (Effect.flatMap(Effect.service(Sink), (sink) =>
+        Effect.sync(() => sink.failed(exit.cause))
+      ) as Effect.Effect<void>)
+    : Effect.void
+
 /**
  * Whether a handler's Cause holds a failure production did not turn into a response of the
  * app's choosing: a failure or defect that is not Respondable (a route not found is), or an
@@ -352,15 +359,12 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
       Effect.gen(function* () {
         const serveScope = yield* Effect.scope
         const scope = Scope.forkUnsafe(serveScope, "parallel")
-        const served = yield* Effect.context<never>()
-        // toHandled reports the Cause of a request it answered with an error to the error
-        // reporters: with middleware, that report is the only trace of it (the fiber succeeds).
-        const context = Context.add(
-          served,
-          ErrorReporter.CurrentErrorReporters,
-          new Set([...Context.get(served, ErrorReporter.CurrentErrorReporters), reporter])
-        )
-        const handled = HttpEffect.toHandled(httpEffect, handleResponse, middleware) as Effect.Effect<
+        const context = yield* Effect.context<never>()
+        // With middleware, toHandled answers a failed response and the fiber succeeds: the
+        // failure is seen inside the middleware, where production's middleware sees it.
+        const observed: typeof middleware =
+          middleware === undefined ? undefined : (app) => middleware(Effect.onExit(app, observeFailure) as typeof app)
+        const handled = HttpEffect.toHandled(httpEffect, handleResponse, observed) as Effect.Effect<
           void,
           never,
           HttpServerRequest.HttpServerRequest | Sink
@@ -371,11 +375,6 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
           Effect.sync(() => (serving = undefined))
         )
       })
-  })
-
-  /** Keeps each reported Cause with the request whose fiber reported it. */
-  const reporter = ErrorReporter.make(({ cause, fiber }) => {
-    Context.getOrUndefined(fiber.context, Sink)?.reported.push({ fiber, cause })
   })
 
   /** Starts the handler fiber for one request; `deliver` receives the response as it is sent. */
@@ -391,14 +390,16 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
       outgoing.headers,
       outgoing.body
     )
-    const reported: Sink["Service"]["reported"] = []
+    const state: { failure: Cause.Cause<unknown> | undefined } = { failure: undefined }
     const context = Context.add(Context.add(current.context, HttpServerRequest.HttpServerRequest, request), Sink, {
       deliver,
       streaming,
-      reported
+      failed: (cause) => {
+        state.failure = cause
+      }
     })
     const fiber = Fiber.runIn(Effect.runForkWith(context)(current.handled), current.scope)
-    return { fiber, reported }
+    return { fiber, state }
   }
 
   /**
@@ -442,14 +443,12 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
       if (current === undefined) return Effect.succeed<Dispatched>({ _tag: "NotServing" })
       return bounded<Dispatched>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
         let delivered: WireResponse | undefined
-        const { fiber, reported } = start(current, outgoing, false, (response) => {
+        const { fiber, state } = start(current, outgoing, false, (response) => {
           delivered ??= response as WireResponse
         })
         fiber.addObserver((exit) => {
-          // The handler's own Cause: its fiber's, or (middleware having answered) the last one
-          // its fiber reported.
-          const own = reported.filter((report) => report.fiber === fiber)
-          const failure = Exit.isFailure(exit) ? exit.cause : own[own.length - 1]?.cause
+          // The handler's own Cause: its fiber's, or the one seen inside the middleware.
+          const failure = Exit.isFailure(exit) ? exit.cause : state.failure
           settle(
             delivered !== undefined
               ? { _tag: "Response", response: delivered, failure }
