@@ -14,13 +14,25 @@ import { Jar } from "@effect-http-testkit/core"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as FileSystem from "effect/FileSystem"
-import { Etag, HttpClient, type HttpClientResponse, type HttpPlatform, HttpRouter, HttpServer } from "effect/http"
+import {
+  Etag,
+  HttpClient,
+  type HttpClientError,
+  type HttpClientResponse,
+  type HttpPlatform,
+  HttpRouter,
+  HttpServer
+} from "effect/http"
 import * as Layer from "effect/Layer"
 import type * as Path from "effect/Path"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import * as internal from "./internal/client.js"
 import * as errors from "./internal/errors.js"
 import * as httpClient from "./internal/httpClient.js"
 import * as server from "./internal/server.js"
+import * as streamed from "./internal/stream.js"
+import type * as TestStream from "./Stream.js"
 
 /**
  * Client-wide settings. A bad option does not fail the layer: every request fails with
@@ -99,6 +111,27 @@ export interface TestResponse extends HttpClientResponse.HttpClientResponse {
 }
 
 /**
+ * A streamed response, returned as soon as the handler has sent its headers: the platform's
+ * `HttpClientResponse` whose `stream` is the body as the handler writes it, content-decoded.
+ * The body can be read once: `text`, `json` and `arrayBuffer` read it to the end and share
+ * that one read; reading it again (`stream` or `events` twice, `stream` after `text`) fails
+ * with a `DecodeError` saying it was already read, never with an empty body. Its `headers`
+ * have lower-case names, repeated ones joined with `", "` (Set-Cookie lines are in
+ * `setCookie`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamResponse extends HttpClientResponse.HttpClientResponse {
+  /** The URL requested (streams do not follow redirects). */
+  readonly url: string
+  /** The `Set-Cookie` lines, in order. */
+  readonly setCookie: ReadonlyArray<string>
+  /** The body parsed as Server-Sent Events: `stream.pipe(TestStream.sse)`. */
+  readonly events: Stream.Stream<TestStream.SseEvent, HttpClientError.HttpClientError>
+}
+
+/**
  * A request the kit refuses to send, or a bad option: the message says what to fix.
  *
  * @since 0.1.0
@@ -168,6 +201,16 @@ export interface Service {
   ) => Effect.Effect<TestResponse, TestClientError>
   /** The `Cookie` header the jar would send to `url` (default: the base URL). */
   readonly cookieHeader: (url?: string) => Effect.Effect<string, InvalidRequest>
+  /**
+   * Opens a streamed exchange in the current scope. Succeeds once the headers are sent
+   * (bounded by `timeout`); reading the body is bounded by the test (e.g. `Stream.timeout`).
+   * Closing the scope ends the handler as a client abort.
+   */
+  readonly stream: (
+    method: string,
+    url: string,
+    options?: RequestOptions
+  ) => Effect.Effect<StreamResponse, TestClientError, Scope.Scope>
 }
 
 /**
@@ -198,7 +241,11 @@ const makeService = (options: Options | undefined) =>
           } catch {
             return invalid("GET", url ?? "", `the URL does not resolve against the base URL ${config.base.href}`)
           }
-        })
+        }),
+      stream: (method, url, requestOptions) =>
+        typeof config === "string"
+          ? invalid(method, url, config)
+          : streamed.open({ config, server: inProcess, jar }, method, url, requestOptions)
     }
     // With bad options every TestClient request fails; layerTest's HttpClient uses the defaults.
     const { base, timeoutMillis } =
@@ -333,3 +380,47 @@ export const del = (url: string, options?: RequestOptions) => request("DELETE", 
  */
 export const cookieHeader = (url?: string): Effect.Effect<string, InvalidRequest, TestClient> =>
   Effect.flatMap(Effect.service(TestClient), (client) => client.cookieHeader(url))
+
+/**
+ * Sends a request and returns as soon as the handler has sent its headers, with the body as
+ * an Effect Stream read as the handler writes it (the handler waits while the test has not
+ * read what it wrote). As on Node, a streamed body's headers go with its first chunk, so the
+ * wait for the headers, bounded by `timeout`, is the wait for the first byte. Closing the
+ * scope, or a body stream that stops being read, ends the handler as a client abort. The
+ * request's options are those of {@link request}; redirects are not followed; Set-Cookie
+ * lines land in the jar.
+ *
+ * @example
+ * ```ts
+ * import { expect, it } from "@effect/vitest"
+ * import { TestClient } from "@effect-http-testkit/effect4"
+ * import { Effect, Stream } from "effect"
+ * import { HttpRouter, HttpServerResponse } from "effect/http"
+ *
+ * const Ticks = HttpRouter.add(
+ *   "GET",
+ *   "/ticks",
+ *   HttpServerResponse.stream(
+ *     Stream.iterate(0, (n) => n + 1).pipe(Stream.map((n) => `data: ${n}\n\n`), Stream.encodeText),
+ *     { contentType: "text/event-stream" }
+ *   )
+ * )
+ *
+ * it.effect("the first three ticks of an endless feed", () =>
+ *   Effect.gen(function* () {
+ *     const r = yield* TestClient.stream("GET", "/ticks")
+ *     const events = yield* r.events.pipe(Stream.take(3), Stream.runCollect)
+ *     expect(events.map((event) => event.data)).toEqual(["0", "1", "2"])
+ *   }).pipe(Effect.provide(TestClient.layer(Ticks)))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category streaming
+ */
+export const stream = (
+  method: string,
+  url: string,
+  options?: RequestOptions
+): Effect.Effect<StreamResponse, TestClientError, TestClient | Scope.Scope> =>
+  Effect.flatMap(Effect.service(TestClient), (client) => client.stream(method, url, options))

@@ -4,3 +4,9 @@
  * @since 0.1.0
  */
 export * as TestClient from "./Client.js"
+/**
+ * Pipeable operators that turn any byte stream into Server-Sent Events, lines or NDJSON values.
+ *
+ * @since 0.1.0
+ */
+export * as TestStream from "./Stream.js"
