@@ -205,12 +205,15 @@ describe("TestClient.stream: failures", () => {
     })
   )
 
-  it.effect("a handler that fails before its headers: stream() gets the 500 production sends", () =>
+  it.effect("a handler that fails before its headers: ServerError with the app's Cause, or the 500 with respond", () =>
     Effect.gen(function* () {
-      // The streaming transport hands over the response production sends, not the handler's
-      // Cause: stream() answers as serverErrors: "respond" does (TestClient.get fails with it).
       const Die = HttpRouter.add("GET", "/die", Effect.die(new Error("before headers")))
-      const r = yield* TestClient.stream("GET", "/die").pipe(Effect.provide(TestClient.layer(Die)))
+      const error = yield* Effect.flip(TestClient.stream("GET", "/die")).pipe(Effect.provide(TestClient.layer(Die)))
+      expect(error._tag).toBe("ServerError")
+      expect(error._tag === "ServerError" && Cause.pretty(error.cause)).toContain("before headers")
+      const r = yield* TestClient.stream("GET", "/die").pipe(
+        Effect.provide(TestClient.layer(Die, { serverErrors: "respond" }))
+      )
       expect(r.status).toBe(500)
     })
   )
@@ -235,6 +238,8 @@ describe("TestClient.stream: failures", () => {
         expect(error._tag).toBe("HttpClientError")
         expect(error.reason._tag).toBe("DecodeError")
         expect(error.message).toContain("the handler failed after sending the headers")
+        // It names the app's own failure.
+        expect(error.message).toContain("after headers")
       }).pipe(Effect.provide(TestClient.layer(Partial)))
     })
   )

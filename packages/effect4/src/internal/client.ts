@@ -30,7 +30,14 @@ import { Headers, HttpClientRequest, HttpClientResponse } from "effect/http"
 import * as Option from "effect/Option"
 import type { Options, RequestOptions, TestResponse } from "../Client.js"
 import { InvalidRequest, RequestTimeout, ResponseError, ServerError, TooManyRedirects } from "./errors.js"
-import { type InProcessServer, isUnhandled, type WireResponse, withoutResponseMarker } from "./server.js"
+import {
+  type Dispatched,
+  type InProcessServer,
+  isUnhandled,
+  type OutgoingRequest,
+  type WireResponse,
+  withoutResponseMarker
+} from "./server.js"
 
 const defaultBaseUrl = "http://testserver"
 
@@ -208,6 +215,95 @@ export interface ClientState {
   readonly jar: Jar
 }
 
+/** A request checked and ready for its first hop. */
+export interface Prepared {
+  readonly first: Hop<Body>
+  readonly callCookies: Readonly<Record<string, string>> | undefined
+  readonly timeoutMillis: number
+  readonly follow: boolean
+  readonly maxRedirects: number
+}
+
+/** Checks a request's method, URL and options, and builds its first hop as a Node client frames it. */
+export const prepare = (
+  config: Config,
+  method: string,
+  url: string,
+  input: RequestOptions | undefined
+): Prepared | InvalidRequest => {
+  const refuse = (reason: string) => new InvalidRequest({ method, url, reason })
+  if (typeof method !== "string" || !tokenRe.test(method))
+    return refuse(`the method ${describe(method)} is not a token`)
+  if (input !== undefined && !isOptionBag(input))
+    return refuse(`request options must be an object, got ${describe(input)}`)
+  const options: RequestOptions = input ?? {}
+  const unknown = unknownKeys(options as Readonly<Record<string, unknown>>, requestOptionNames, "option")
+  if (unknown !== undefined) return refuse(unknown)
+  let target: URL
+  try {
+    target = new URL(url, config.base)
+  } catch {
+    return refuse(`the URL ${describe(url)} does not resolve against the base URL ${config.base.href}`)
+  }
+  if (target.protocol !== "http:" && target.protocol !== "https:") {
+    return refuse(`only http(s) URLs can be requested, got ${describe(target.href)}`)
+  }
+  if (target.username !== "" || target.password !== "") {
+    return refuse(
+      "a URL with credentials (user:password@) cannot be requested here: send an authorization header instead"
+    )
+  }
+  if (options.params !== undefined) {
+    if (!isOptionBag(options.params)) {
+      return refuse(`params must be a record of name to value, got ${describe(options.params)}`)
+    }
+    // Appended to the query as written: the URL's own part is not re-encoded.
+    const added = new URLSearchParams()
+    for (const [name, value] of Object.entries(options.params)) {
+      for (const one of Array.isArray(value) ? value : [value]) added.append(name, String(one))
+    }
+    const extra = added.toString()
+    if (extra !== "") target.search = target.search === "" ? `?${extra}` : `${target.search}&${extra}`
+  }
+  const own = headerLines(options.headers, "headers")
+  if (typeof own === "string") return refuse(own)
+  const cookieProblem = options.cookies === undefined ? undefined : validateCookies(options.cookies)
+  if (cookieProblem !== undefined) return refuse(cookieProblem)
+  const body = bodyOf(options)
+  if (typeof body === "string") return refuse(body)
+  const upper = method.toUpperCase()
+  if (upper === "CONNECT") {
+    return refuse("Node's HTTP server never routes CONNECT to the app (the connection is reset)")
+  }
+  const timeoutMillis =
+    options.timeout === undefined ? config.timeoutMillis : durationMillis("timeout", options.timeout)
+  if (typeof timeoutMillis === "string") return refuse(timeoutMillis)
+  const follow = options.followRedirects ?? config.followRedirects
+  const followProblem = booleanProblem("followRedirects", follow)
+  if (followProblem !== undefined) return refuse(followProblem)
+  const maxRedirects = options.maxRedirects ?? config.maxRedirects
+  const maxProblem = countProblem("maxRedirects", maxRedirects)
+  if (maxProblem !== undefined) return refuse(maxProblem)
+
+  const defaults: ReadonlyArray<readonly [string, string]> = [
+    ["user-agent", "effect-http-testkit"],
+    ["accept", "*/*"],
+    ...(config.acceptEncoding === "" ? [] : ([["accept-encoding", config.acceptEncoding]] as const))
+  ]
+  const first: Hop<Body> = {
+    method: upper === method ? method : upper,
+    url: target,
+    headerLines: mergeLines(defaults, config.headers, body.lines, own).filter(([, value]) => value !== removed),
+    body: body.body
+  }
+  const callCookies =
+    config.cookies === undefined && options.cookies === undefined
+      ? undefined
+      : { ...config.cookies, ...options.cookies }
+  return { first, callCookies, timeoutMillis, follow, maxRedirects }
+}
+
+/** Sends a request, following redirects, and reads the response whole. */
 export const request = (
   state: ClientState,
   method: string,
@@ -216,76 +312,9 @@ export const request = (
 ): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> =>
   Effect.suspend(() => {
     const config = state.config
-    const refuse = (reason: string) => Effect.fail(new InvalidRequest({ method, url, reason }))
-    if (typeof method !== "string" || !tokenRe.test(method))
-      return refuse(`the method ${describe(method)} is not a token`)
-    if (input !== undefined && !isOptionBag(input))
-      return refuse(`request options must be an object, got ${describe(input)}`)
-    const options: RequestOptions = input ?? {}
-    const unknown = unknownKeys(options as Readonly<Record<string, unknown>>, requestOptionNames, "option")
-    if (unknown !== undefined) return refuse(unknown)
-    let target: URL
-    try {
-      target = new URL(url, config.base)
-    } catch {
-      return refuse(`the URL ${describe(url)} does not resolve against the base URL ${config.base.href}`)
-    }
-    if (target.protocol !== "http:" && target.protocol !== "https:") {
-      return refuse(`only http(s) URLs can be requested, got ${describe(target.href)}`)
-    }
-    if (target.username !== "" || target.password !== "") {
-      return refuse(
-        "a URL with credentials (user:password@) cannot be requested here: send an authorization header instead"
-      )
-    }
-    if (options.params !== undefined) {
-      if (!isOptionBag(options.params)) {
-        return refuse(`params must be a record of name to value, got ${describe(options.params)}`)
-      }
-      // Appended to the query as written: the URL's own part is not re-encoded.
-      const added = new URLSearchParams()
-      for (const [name, value] of Object.entries(options.params)) {
-        for (const one of Array.isArray(value) ? value : [value]) added.append(name, String(one))
-      }
-      const extra = added.toString()
-      if (extra !== "") target.search = target.search === "" ? `?${extra}` : `${target.search}&${extra}`
-    }
-    const own = headerLines(options.headers, "headers")
-    if (typeof own === "string") return refuse(own)
-    const cookieProblem = options.cookies === undefined ? undefined : validateCookies(options.cookies)
-    if (cookieProblem !== undefined) return refuse(cookieProblem)
-    const body = bodyOf(options)
-    if (typeof body === "string") return refuse(body)
-    const upper = method.toUpperCase()
-    if (upper === "CONNECT") {
-      return refuse("Node's HTTP server never routes CONNECT to the app (the connection is reset)")
-    }
-    const timeoutMillis =
-      options.timeout === undefined ? config.timeoutMillis : durationMillis("timeout", options.timeout)
-    if (typeof timeoutMillis === "string") return refuse(timeoutMillis)
-    const follow = options.followRedirects ?? config.followRedirects
-    const followProblem = booleanProblem("followRedirects", follow)
-    if (followProblem !== undefined) return refuse(followProblem)
-    const maxRedirects = options.maxRedirects ?? config.maxRedirects
-    const maxProblem = countProblem("maxRedirects", maxRedirects)
-    if (maxProblem !== undefined) return refuse(maxProblem)
-
-    const defaults: ReadonlyArray<readonly [string, string]> = [
-      ["user-agent", "effect-http-testkit"],
-      ["accept", "*/*"],
-      ...(config.acceptEncoding === "" ? [] : ([["accept-encoding", config.acceptEncoding]] as const))
-    ]
-    const first: Hop<Body> = {
-      method: method.toUpperCase() === method ? method : method.toUpperCase(),
-      url: target,
-      headerLines: mergeLines(defaults, config.headers, body.lines, own).filter(([, value]) => value !== removed),
-      body: body.body
-    }
-    const callCookies =
-      config.cookies === undefined && options.cookies === undefined
-        ? undefined
-        : { ...config.cookies, ...options.cookies }
-
+    const prepared = prepare(config, method, url, input)
+    if (prepared instanceof InvalidRequest) return Effect.fail(prepared)
+    const { first, callCookies, timeoutMillis, follow, maxRedirects } = prepared
     const history: Array<TestResponse> = []
     const loop = (
       hop: Hop<Body>
@@ -333,45 +362,54 @@ export const request = (
     return loop(first)
   })
 
-/** One hop on the wire: the request as a Node client frames it, refused as Node refuses it. */
+/** One hop as a Node client frames it: what it sends, or Node's answer when its server refuses it. */
+export const frame = (
+  jar: Jar,
+  hop: Hop<Body>,
+  callCookies: Readonly<Record<string, string>> | undefined
+):
+  | { readonly _tag: "Refused"; readonly response: WireResponse }
+  | { readonly _tag: "Send"; readonly outgoing: OutgoingRequest } => {
+  const jarCookies = jar.header(hop.url.href)
+  const explicitCookie = hop.headerLines.some(([name]) => name === "cookie")
+  const cookie = explicitCookie ? "" : cookieHeader(jarCookies, callCookies)
+  const bytes = hop.body._tag === "Bytes" ? hop.body.bytes : undefined
+  const framing: Array<readonly [string, string]> =
+    bytes === undefined
+      ? hop.method === "POST" || hop.method === "PUT" || hop.method === "PATCH"
+        ? [["content-length", "0"]]
+        : []
+      : [["content-length", String(bytes.length)]]
+  const lines = mergeLines(
+    [["host", hop.url.host]],
+    hop.headerLines,
+    cookie === "" ? [] : [["cookie", cookie]],
+    hop.headerLines.some(([name]) => name === "content-length") ? [] : framing
+  )
+  const refusal = nodeRefusal(hop.method, `${hop.url.pathname}${hop.url.search}`, lines)
+  if (refusal !== undefined && refusal._tag === "Respond") {
+    return {
+      _tag: "Refused",
+      response: { status: refusal.status, headerLines: [["connection", "close"]], body: new Uint8Array(0) }
+    }
+  }
+  const url = new URL(hop.url.href)
+  url.hash = ""
+  return { _tag: "Send", outgoing: { method: hop.method, url, headers: foldLines(lines), body: bytes } }
+}
+
+/** One hop on the wire, refused as Node refuses it. */
 const send = (
   state: ClientState,
   hop: Hop<Body>,
   callCookies: Readonly<Record<string, string>> | undefined,
   timeoutMillis: number
-) =>
+): Effect.Effect<Dispatched> =>
   Effect.suspend(() => {
-    const jarCookies = state.jar.header(hop.url.href)
-    const explicitCookie = hop.headerLines.some(([name]) => name === "cookie")
-    const cookie = explicitCookie ? "" : cookieHeader(jarCookies, callCookies)
-    const bytes = hop.body._tag === "Bytes" ? hop.body.bytes : undefined
-    const framing: Array<readonly [string, string]> =
-      bytes === undefined
-        ? hop.method === "POST" || hop.method === "PUT" || hop.method === "PATCH"
-          ? [["content-length", "0"]]
-          : []
-        : [["content-length", String(bytes.length)]]
-    const lines = mergeLines(
-      [["host", hop.url.host]],
-      hop.headerLines,
-      cookie === "" ? [] : [["cookie", cookie]],
-      hop.headerLines.some(([name]) => name === "content-length") ? [] : framing
-    )
-    const refusal = nodeRefusal(hop.method, `${hop.url.pathname}${hop.url.search}`, lines)
-    if (refusal !== undefined && refusal._tag === "Respond") {
-      return Effect.succeed({
-        _tag: "Response" as const,
-        response: {
-          status: refusal.status,
-          headerLines: [["connection", "close"]],
-          body: new Uint8Array(0)
-        } as WireResponse,
-        failure: undefined
-      })
-    }
-    const url = new URL(hop.url.href)
-    url.hash = ""
-    return state.server.dispatch({ method: hop.method, url, headers: foldLines(lines), body: bytes }, timeoutMillis)
+    const framed = frame(state.jar, hop, callCookies)
+    return framed._tag === "Refused"
+      ? Effect.succeed<Dispatched>({ _tag: "Response", response: framed.response, failure: undefined })
+      : state.server.dispatch(framed.outgoing, timeoutMillis)
   })
 
 /** The response as a client reads it: headers folded, Set-Cookie lines kept apart, the body decoded. */

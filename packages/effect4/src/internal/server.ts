@@ -324,8 +324,13 @@ export type Dispatched =
 
 /** The outcome of one request dispatched with its body streamed. */
 export type DispatchedStreaming =
-  | { readonly _tag: "Response"; readonly response: StreamingResponse }
-  | { readonly _tag: "Reset" }
+  | {
+      readonly _tag: "Response"
+      readonly response: StreamingResponse
+      /** Waits for the handler to end; its failure, if it failed (as `Dispatched`'s `failure`). */
+      readonly ended: Effect.Effect<Cause.Cause<unknown> | undefined>
+    }
+  | { readonly _tag: "Reset"; readonly failure: Cause.Cause<unknown> | undefined }
   | { readonly _tag: "Timeout" }
   | { readonly _tag: "NotServing" }
 
@@ -468,10 +473,16 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
       const current = serving
       if (current === undefined) return Effect.succeed<DispatchedStreaming>({ _tag: "NotServing" })
       return bounded<DispatchedStreaming>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
-        const { fiber } = start(current, outgoing, true, (response) => settle({ _tag: "Response", response }))
+        // The response may be delivered while the handler starts: `ended` reads the handler lazily.
+        let handler: ReturnType<typeof start> | undefined
+        const failureOf = (exit: Exit.Exit<unknown, unknown>) =>
+          Exit.isFailure(exit) ? exit.cause : handler?.state.failure
+        const ended = Effect.suspend(() => Effect.map(Fiber.await(handler!.fiber), failureOf))
+        handler = start(current, outgoing, true, (response) => settle({ _tag: "Response", response, ended }))
+        const fiber = handler.fiber
         // A handler that ends without a response: the connection closes with none, as when
         // platform-node destroys a response whose body failed before its first byte.
-        fiber.addObserver(() => settle({ _tag: "Reset" }))
+        fiber.addObserver((exit) => settle({ _tag: "Reset", failure: failureOf(exit) }))
         return fiber
       })
     })

@@ -1,12 +1,8 @@
 /**
  * `TestClient.stream`: a request answered as soon as the handler sends its headers, its body
  * an Effect Stream read as the handler writes it (content-decoded), tied to the caller's scope.
- *
- * The request is prepared, checked and sent by the buffered client's own `request` (its
- * option checks, headers, cookies and Node's refusals, nothing copied): it is handed a server
- * whose `dispatch` sends with the transport's `dispatchStreaming` and keeps the live response
- * for this module, answering `request` with a stand-in that only carries the Set-Cookie
- * lines (so the jar stores them, and no redirect is followed).
+ * The request is checked and framed by the buffered client's own steps (`prepare`, `frame`),
+ * sent with the transport's `dispatchStreaming`; no redirect is followed.
  *
  * @internal
  */
@@ -14,6 +10,7 @@ import * as NodeStream from "@effect/platform-node/NodeStream"
 import { codings, decodeBody, streamDecoder, unsupportedCoding } from "@effect-http-testkit/core"
 import type * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import {
   Cookies,
@@ -33,16 +30,9 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { RequestOptions, StreamResponse, TestClientError } from "../Client.js"
 import * as TestStream from "../Stream.js"
-import { type ClientState, request } from "./client.js"
-import { ResponseError } from "./errors.js"
-import type {
-  Dispatched,
-  DispatchedStreaming,
-  InProcessServer,
-  OutgoingRequest,
-  StreamingResponse,
-  WireResponse
-} from "./server.js"
+import { type ClientState, frame, prepare } from "./client.js"
+import { InvalidRequest, RequestTimeout, ResponseError, ServerError } from "./errors.js"
+import { isUnhandled, withoutResponseMarker } from "./server.js"
 
 const empty = new Uint8Array(0)
 
@@ -77,6 +67,8 @@ interface Opened {
   readonly status: number
   readonly headerLines: ReadonlyArray<readonly [string, string]>
   readonly body: Uint8Array | Wire
+  /** For a body still arriving: waits for the handler to end, with its failure. */
+  readonly ended: Effect.Effect<Cause.Cause<unknown> | undefined> | undefined
 }
 
 /** @internal */
@@ -88,82 +80,78 @@ export const open = (
 ): Effect.Effect<StreamResponse, TestClientError, Scope.Scope> =>
   Effect.gen(function* () {
     const scope = yield* Effect.scope
-    let opened: Opened | undefined
+    const prepared = prepare(state.config, method, url, options)
+    if (prepared instanceof InvalidRequest) return yield* Effect.fail(prepared)
+    const hop = prepared.first
+    const hopUrl = hop.url.href
+    const framed = frame(state.jar, hop, prepared.callCookies)
+    const serverError = (status: number, failure: Cause.Cause<unknown>) =>
+      new ServerError({ method: hop.method, url: hopUrl, status, cause: withoutResponseMarker(failure) })
+    const unhandled = (failure: Cause.Cause<unknown> | undefined): failure is Cause.Cause<unknown> =>
+      failure !== undefined && state.config.serverErrors === "fail" && isUnhandled(failure)
 
-    /** Sends on the streaming transport and keeps what it answered; the handler is tied to `scope` at once. */
-    const send = (outgoing: OutgoingRequest, timeoutMillis: number) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.tap(restore(state.server.dispatchStreaming(outgoing, timeoutMillis)), (outcome) => {
-          if (outcome._tag !== "Response") return Effect.void
-          const { body, headerLines, status } = outcome.response
-          const url = new URL(outgoing.url.href)
-          url.hash = ""
-          if (body instanceof Uint8Array) {
-            opened = { url: url.href, method: outgoing.method, status, headerLines, body }
-            return Effect.void
-          }
-          const wire = new Wire(body)
-          opened = { url: url.href, method: outgoing.method, status, headerLines, body: wire }
+    let got: Opened
+    if (framed._tag === "Refused") {
+      const { status, headerLines, body } = framed.response
+      got = { url: hopUrl, method: hop.method, status, headerLines, body, ended: undefined }
+    } else {
+      // The handler is tied to `scope` as soon as it answers: closing the scope disconnects it.
+      let wire: Wire | undefined
+      const outcome = yield* Effect.uninterruptibleMask((restore) =>
+        Effect.tap(restore(state.server.dispatchStreaming(framed.outgoing, prepared.timeoutMillis)), (outcome) => {
+          if (outcome._tag !== "Response" || outcome.response.body instanceof Uint8Array) return Effect.void
+          const live = new Wire(outcome.response.body)
+          wire = live
           return Scope.addFinalizer(
             scope,
             Effect.sync(() => {
-              wire.scopeClosed = true
-              wire.cancel()
+              live.scopeClosed = true
+              live.cancel()
             })
           )
         })
       )
-    /** What `request` reads: the Set-Cookie lines only (for the jar), nothing to follow or decode. */
-    const standIn = (response: StreamingResponse): WireResponse => ({
-      status: 200,
-      headerLines: response.headerLines.filter(([name]) => name.toLowerCase() === "set-cookie"),
-      body: empty
-    })
-    const server: InProcessServer = {
-      service: state.server.service,
-      dispatch: (outgoing, timeoutMillis) =>
-        Effect.map(send(outgoing, timeoutMillis), (outcome): Dispatched => {
-          switch (outcome._tag) {
-            case "Response":
-              return { _tag: "Response", response: standIn(outcome.response), failure: undefined }
-            case "Reset":
-              // As `dispatch` answers a handler that ends without a response.
-              return {
-                _tag: "Response",
-                response: { status: 500, headerLines: [], body: empty },
-                failure: Cause.die(
-                  new Error(
-                    "the handler ended without sending a response (its body failed before its first chunk): " +
-                      "the connection closed with none"
-                  )
-                )
-              }
-            default:
-              return outcome
+      switch (outcome._tag) {
+        case "Timeout":
+          return yield* Effect.fail(
+            new RequestTimeout({ method: hop.method, url: hopUrl, timeout: Duration.millis(prepared.timeoutMillis) })
+          )
+        case "NotServing":
+          return yield* Effect.fail(
+            new InvalidRequest({
+              method: hop.method,
+              url: hopUrl,
+              reason: "the app is not served: the layer given to TestClient.layerServer never called HttpServer.serve"
+            })
+          )
+        case "Reset": {
+          // The handler ended without a response (its body failed before its first chunk):
+          // the connection closed with none.
+          const failure =
+            outcome.failure ??
+            Cause.die(new Error("the handler ended without sending a response: the connection closed with none"))
+          if (unhandled(failure)) return yield* Effect.fail(serverError(500, failure))
+          got = { url: hopUrl, method: hop.method, status: 500, headerLines: [], body: empty, ended: undefined }
+          break
+        }
+        case "Response": {
+          const { status, headerLines, body } = outcome.response
+          if (body instanceof Uint8Array) {
+            // A whole body: the handler is ending. Its failure, if unhandled, is a ServerError
+            // as for a buffered request.
+            const failure = yield* outcome.ended
+            if (unhandled(failure)) return yield* Effect.fail(serverError(status, failure))
+            got = { url: hopUrl, method: hop.method, status, headerLines, body, ended: undefined }
+          } else {
+            got = { url: hopUrl, method: hop.method, status, headerLines, body: wire!, ended: outcome.ended }
           }
-        }),
-      dispatchStreaming: (outgoing, timeoutMillis) =>
-        Effect.map(
-          send(outgoing, timeoutMillis),
-          (outcome): DispatchedStreaming =>
-            outcome._tag === "Response" ? { _tag: "Response", response: standIn(outcome.response) } : outcome
-        )
+        }
+      }
     }
-
-    const answered = yield* request({ ...state, server }, method, url, options)
-    // Nothing reached the app (Node refused the request) or the app sent nothing: the client
-    // reads the answer `request` made of it.
-    const got: Opened = opened ?? {
-      url: answered.url,
-      method: answered.request.method,
-      status: answered.status,
-      headerLines: [
-        // The body is already decoded.
-        ...Object.entries(answered.headers).filter(([name]) => name !== "content-encoding"),
-        ...answered.setCookie.map((line) => ["set-cookie", line] as const)
-      ],
-      body: answered.body
-    }
+    state.jar.store(
+      got.headerLines.filter(([name]) => name.toLowerCase() === "set-cookie").map(([, value]) => value),
+      hopUrl
+    )
     const response = new StreamResponseImpl(got)
     if (response.codingProblem !== undefined) {
       return yield* Effect.fail(new ResponseError({ url: got.url, reason: response.codingProblem }))
@@ -198,8 +186,11 @@ class StreamResponseImpl extends Inspectable.Class implements StreamResponse {
   private readonly method: string
   private readonly wire: Uint8Array | Wire
 
+  private readonly ended: Opened["ended"]
+
   constructor(opened: Opened) {
     super()
+    this.ended = opened.ended
     this.url = opened.url
     this.status = opened.status
     this.method = opened.method
@@ -247,6 +238,24 @@ class StreamResponseImpl extends Inspectable.Class implements StreamResponse {
     })
   }
 
+  /**
+   * The handler failed after sending the headers: the body is incomplete. The failure names the
+   * app's own Cause (waited for: the handler is ending), as a ServerError.
+   */
+  private failedAfterHeaders(cause: unknown): Effect.Effect<never, HttpClientError.HttpClientError> {
+    const described = (failure: Cause.Cause<unknown> | undefined) => {
+      const own = failure === undefined ? undefined : withoutResponseMarker(failure)
+      return this.decodeError(
+        "the handler failed after sending the headers: the body is incomplete" +
+          (own === undefined || own.reasons.length === 0 ? "" : `: ${Cause.pretty(own)}`),
+        own === undefined
+          ? cause
+          : new ServerError({ method: this.method, url: this.url, status: this.status, cause: own })
+      )
+    }
+    return Effect.flatMap(this.ended ?? Effect.succeed(undefined), (failure) => Effect.fail(described(failure)))
+  }
+
   /** The body as the handler writes it, content-decoded. */
   private body(): Stream.Stream<Uint8Array, HttpClientError.HttpClientError> {
     const wire = this.wire
@@ -267,15 +276,9 @@ class StreamResponseImpl extends Inspectable.Class implements StreamResponse {
         wire.scopeClosed
           ? Effect.fail(closed())
           : Effect.flatMap(
-              Effect.tryPromise({
-                try: () => wire.read(),
-                catch: (cause) =>
-                  this.decodeError(
-                    "the handler failed after sending the headers: the body is incomplete " +
-                      `(${cause instanceof Error ? cause.message : String(cause)})`,
-                    cause
-                  )
-              }),
+              Effect.catch(Effect.tryPromise({ try: () => wire.read(), catch: (cause) => cause }), (cause) =>
+                this.failedAfterHeaders(cause)
+              ),
               (result): Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>, HttpClientError.HttpClientError> =>
                 result.done ? (wire.scopeClosed ? Effect.fail(closed()) : Cause.done()) : Effect.succeed([result.value])
             )
