@@ -10,3 +10,9 @@ export * as TestClient from "./Client.js"
  * @since 0.1.0
  */
 export * as TestStream from "./Stream.js"
+/**
+ * A recording tracer: assert on the spans a request produced.
+ *
+ * @since 0.1.0
+ */
+export * as TestTracer from "./Tracer.js"
