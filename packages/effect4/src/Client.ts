@@ -108,6 +108,11 @@ export interface TestResponse extends HttpClientResponse.HttpClientResponse {
   readonly setCookie: ReadonlyArray<string>
   /** The redirect responses followed to get here, oldest first. */
   readonly history: ReadonlyArray<TestResponse>
+  /**
+   * The id of the request's server span (`""` when it was not traced): with `TestTracer`,
+   * `TestTracer.getSpan(response.spanId)` and `findSpan(name, { rootId: response.spanId })`.
+   */
+  readonly spanId: string
 }
 
 /**
@@ -129,6 +134,11 @@ export interface StreamResponse extends HttpClientResponse.HttpClientResponse {
   readonly setCookie: ReadonlyArray<string>
   /** The body parsed as Server-Sent Events: `stream.pipe(TestStream.sse)`. */
   readonly events: Stream.Stream<TestStream.SseEvent, HttpClientError.HttpClientError>
+  /**
+   * The id of the request's server span (`""` when it was not traced): with `TestTracer`,
+   * `TestTracer.getSpan(response.spanId)` and `findSpan(name, { rootId: response.spanId })`.
+   */
+  readonly spanId: string
 }
 
 /**

@@ -6,8 +6,8 @@
  *
  * Effect 4 names a server span after the request's method (`"GET"`, kind `"server"`) and
  * records no header attributes by default; the platform client's span has the same name,
- * kind `"client"`. Responses carry no span id yet: a test finds a request's server span by
- * name and kind, or under the client span that sent it.
+ * kind `"client"`. `TestClient`'s responses carry their server span's id (`spanId`); through
+ * the platform client a test finds the server span under the client span that sent it.
  *
  * Not ported from the Effect 3 edition, because this edition has no `drainTasks` or
  * `TaskQueue` yet: awaiting nested forks, `DrainDeadlock`, `DrainTimeout` at scope close,
@@ -70,6 +70,21 @@ describe("asserting on a request's spans", () => {
       expect(tree).toContain("http.route=/users/:id")
       expect(tree).toContain("\n  load-user (")
       expect(tree).toContain("    ! loading user")
+    }).pipe(Effect.provide(traced(Users)))
+  )
+
+  it.effect("a TestClient response carries its server span's id, buffered or streamed", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/users/42")
+      const server = yield* TestTracer.getSpan(r.spanId)
+      expect(server).toMatchObject({ name: "GET", kind: "server", owner: "GET /users/42" })
+      expect((yield* TestTracer.findSpan("load-user", { rootId: r.spanId })).parentSpanId).toBe(r.spanId)
+      const streamed = yield* TestClient.stream("GET", "/users/42")
+      expect(yield* streamed.json).toEqual({ id: 42 })
+      expect(streamed.spanId).not.toBe(r.spanId)
+      expect((yield* TestTracer.getSpan(streamed.spanId)).kind).toBe("server")
+      // Each request its own server span: two of them now.
+      expect(yield* TestTracer.findSpans("GET", { kind: "server" })).toHaveLength(2)
     }).pipe(Effect.provide(traced(Users)))
   )
 

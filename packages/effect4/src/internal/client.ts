@@ -444,6 +444,7 @@ const toTestResponse = (
     headers: { value: Headers.fromRecordUnsafe(headers), enumerable: true },
     body: { value: decoded.bytes, enumerable: true },
     setCookie: { value: setCookie, enumerable: true },
-    history: { value: history, enumerable: true }
+    history: { value: history, enumerable: true },
+    spanId: { value: wire.spanId ?? "", enumerable: true }
   }) as unknown as TestResponse
 }

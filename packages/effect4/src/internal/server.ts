@@ -26,6 +26,7 @@ import * as Latch from "effect/Latch"
 import { NetAddress } from "effect/net"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import * as ServerRequest from "./request.js"
 
 /** A response as the client receives it: a Stream body may still be arriving, as the handler writes it. */
@@ -33,6 +34,8 @@ export interface StreamingResponse {
   readonly status: number
   readonly headerLines: ReadonlyArray<readonly [string, string]>
   readonly body: Uint8Array | ReadableStream<Uint8Array>
+  /** The request's server span (`""` when it was not traced, or the app answered before the tracer). */
+  readonly spanId?: string | undefined
 }
 
 /** What a client reads off the wire once the response is whole. */
@@ -168,9 +171,14 @@ const handleResponse = (
   request: HttpServerRequest.HttpServerRequest,
   response: HttpServerResponse.HttpServerResponse
 ): Effect.Effect<unknown, unknown, Sink> =>
-  Effect.flatMap(Effect.service(Sink), (sink) => {
+  Effect.withFiber((fiber) => {
+    const sink = Context.get(fiber.context as Context.Context<Sink>, Sink)
+    // The response goes out inside the tracer middleware: the current span is the server span.
+    const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+    const spanId = span !== undefined && span._tag === "Span" && span.kind === "server" ? span.spanId : ""
+    const send = (sent: StreamingResponse): void => sink.deliver(spanId === "" ? sent : { ...sent, spanId })
     if (!Number.isInteger(response.status) || response.status < 200 || response.status > 599) {
-      sink.deliver({ status: 500, headerLines: [], body: empty })
+      send({ status: 500, headerLines: [], body: empty })
       return Effect.die(new RangeError(`Invalid final response status: ${response.status}`))
     }
     const headerLines = headerLinesOf(response)
@@ -178,14 +186,14 @@ const handleResponse = (
     // name that is not a token): the handler dies and platform-node answers 500.
     const refused = refusedHeader(headerLines)
     if (refused !== undefined) {
-      sink.deliver({ status: 500, headerLines: [], body: empty })
+      send({ status: 500, headerLines: [], body: empty })
       return Effect.andThen(
         Effect.sync(() => cancelBody(response.body)),
         Effect.die(refused)
       )
     }
     if (request.method === "HEAD" || HttpServerResponse.omitsBody(response)) {
-      sink.deliver({ status: response.status, headerLines, body: empty })
+      send({ status: response.status, headerLines, body: empty })
       // Production destroys a Node Readable body it does not send (a file's handle closes).
       return Effect.sync(() => cancelBody(response.body))
     }
@@ -195,14 +203,14 @@ const handleResponse = (
         const framed = headerLines.some(([name]) => name === "content-length")
           ? headerLines
           : [...headerLines, ["transfer-encoding", "chunked"] as const]
-        sink.deliver({ status: response.status, headerLines: framed, body })
+        send({ status: response.status, headerLines: framed, body })
       })
     }
     if (response.body._tag === "FormData") {
       // Its multipart content-type (with the boundary) joins the headers, as platform-node writes it.
       return Effect.map(Effect.interruptible(encodeFormData(response.body.formData)), ({ bytes, lines }) => {
         const own = new Set(lines.map(([name]) => name))
-        sink.deliver({
+        send({
           status: response.status,
           headerLines: [...headerLines.filter(([name]) => !own.has(name)), ...lines],
           body: bytes
@@ -210,7 +218,7 @@ const handleResponse = (
       })
     }
     return Effect.map(Effect.interruptible(bodyBytes(response.body)), (body) => {
-      sink.deliver({ status: response.status, headerLines, body })
+      send({ status: response.status, headerLines, body })
     })
   })
 

@@ -67,6 +67,7 @@ interface Opened {
   readonly status: number
   readonly headerLines: ReadonlyArray<readonly [string, string]>
   readonly body: Uint8Array | Wire
+  readonly spanId: string
   /** For a body still arriving: waits for the handler to end, with its failure. */
   readonly ended: Effect.Effect<Cause.Cause<unknown> | undefined> | undefined
 }
@@ -93,7 +94,7 @@ export const open = (
     let got: Opened
     if (framed._tag === "Refused") {
       const { status, headerLines, body } = framed.response
-      got = { url: hopUrl, method: hop.method, status, headerLines, body, ended: undefined }
+      got = { url: hopUrl, method: hop.method, status, headerLines, body, spanId: "", ended: undefined }
     } else {
       // The handler is tied to `scope` as soon as it answers: closing the scope disconnects it.
       let wire: Wire | undefined
@@ -131,19 +132,28 @@ export const open = (
             outcome.failure ??
             Cause.die(new Error("the handler ended without sending a response: the connection closed with none"))
           if (unhandled(failure)) return yield* Effect.fail(serverError(500, failure))
-          got = { url: hopUrl, method: hop.method, status: 500, headerLines: [], body: empty, ended: undefined }
+          got = {
+            url: hopUrl,
+            method: hop.method,
+            status: 500,
+            headerLines: [],
+            body: empty,
+            spanId: "",
+            ended: undefined
+          }
           break
         }
         case "Response": {
           const { status, headerLines, body } = outcome.response
+          const spanId = outcome.response.spanId ?? ""
           if (body instanceof Uint8Array) {
             // A whole body: the handler is ending. Its failure, if unhandled, is a ServerError
             // as for a buffered request.
             const failure = yield* outcome.ended
             if (unhandled(failure)) return yield* Effect.fail(serverError(status, failure))
-            got = { url: hopUrl, method: hop.method, status, headerLines, body, ended: undefined }
+            got = { url: hopUrl, method: hop.method, status, headerLines, body, spanId, ended: undefined }
           } else {
-            got = { url: hopUrl, method: hop.method, status, headerLines, body: wire!, ended: outcome.ended }
+            got = { url: hopUrl, method: hop.method, status, headerLines, body: wire!, spanId, ended: outcome.ended }
           }
         }
       }
@@ -187,10 +197,12 @@ class StreamResponseImpl extends Inspectable.Class implements StreamResponse {
   private readonly wire: Uint8Array | Wire
 
   private readonly ended: Opened["ended"]
+  readonly spanId: string
 
   constructor(opened: Opened) {
     super()
     this.ended = opened.ended
+    this.spanId = opened.spanId
     this.url = opened.url
     this.status = opened.status
     this.method = opened.method
