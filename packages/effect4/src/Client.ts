@@ -33,6 +33,7 @@ import * as httpClient from "./internal/httpClient.js"
 import * as server from "./internal/server.js"
 import * as streamed from "./internal/stream.js"
 import type * as TestStream from "./Stream.js"
+import * as TestTracer from "./Tracer.js"
 
 /**
  * Client-wide settings. A bad option does not fail the layer: every request fails with
@@ -62,6 +63,8 @@ export interface Options {
   readonly maxRedirects?: number | undefined
   /** The `accept-encoding` sent with every request; `""` sends none. Default `"gzip, deflate, br, zstd"`. */
   readonly acceptEncoding?: string | undefined
+  /** How many spans the layer's `TestTracer` keeps (the newest). Default 10,000. */
+  readonly spanLimit?: number | undefined
 }
 
 /**
@@ -273,6 +276,14 @@ const makeService = (options: Options | undefined) =>
  */
 export type Provided = HttpServer.HttpServer | HttpPlatform.HttpPlatform | Etag.Generator | NodeServices.NodeServices
 
+/** The recording tracer every TestClient layer brings (bad options fall back to the default: requests say why). */
+const tracerLayer = (options: Options | undefined): Layer.Layer<TestTracer.TestTracer> => {
+  const spanLimit = options?.spanLimit
+  return typeof spanLimit === "number" && Number.isInteger(spanLimit) && spanLimit >= 1
+    ? Layer.orDie(TestTracer.layerWith({ spanLimit }))
+    : TestTracer.layer
+}
+
 /** The platform services, as `NodeHttpServer.layerHttpServices` gives them. */
 const platformServices = Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, NodeServices.layer)
 
@@ -289,7 +300,7 @@ const platformServices = Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, 
 export const layerServer = <A, E, R>(
   bootstrap: Layer.Layer<A, E, R>,
   options?: Options
-): Layer.Layer<TestClient | HttpClient.HttpClient, E, Exclude<R, Provided>> =>
+): Layer.Layer<TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided>> =>
   Layer.unwrap(
     Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis }) =>
       Layer.succeedContext(
@@ -298,10 +309,12 @@ export const layerServer = <A, E, R>(
         )
       ).pipe(
         Layer.merge(bootstrap),
-        Layer.provide(Layer.merge(Layer.succeed(HttpServer.HttpServer)(inProcess.service), platformServices))
+        Layer.provide(Layer.merge(Layer.succeed(HttpServer.HttpServer)(inProcess.service), platformServices)),
+        // The app's server is built with the recording tracer, and the test reads it.
+        Layer.provideMerge(tracerLayer(options))
       )
     )
-  ) as Layer.Layer<TestClient | HttpClient.HttpClient, E, Exclude<R, Provided>>
+  ) as Layer.Layer<TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided>>
 
 /**
  * What {@link layerTest} provides: the in-process `HttpServer`, a platform `HttpClient` sending
@@ -314,6 +327,7 @@ export type TestOutputs =
   | HttpServer.HttpServer
   | HttpClient.HttpClient
   | TestClient
+  | TestTracer.TestTracer
   | FileSystem.FileSystem
   | Path.Path
   | HttpPlatform.HttpPlatform
@@ -335,7 +349,11 @@ export const layerTestWith = (options?: Options): Layer.Layer<TestOutputs> =>
         Context.add(HttpClient.HttpClient, httpClient.make(inProcess, base, timeoutMillis))
       )
     )
-  ).pipe(Layer.provideMerge(platformServices)) as Layer.Layer<TestOutputs>
+  ).pipe(
+    Layer.provideMerge(platformServices),
+    // The test serves its app itself: the recording tracer is the test's tracer.
+    Layer.merge(tracerLayer(options))
+  ) as Layer.Layer<TestOutputs>
 
 /**
  * {@link layerTestWith} with the default options.

@@ -308,14 +308,31 @@ describe("tracing", () => {
     })
   )
 
-  it.effect("provided the other way round, the app's spans miss the tracer, and findSpan says how to fix it", () =>
+  it.effect("every TestClient layer brings the recorder", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/a")
+      expect((yield* TestTracer.getSpan(r.spanId)).kind).toBe("server")
+    }).pipe(Effect.provide(TestClient.layer(app)))
+  )
+
+  it.effect("TestTracer.layer provided again, inside or outside, is the recorder the app's server has", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/a")
+      expect((yield* TestTracer.getSpan(r.spanId)).kind).toBe("server")
+    }).pipe(
+      Effect.provide(TestTracer.layer),
+      Effect.provide(TestClient.layer(app).pipe(Layer.provideMerge(TestTracer.layer)))
+    )
+  )
+
+  it.effect("a TestTracer that is not the app server's records no server span, and findSpan says why", () =>
     Effect.gen(function* () {
       yield* TestClient.get("/a")
       expect(yield* TestTracer.spans).toEqual([])
       const error = yield* Effect.flip(TestTracer.findSpan("GET"))
       expect(error.message).toContain("no server span was ever recorded")
-      expect(error.message).toContain("Layer.provideMerge(TestTracer.layer)")
-    }).pipe(Effect.provide(TestTracer.layer), Effect.provide(TestClient.layer(app)))
+      expect(error.message).toContain("The TestClient layers bring theirs")
+    }).pipe(Effect.provide(TestTracer.layer, { local: true }), Effect.provide(TestClient.layer(app)))
   )
 
   it.effect("TestTracer.layer works alone, for code that is not HTTP", () =>
@@ -651,7 +668,7 @@ describe("what a finished span keeps", () => {
     }).pipe(Effect.provide(TestTracer.layer))
   )
 
-  it.effect("layerWith's spanLimit bounds the spans it keeps; the newest stay findable", () =>
+  it.effect("the spanLimit option bounds the spans the layer's tracer keeps; the newest stay findable", () =>
     Effect.gen(function* () {
       yield* TestClient.get("/limited?i=0")
       const first = yield* TestTracer.findSpan("GET", { kind: "server" })
@@ -663,12 +680,10 @@ describe("what a finished span keeps", () => {
       const missed = yield* Effect.flip(TestTracer.getSpan(first.spanId))
       expect(missed.message).toContain("it was probably dropped")
       expect(missed.message).toContain("keeps the last 5 spans")
-      expect(missed.message).toContain("raise spanLimit with TestTracer.layerWith")
+      expect(missed.message).toContain("raise the TestClient layer's spanLimit option")
     }).pipe(
       Effect.provide(
-        TestClient.layer(HttpRouter.add("GET", "/limited", HttpServerResponse.text("ok"))).pipe(
-          Layer.provideMerge(TestTracer.layerWith({ spanLimit: 5 }))
-        )
+        TestClient.layer(HttpRouter.add("GET", "/limited", HttpServerResponse.text("ok")), { spanLimit: 5 })
       )
     )
   )

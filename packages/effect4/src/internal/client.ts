@@ -49,7 +49,8 @@ const optionNames = [
   "serverErrors",
   "followRedirects",
   "maxRedirects",
-  "acceptEncoding"
+  "acceptEncoding",
+  "spanLimit"
 ]
 const requestOptionNames = [
   "headers",
@@ -139,6 +140,12 @@ export const makeConfig = (input: unknown): Config | string => {
   if (typeof acceptEncoding !== "string" || invalidValueRe.test(acceptEncoding)) {
     return `acceptEncoding must be a header value such as "gzip, br" ("" sends none), got ${describe(options.acceptEncoding)}`
   }
+  if (
+    options.spanLimit !== undefined &&
+    (typeof options.spanLimit !== "number" || !Number.isInteger(options.spanLimit) || options.spanLimit < 1)
+  ) {
+    return `spanLimit must be a whole number >= 1 (how many spans the tracer keeps), got ${describe(options.spanLimit)}`
+  }
   return {
     base,
     headers,
@@ -154,8 +161,6 @@ export const makeConfig = (input: unknown): Config | string => {
 type Body = { readonly _tag: "Empty" } | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
 
 const encoder = new TextEncoder()
-
-/** Methods a web Request refuses (and CONNECT, which Node never routes to an app). */
 
 /** The request body and the headers that describe it, from the request options. */
 const bodyOf = (

@@ -298,7 +298,8 @@ export class Recorder {
     const count = (n: number) => n.toLocaleString("en-US")
     return (
       ` (the tracer keeps the last ${count(this.limit)} spans: it has dropped the ${count(this.dropped)} oldest ` +
-      "finished ones; look a request's spans up soon after it, or raise spanLimit with TestTracer.layerWith)"
+      "finished ones; look a request's spans up soon after it, or raise the TestClient layer's spanLimit option " +
+      "(TestTracer.layerWith's for a tracer of your own))"
     )
   }
 
@@ -413,8 +414,10 @@ const describeQuery = (recorder: Recorder, name: string, options: FindSpanOption
   // round, the test records its own spans only.
   const hint =
     !recorder.sawServerSpan && (options?.kind === "server" || httpMethods.has(name))
-      ? " (no server span was ever recorded: provide TestTracer.layer to the app's layer, " +
-        "e.g. TestClient.layer(app).pipe(Layer.provideMerge(TestTracer.layer)), so the app's spans reach it)"
+      ? " (no server span was ever recorded: this TestTracer is not the one the app's server was built with. " +
+        "The TestClient layers bring theirs: read it through them, without providing another TestTracer " +
+        "inside them; for a server of your own, provide TestTracer.layer to its layer, " +
+        "e.g. server.pipe(Layer.provideMerge(TestTracer.layer)))"
       : ""
   return `${scope}${hint}`
 }
