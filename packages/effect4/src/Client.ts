@@ -12,6 +12,7 @@ import * as NodeHttpPlatform from "@effect/platform-node/NodeHttpPlatform"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Jar } from "@effect-http-testkit/core"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as FileSystem from "effect/FileSystem"
 import { Etag, HttpClient, type HttpClientResponse, type HttpPlatform, HttpRouter, HttpServer } from "effect/http"
@@ -21,6 +22,8 @@ import * as internal from "./internal/client.js"
 import * as errors from "./internal/errors.js"
 import * as httpClient from "./internal/httpClient.js"
 import * as server from "./internal/server.js"
+import * as tasks from "./internal/tasks.js"
+import { TaskQueue } from "./TaskQueue.js"
 
 /**
  * Client-wide settings. A bad option does not fail the layer: every request fails with
@@ -50,6 +53,19 @@ export interface Options {
   readonly maxRedirects?: number | undefined
   /** The `accept-encoding` sent with every request; `""` sends none. Default `"gzip, deflate, br, zstd"`. */
   readonly acceptEncoding?: string | undefined
+  /**
+   * Bound on {@link drainTasks} and on each wait for the app's background work at scope
+   * close, on the wall clock (it fires under `TestClock`). Positive, or `Duration.infinity`
+   * for no bound. Default 5 seconds.
+   */
+  readonly drainTimeout?: Duration.Input | undefined
+  /**
+   * What the client's scope close does with background work still running (fibers the app's
+   * handlers forked, the kit's `TaskQueue` tasks): `"drain"` (default) waits up to
+   * `drainTimeout`, then interrupts what is left and fails the test with {@link DrainTimeout}
+   * naming it; `"interrupt"` interrupts it at once, as a production shutdown does.
+   */
+  readonly backgroundWork?: "drain" | "interrupt" | undefined
 }
 
 /**
@@ -147,6 +163,29 @@ export const ResponseError = errors.ResponseError
 export type ResponseError = errors.ResponseError
 
 /**
+ * The app's background work did not end within `drainTimeout` (on the wall clock, also under
+ * `TestClock`), in {@link drainTasks} or at scope close: `running` names each fiber still
+ * running, the request that started it, its open span and the TestClock sleep it waits on.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const DrainTimeout = tasks.DrainTimeout
+/** @since 0.1.0 @category errors */
+export type DrainTimeout = tasks.DrainTimeout
+
+/**
+ * {@link drainTasks} was called from inside the app's own tracked work, where it would wait
+ * for itself.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const DrainDeadlock = tasks.DrainDeadlock
+/** @since 0.1.0 @category errors */
+export type DrainDeadlock = tasks.DrainDeadlock
+
+/**
  * Every error a request can fail with.
  *
  * @since 0.1.0
@@ -168,6 +207,12 @@ export interface Service {
   ) => Effect.Effect<TestResponse, TestClientError>
   /** The `Cookie` header the jar would send to `url` (default: the base URL). */
   readonly cookieHeader: (url?: string) => Effect.Effect<string, InvalidRequest>
+  /**
+   * Waits until the app's background work has ended: every fiber its handlers forked
+   * (however: `forkChild`, `forkDetach`, `forkIn`, `TaskQueue.fork`, and their forks) and
+   * every task of the kit's `TaskQueue`. Bounded by `drainTimeout`.
+   */
+  readonly drainTasks: Effect.Effect<void, DrainTimeout | DrainDeadlock>
 }
 
 /**
@@ -181,7 +226,13 @@ export class TestClient extends Context.Service<TestClient, Service>()("@effect-
 const makeService = (options: Options | undefined) =>
   Effect.gen(function* () {
     const inProcess = yield* server.make
-    const config = internal.makeConfig(options)
+    // The background-work options are the tracker's; the rest are the client's to check.
+    const background = tasks.splitOptions(options)
+    const config = internal.makeConfig(background.rest)
+    // Serving the app drains its background work when it stops serving; registered first,
+    // this runs last: once the app has shut down, whatever is left of its work is interrupted.
+    const tracker = new tasks.Tracker(background.settings)
+    yield* Effect.addFinalizer(() => Effect.orDie(tracker.afterShutdown))
     const jar = new Jar()
     const invalid = (method: string, url: string, reason: string) =>
       Effect.fail(new errors.InvalidRequest({ method, url, reason }))
@@ -189,7 +240,9 @@ const makeService = (options: Options | undefined) =>
       request: (method, url, requestOptions) =>
         typeof config === "string"
           ? invalid(method, url, config)
-          : internal.request({ config, server: inProcess, jar }, method, url, requestOptions),
+          : background.problem !== undefined
+            ? invalid(method, url, background.problem)
+            : internal.request({ config, server: inProcess, jar }, method, url, requestOptions),
       cookieHeader: (url) =>
         Effect.suspend(() => {
           if (typeof config === "string") return invalid("GET", url ?? "", config)
@@ -198,17 +251,21 @@ const makeService = (options: Options | undefined) =>
           } catch {
             return invalid("GET", url ?? "", `the URL does not resolve against the base URL ${config.base.href}`)
           }
-        })
+        }),
+      drainTasks: tracker.drain
     }
     // With bad options every TestClient request fails; layerTest's HttpClient uses the defaults.
     const { base, timeoutMillis } =
       typeof config === "string" ? (internal.makeConfig(undefined) as internal.Config) : config
-    return { inProcess, service, base, timeoutMillis }
+    // The app is served with the tracker's hooks, and gets the kit's TaskQueue.
+    const tracked = { server: tracker.server(inProcess.service), taskQueue: yield* tracker.taskQueue }
+    return { inProcess, service, base, timeoutMillis, tracked }
   })
 
 /**
  * Serves the app your production bootstrap layer serves (it calls `HttpServer.serve` or
- * `HttpRouter.serve`), in process: the kit provides the `HttpServer` it needs.
+ * `HttpRouter.serve`), in process: the kit provides the `HttpServer` it needs, and a tracked
+ * `TaskQueue` (see {@link drainTasks}).
  *
  * @since 0.1.0
  * @category layers
@@ -216,19 +273,21 @@ const makeService = (options: Options | undefined) =>
 export const layerServer = <A, E, R>(
   bootstrap: Layer.Layer<A, E, R>,
   options?: Options
-): Layer.Layer<TestClient, E, Exclude<R, HttpServer.HttpServer>> =>
+): Layer.Layer<TestClient, E, Exclude<R, HttpServer.HttpServer | TaskQueue>> =>
   Layer.unwrap(
-    Effect.map(makeService(options), ({ inProcess, service }) =>
+    Effect.map(makeService(options), ({ service, tracked }) =>
       Layer.succeed(TestClient)(service).pipe(
         Layer.merge(bootstrap),
-        Layer.provide(Layer.succeed(HttpServer.HttpServer)(inProcess.service))
+        Layer.provide(Layer.succeed(HttpServer.HttpServer)(tracked.server)),
+        Layer.provide(Layer.succeed(TaskQueue)(tracked.taskQueue))
       )
     )
-  ) as Layer.Layer<TestClient, E, Exclude<R, HttpServer.HttpServer>>
+  ) as Layer.Layer<TestClient, E, Exclude<R, HttpServer.HttpServer | TaskQueue>>
 
 /**
  * What {@link layerTest} provides: the in-process `HttpServer`, a platform `HttpClient` sending
- * to it, the platform services `NodeHttpServer.layerTest` provides, and the `TestClient`.
+ * to it, the platform services `NodeHttpServer.layerTest` provides, the `TestClient` and a
+ * tracked `TaskQueue` for the app.
  *
  * @since 0.1.0
  * @category layers
@@ -241,20 +300,22 @@ export type TestOutputs =
   | Path.Path
   | HttpPlatform.HttpPlatform
   | Etag.Generator
+  | TaskQueue
 
 /**
  * A drop-in for `NodeHttpServer.layerTest`: the same services, with no socket. Tests that
  * `HttpServer.serve` their app and talk to it with `HttpClient` run unchanged, in process:
- * swap the identifier. `TestClient` is provided beside them.
+ * swap the identifier. `TestClient` and a tracked `TaskQueue` are provided beside them.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerTestWith = (options?: Options): Layer.Layer<TestOutputs> =>
   Layer.effectContext(
-    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis }) =>
-      Context.make(HttpServer.HttpServer, inProcess.service).pipe(
+    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis, tracked }) =>
+      Context.make(HttpServer.HttpServer, tracked.server).pipe(
         Context.add(TestClient, service),
+        Context.add(TaskQueue, tracked.taskQueue),
         Context.add(HttpClient.HttpClient, httpClient.make(inProcess, base, timeoutMillis))
       )
     )
@@ -315,3 +376,20 @@ export const del = (url: string, options?: RequestOptions) => request("DELETE", 
  */
 export const cookieHeader = (url?: string): Effect.Effect<string, InvalidRequest, TestClient> =>
   Effect.flatMap(Effect.service(TestClient), (client) => client.cookieHeader(url))
+
+/**
+ * Waits until the app's background work has ended: every fiber its handlers forked (however:
+ * `forkChild`, `forkDetach`, `forkIn`, `TaskQueue.fork`, and their forks), and every task of
+ * the kit's `TaskQueue`, including work that work forks. A request whose handler is still
+ * running (a streamed body the test is reading) is not background work yet. Event-driven,
+ * bounded by the client's `drainTimeout` on the wall clock (then {@link DrainTimeout} names
+ * what still runs, by request); from inside the app's own work it fails at once with
+ * {@link DrainDeadlock}.
+ *
+ * @since 0.1.0
+ * @category background work
+ */
+export const drainTasks: Effect.Effect<void, DrainTimeout | DrainDeadlock, TestClient> = Effect.flatMap(
+  Effect.service(TestClient),
+  (client) => client.drainTasks
+)
