@@ -12,6 +12,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@effect-http-testkit\/effect4$/, replacement: here("./src/index.ts") },
+      { find: /^@effect-http-testkit\/effect4\/TaskQueue$/, replacement: here("./src/TaskQueue.ts") },
       { find: /^@effect-http-testkit\/core\/scenarios$/, replacement: here("../core/src/scenarios/index.ts") },
       { find: /^@effect-http-testkit\/core$/, replacement: here("../core/src/index.ts") }
     ]

@@ -12,6 +12,7 @@ import * as NodeHttpPlatform from "@effect/platform-node/NodeHttpPlatform"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Jar } from "@effect-http-testkit/core"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as FileSystem from "effect/FileSystem"
 import {
@@ -32,7 +33,9 @@ import * as errors from "./internal/errors.js"
 import * as httpClient from "./internal/httpClient.js"
 import * as server from "./internal/server.js"
 import * as streamed from "./internal/stream.js"
+import * as tasks from "./internal/tasks.js"
 import type * as TestStream from "./Stream.js"
+import { TaskQueue } from "./TaskQueue.js"
 import * as TestTracer from "./Tracer.js"
 
 /**
@@ -65,6 +68,19 @@ export interface Options {
   readonly acceptEncoding?: string | undefined
   /** How many spans the layer's `TestTracer` keeps (the newest). Default 10,000. */
   readonly spanLimit?: number | undefined
+  /**
+   * Bound on {@link drainTasks} and on each wait for the app's background work at scope
+   * close, on the wall clock (it fires under `TestClock`). Positive, or `Duration.infinity`
+   * for no bound. Default 5 seconds.
+   */
+  readonly drainTimeout?: Duration.Input | undefined
+  /**
+   * What the client's scope close does with background work still running (fibers the app's
+   * handlers forked, the kit's `TaskQueue` tasks): `"drain"` (default) waits up to
+   * `drainTimeout`, then interrupts what is left and fails the test with {@link DrainTimeout}
+   * naming it; `"interrupt"` interrupts it at once, as a production shutdown does.
+   */
+  readonly backgroundWork?: "drain" | "interrupt" | undefined
 }
 
 /**
@@ -193,6 +209,29 @@ export const ResponseError = errors.ResponseError
 export type ResponseError = errors.ResponseError
 
 /**
+ * The app's background work did not end within `drainTimeout` (on the wall clock, also under
+ * `TestClock`), in {@link drainTasks} or at scope close: `running` names each fiber still
+ * running, the request that started it, its open span and the TestClock sleep it waits on.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const DrainTimeout = tasks.DrainTimeout
+/** @since 0.1.0 @category errors */
+export type DrainTimeout = tasks.DrainTimeout
+
+/**
+ * {@link drainTasks} was called from inside the app's own tracked work, where it would wait
+ * for itself.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const DrainDeadlock = tasks.DrainDeadlock
+/** @since 0.1.0 @category errors */
+export type DrainDeadlock = tasks.DrainDeadlock
+
+/**
  * Every error a request can fail with.
  *
  * @since 0.1.0
@@ -224,6 +263,12 @@ export interface Service {
     url: string,
     options?: RequestOptions
   ) => Effect.Effect<StreamResponse, TestClientError, Scope.Scope>
+  /**
+   * Waits until the app's background work has ended: every fiber its handlers forked
+   * (however: `forkChild`, `forkDetach`, `forkIn`, `TaskQueue.fork`, and their forks) and
+   * every task of the kit's `TaskQueue`. Bounded by `drainTimeout`.
+   */
+  readonly drainTasks: Effect.Effect<void, DrainTimeout | DrainDeadlock>
 }
 
 /**
@@ -237,7 +282,13 @@ export class TestClient extends Context.Service<TestClient, Service>()("@effect-
 const makeService = (options: Options | undefined) =>
   Effect.gen(function* () {
     const inProcess = yield* server.make
-    const config = internal.makeConfig(options)
+    // The background-work options are the tracker's; the rest are the client's to check.
+    const background = tasks.splitOptions(options)
+    const config = internal.makeConfig(background.rest)
+    // Serving the app drains its background work when it stops serving; registered first,
+    // this runs last: once the app has shut down, whatever is left of its work is interrupted.
+    const tracker = new tasks.Tracker(background.settings)
+    yield* Effect.addFinalizer(() => Effect.orDie(tracker.afterShutdown))
     const jar = new Jar()
     const invalid = (method: string, url: string, reason: string) =>
       Effect.fail(new errors.InvalidRequest({ method, url, reason }))
@@ -245,7 +296,9 @@ const makeService = (options: Options | undefined) =>
       request: (method, url, requestOptions) =>
         typeof config === "string"
           ? invalid(method, url, config)
-          : internal.request({ config, server: inProcess, jar }, method, url, requestOptions),
+          : background.problem !== undefined
+            ? invalid(method, url, background.problem)
+            : internal.request({ config, server: inProcess, jar }, method, url, requestOptions),
       cookieHeader: (url) =>
         Effect.suspend(() => {
           if (typeof config === "string") return invalid("GET", url ?? "", config)
@@ -258,12 +311,15 @@ const makeService = (options: Options | undefined) =>
       stream: (method, url, requestOptions) =>
         typeof config === "string"
           ? invalid(method, url, config)
-          : streamed.open({ config, server: inProcess, jar }, method, url, requestOptions)
+          : streamed.open({ config, server: inProcess, jar }, method, url, requestOptions),
+      drainTasks: tracker.drain
     }
     // With bad options every TestClient request fails; layerTest's HttpClient uses the defaults.
     const { base, timeoutMillis } =
       typeof config === "string" ? (internal.makeConfig(undefined) as internal.Config) : config
-    return { inProcess, service, base, timeoutMillis }
+    // The app is served with the tracker's hooks, and gets the kit's TaskQueue.
+    const tracked = { server: tracker.server(inProcess.service), taskQueue: yield* tracker.taskQueue }
+    return { inProcess, service, base, timeoutMillis, tracked }
   })
 
 /**
@@ -289,10 +345,11 @@ const platformServices = Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, 
 
 /**
  * Serves the app your production bootstrap layer serves (it calls `HttpServer.serve` or
- * `HttpRouter.serve`), in process: the kit provides the `HttpServer` it needs and the
- * platform services (see {@link Provided}). Beside the `TestClient`, the layer gives a platform
- * `HttpClient` that reaches the app in process (as `layerTest`'s does), so `HttpApiClient.make(Api)`
- * and `RpcClient`'s HTTP protocol work with relative URLs.
+ * `HttpRouter.serve`), in process: the kit provides the `HttpServer` it needs, the platform
+ * services (see {@link Provided}) and a tracked `TaskQueue` (see {@link drainTasks}). Beside
+ * the `TestClient`, the layer gives a platform `HttpClient` that reaches the app in process (as
+ * `layerTest`'s does), so `HttpApiClient.make(Api)` and `RpcClient`'s HTTP protocol work with
+ * relative URLs, and the `TestTracer` the app's server is built with.
  *
  * @since 0.1.0
  * @category layers
@@ -300,25 +357,32 @@ const platformServices = Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, 
 export const layerServer = <A, E, R>(
   bootstrap: Layer.Layer<A, E, R>,
   options?: Options
-): Layer.Layer<TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided>> =>
+): Layer.Layer<TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided | TaskQueue>> =>
   Layer.unwrap(
-    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis }) =>
+    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis, tracked }) =>
       Layer.succeedContext(
         Context.make(TestClient, service).pipe(
           Context.add(HttpClient.HttpClient, httpClient.make(inProcess, base, timeoutMillis))
         )
       ).pipe(
         Layer.merge(bootstrap),
-        Layer.provide(Layer.merge(Layer.succeed(HttpServer.HttpServer)(inProcess.service), platformServices)),
+        Layer.provide(
+          Layer.mergeAll(
+            Layer.succeed(HttpServer.HttpServer)(tracked.server),
+            Layer.succeed(TaskQueue)(tracked.taskQueue),
+            platformServices
+          )
+        ),
         // The app's server is built with the recording tracer, and the test reads it.
         Layer.provideMerge(tracerLayer(options))
       )
     )
-  ) as Layer.Layer<TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided>>
+  ) as Layer.Layer<TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided | TaskQueue>>
 
 /**
  * What {@link layerTest} provides: the in-process `HttpServer`, a platform `HttpClient` sending
- * to it, the platform services `NodeHttpServer.layerTest` provides, and the `TestClient`.
+ * to it, the platform services `NodeHttpServer.layerTest` provides, the `TestClient` and a
+ * tracked `TaskQueue` for the app.
  *
  * @since 0.1.0
  * @category layers
@@ -332,20 +396,22 @@ export type TestOutputs =
   | Path.Path
   | HttpPlatform.HttpPlatform
   | Etag.Generator
+  | TaskQueue
 
 /**
  * A drop-in for `NodeHttpServer.layerTest`: the same services, with no socket. Tests that
  * `HttpServer.serve` their app and talk to it with `HttpClient` run unchanged, in process:
- * swap the identifier. `TestClient` is provided beside them.
+ * swap the identifier. `TestClient` and a tracked `TaskQueue` are provided beside them.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerTestWith = (options?: Options): Layer.Layer<TestOutputs> =>
   Layer.effectContext(
-    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis }) =>
-      Context.make(HttpServer.HttpServer, inProcess.service).pipe(
+    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis, tracked }) =>
+      Context.make(HttpServer.HttpServer, tracked.server).pipe(
         Context.add(TestClient, service),
+        Context.add(TaskQueue, tracked.taskQueue),
         Context.add(HttpClient.HttpClient, httpClient.make(inProcess, base, timeoutMillis))
       )
     )
@@ -452,3 +518,20 @@ export const stream = (
   options?: RequestOptions
 ): Effect.Effect<StreamResponse, TestClientError, TestClient | Scope.Scope> =>
   Effect.flatMap(Effect.service(TestClient), (client) => client.stream(method, url, options))
+
+/**
+ * Waits until the app's background work has ended: every fiber its handlers forked (however:
+ * `forkChild`, `forkDetach`, `forkIn`, `TaskQueue.fork`, and their forks), and every task of
+ * the kit's `TaskQueue`, including work that work forks. A request whose handler is still
+ * running (a streamed body the test is reading) is not background work yet. Event-driven,
+ * bounded by the client's `drainTimeout` on the wall clock (then {@link DrainTimeout} names
+ * what still runs, by request); from inside the app's own work it fails at once with
+ * {@link DrainDeadlock}.
+ *
+ * @since 0.1.0
+ * @category background work
+ */
+export const drainTasks: Effect.Effect<void, DrainTimeout | DrainDeadlock, TestClient> = Effect.flatMap(
+  Effect.service(TestClient),
+  (client) => client.drainTasks
+)

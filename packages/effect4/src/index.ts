@@ -11,6 +11,13 @@ export * as TestClient from "./Client.js"
  */
 export * as TestStream from "./Stream.js"
 /**
+ * Background work that outlives a response. Production code imports the same module from
+ * `"@effect-http-testkit/effect4/TaskQueue"`, which needs only `effect`.
+ *
+ * @since 0.1.0
+ */
+export * as TaskQueue from "./TaskQueue.js"
+/**
  * A recording tracer: assert on the spans a request produced.
  *
  * @since 0.1.0
