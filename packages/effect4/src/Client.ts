@@ -315,8 +315,10 @@ const makeService = (options: Options | undefined) =>
       drainTasks: tracker.drain
     }
     // With bad options every TestClient request fails; layerTest's HttpClient uses the defaults.
-    const { base, timeoutMillis } =
-      typeof config === "string" ? (internal.makeConfig(undefined) as internal.Config) : config
+    const fallback = typeof config === "string" ? (internal.makeConfig(undefined) as internal.Config) : config
+    const base = fallback.base
+    // Read at each request: a default bound fits the time the current test has left.
+    const timeoutMillis = () => fallback.timeoutMillis
     // The app is served with the tracker's hooks, and gets the kit's TaskQueue.
     const tracked = { server: tracker.server(inProcess.service), taskQueue: yield* tracker.taskQueue }
     return { inProcess, service, base, timeoutMillis, tracked }

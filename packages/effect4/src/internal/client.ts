@@ -13,6 +13,7 @@ import {
   decodeBody,
   defaultAcceptEncoding,
   describe,
+  fitMillis,
   foldLines,
   type Hop,
   invalidValueRe,
@@ -20,6 +21,7 @@ import {
   type Jar,
   nextHop,
   nodeRefusal,
+  requestShare,
   tokenRe,
   unknownKeys,
   validateCookies
@@ -69,6 +71,11 @@ export interface Config {
   readonly base: URL
   readonly headers: ReadonlyArray<readonly [string, string]>
   readonly cookies: Readonly<Record<string, string>> | undefined
+  /**
+   * The bound on each request: the `timeout` option, or by default 30 s cut to a share of the
+   * time the current test has left (read at each request), so the kit's RequestTimeout comes
+   * before the runner's own timeout.
+   */
   readonly timeoutMillis: number
   readonly serverErrors: "fail" | "respond"
   readonly followRedirects: boolean
@@ -146,11 +153,14 @@ export const makeConfig = (input: unknown): Config | string => {
   ) {
     return `spanLimit must be a whole number >= 1 (how many spans the tracer keeps), got ${describe(options.spanLimit)}`
   }
+  const given = options.timeout !== undefined
   return {
     base,
     headers,
     cookies: options.cookies,
-    timeoutMillis,
+    get timeoutMillis() {
+      return given ? timeoutMillis : fitMillis(timeoutMillis, requestShare)
+    },
     serverErrors: options.serverErrors ?? "fail",
     followRedirects: options.followRedirects ?? true,
     maxRedirects: options.maxRedirects ?? 20,

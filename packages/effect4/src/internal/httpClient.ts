@@ -89,7 +89,7 @@ type Hop = CoreHop<
  * fetch client of `NodeHttpServer.layerTest`, it follows redirects (up to 20, changing the
  * method as fetch does) and decodes `content-encoding`.
  */
-export const make = (server: InProcessServer, base: URL, timeoutMillis: number): HttpClient.HttpClient =>
+export const make = (server: InProcessServer, base: URL, timeoutMillis: () => number): HttpClient.HttpClient =>
   HttpClient.make((request, url) =>
     Effect.flatMap(bodyOf(request), ({ bytes, lines }) => {
       const method = request.method.toUpperCase()
@@ -119,7 +119,7 @@ export const make = (server: InProcessServer, base: URL, timeoutMillis: number):
         hop: Hop,
         redirects: number
       ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
-        Effect.flatMap(sendHop(server, request, hop, timeoutMillis), (outcome) => {
+        Effect.flatMap(sendHop(server, request, hop, timeoutMillis()), (outcome) => {
           const location = outcome.headers.get("location") ?? undefined
           const next = nextHop(hop, outcome.status, location, "fetch")
           // fetch fails on a redirect it cannot follow: a Location that is no http(s) URL.

@@ -36,6 +36,7 @@
  *
  * @internal
  */
+import { drainShare, fitMillis } from "@effect-http-testkit/core"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -141,6 +142,9 @@ const testClockHint =
   "A fiber that sleeps on the TestClock (Effect.sleep, Schedule, timeouts under it.effect) only wakes when " +
   "the test advances it: TestClock.adjust(...) before draining, or run the test with it.live."
 
+/** drainTimeout's default, before it is fitted to the time the current test has left. */
+const defaultDrainMillis = 5_000
+
 /** How the client treats background work: its settings, or what is wrong with them. */
 export interface Settings {
   readonly drainTimeout: Duration.Duration
@@ -162,7 +166,14 @@ const describeValue = (value: unknown): string =>
 export const splitOptions = (
   options: unknown
 ): { readonly settings: Settings; readonly problem: string | undefined; readonly rest: unknown } => {
-  const defaults: Settings = { drainTimeout: Duration.seconds(5), backgroundWork: "drain" }
+  const defaults: Settings = {
+    // Read at each use: an unset drainTimeout fits the time the current test has left, so
+    // the kit's DrainTimeout comes before the runner's own timeout.
+    get drainTimeout() {
+      return Duration.millis(fitMillis(defaultDrainMillis, drainShare))
+    },
+    backgroundWork: "drain"
+  }
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     return { settings: defaults, problem: undefined, rest: options }
   }
@@ -185,11 +196,19 @@ export const splitOptions = (
   if (backgroundWork !== undefined && backgroundWork !== "drain" && backgroundWork !== "interrupt") {
     problems.push(`backgroundWork must be "drain" or "interrupt", got ${describeValue(backgroundWork)}`)
   }
+  const mode = backgroundWork === "interrupt" ? "interrupt" : "drain"
   return {
-    settings: {
-      drainTimeout: timeout,
-      backgroundWork: backgroundWork === "interrupt" ? "interrupt" : "drain"
-    },
+    settings:
+      drainTimeout === undefined
+        ? mode === "drain"
+          ? defaults
+          : {
+              get drainTimeout() {
+                return defaults.drainTimeout
+              },
+              backgroundWork: mode
+            }
+        : { drainTimeout: timeout, backgroundWork: mode },
     problem: problems.length === 0 ? undefined : problems.join("; "),
     rest
   }

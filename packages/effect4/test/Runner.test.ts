@@ -1,0 +1,81 @@
+/**
+ * The kit speaks before the test runner does: a child vitest runs
+ * `test/fixtures/runner/timeouts.fixture.ts` with vitest's defaults (5 s testTimeout) and no
+ * kit bound given. Every test there fails on purpose; each must fail with the kit's own tagged
+ * error, before vitest's timeout.
+ */
+import { execFile } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+/** This package's vitest (vitest 5). */
+const vitestCli = join(dirname(createRequire(import.meta.url).resolve("vitest/package.json")), "vitest.mjs")
+
+interface Result {
+  readonly fullName: string
+  readonly status: string
+  readonly duration: number
+  readonly failureMessages: ReadonlyArray<string>
+}
+
+const runFixtures = Effect.acquireUseRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "kit4-runner-"))),
+  (dir) =>
+    Effect.callback<ReadonlyArray<Result>>((resume) => {
+      const output = join(dir, "results.json")
+      const child = execFile(
+        process.execPath,
+        [
+          vitestCli,
+          "run",
+          "--config",
+          "test/fixtures/runner/vitest.config.ts",
+          "--reporter=json",
+          `--outputFile=${output}`
+        ],
+        { cwd: root, env: { ...process.env, CI: "true" } },
+        () => {
+          const json = JSON.parse(readFileSync(output, "utf8")) as {
+            readonly testResults: ReadonlyArray<{ readonly assertionResults: ReadonlyArray<Result> }>
+          }
+          resume(Effect.succeed(json.testResults.flatMap((file) => file.assertionResults)))
+        }
+      )
+      return Effect.sync(() => child.kill())
+    }),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+describe("under vitest's default 5 s testTimeout", () => {
+  it.live(
+    "a hung request, a silent stream and leaked jobs fail with the kit's errors first",
+    () =>
+      Effect.gen(function* () {
+        const results = yield* runFixtures
+        const byName = new Map(results.map((result) => [result.fullName, result]))
+        const expected: ReadonlyArray<readonly [string, string]> = [
+          ["a handler that never answers", "RequestTimeout"],
+          ["a stream whose first byte never comes", "RequestTimeout"],
+          ["layerTest's HttpClient, a handler that never answers", "no response within"],
+          ["a job that never ends", "DrainTimeout"],
+          ["drainTasks on a job that never ends", "DrainTimeout"]
+        ]
+        expect(results).toHaveLength(expected.length)
+        for (const [name, error] of expected) {
+          const result = byName.get(name)
+          expect(result?.status, name).toBe("failed")
+          const message = result?.failureMessages[0] ?? ""
+          expect(message, name).toContain(error)
+          expect(message, name).not.toContain("Test timed out")
+          expect(result!.duration, name).toBeLessThan(5000)
+        }
+      }),
+    { timeout: 60_000 }
+  )
+})
