@@ -170,6 +170,9 @@ const handleResponse = (
   response: HttpServerResponse.HttpServerResponse
 ): Effect.Effect<unknown, unknown, Sink> =>
   Effect.flatMap(Effect.service(Sink), (sink) => {
+    // Upgraded: the app's response goes nowhere, and middleware sees the 101 (as on platform-node).
+    const upgraded = request instanceof ServerRequest.ServerRequest ? request.upgradedResponse : undefined
+    if (upgraded !== undefined) return Effect.succeed(upgraded)
     if (!Number.isInteger(response.status) || response.status < 200 || response.status > 599) {
       sink.deliver({ status: 500, headerLines: [], body: empty })
       return Effect.die(new RangeError(`Invalid final response status: ${response.status}`))
@@ -322,12 +325,29 @@ export type DispatchedStreaming =
   | { readonly _tag: "Timeout" }
   | { readonly _tag: "NotServing" }
 
+/** A WebSocket handshake's handler, started: it runs until it ends or is interrupted. */
+export interface UpgradeStarted {
+  readonly fiber: Fiber.Fiber<void>
+  /** The handler's own Cause once it has ended: its fiber's, or the last one it reported. */
+  readonly failure: (exit: Exit.Exit<void>) => Cause.Cause<unknown> | undefined
+}
+
 export interface InProcessServer {
   readonly service: HttpServer.HttpServer["Service"]
   /** Runs one request; the response comes whole once the handler ends. */
   readonly dispatch: (request: OutgoingRequest, timeoutMillis: number) => Effect.Effect<Dispatched>
   /** Runs one request; the response comes with its headers, a Stream body as it is written. */
   readonly dispatchStreaming: (request: OutgoingRequest, timeoutMillis: number) => Effect.Effect<DispatchedStreaming>
+  /**
+   * Starts the handler of a WebSocket handshake, whose request can `upgrade` through `upgrade`;
+   * `deliver` receives a plain response (a rejection) whole. No bound: the caller waits.
+   * `undefined` when the app is not served.
+   */
+  readonly startUpgrade: (
+    request: OutgoingRequest,
+    upgrade: ServerRequest.Upgrade,
+    deliver: (response: WireResponse) => void
+  ) => UpgradeStarted | undefined
 }
 
 /** The longest delay a Node timer holds; past it `setTimeout` fires at once. */
@@ -383,13 +403,15 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
     current: NonNullable<typeof serving>,
     outgoing: OutgoingRequest,
     streaming: boolean,
-    deliver: (response: StreamingResponse) => void
+    deliver: (response: StreamingResponse) => void,
+    upgrade?: ServerRequest.Upgrade
   ) => {
     const request = ServerRequest.make(
       outgoing.method,
       outgoing.url.pathname + outgoing.url.search,
       outgoing.headers,
-      outgoing.body
+      outgoing.body,
+      upgrade
     )
     const reported: Sink["Service"]["reported"] = []
     const context = Context.add(Context.add(current.context, HttpServerRequest.HttpServerRequest, request), Sink, {
@@ -399,6 +421,17 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
     })
     const fiber = Fiber.runIn(Effect.runForkWith(context)(current.handled), current.scope)
     return { fiber, reported }
+  }
+
+  /** The handler's own Cause: its fiber's, or (middleware having answered) the last one its fiber reported. */
+  const ownFailure = (
+    fiber: Fiber.Fiber<void>,
+    reported: Sink["Service"]["reported"],
+    exit: Exit.Exit<void>
+  ): Cause.Cause<unknown> | undefined => {
+    if (Exit.isFailure(exit)) return exit.cause
+    const own = reported.filter((report) => report.fiber === fiber)
+    return own[own.length - 1]?.cause
   }
 
   /**
@@ -477,5 +510,23 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
       })
     })
 
-  return { service, dispatch, dispatchStreaming }
+  const startUpgrade = (
+    outgoing: OutgoingRequest,
+    upgrade: ServerRequest.Upgrade,
+    deliver: (response: WireResponse) => void
+  ): UpgradeStarted | undefined => {
+    const current = serving
+    if (current === undefined) return undefined
+    // Not streamed: a rejection's body comes whole, as the client reads it before failing.
+    const { fiber, reported } = start(
+      current,
+      outgoing,
+      false,
+      (response) => deliver(response as WireResponse),
+      upgrade
+    )
+    return { fiber, failure: (exit) => ownFailure(fiber, reported, exit) }
+  }
+
+  return { service, dispatch, dispatchStreaming, startUpgrade }
 })
