@@ -312,8 +312,8 @@ export const layer = <A, E, R>(appLayer: Layer.Layer<A, E, R>, options?: Options
  * `Socket.WebSocketConstructor` connecting in process, so `Socket.makeWebSocket` (and what runs
  * on it, such as `RpcClient.layerProtocolSocket`) reaches the app's WebSocket handler with no
  * socket. Any `ws:`/`wss:`/`http:`/`https:` URL reaches the app; a relative one resolves against
- * `baseUrl`. The handshake is the one a `ws` client sends (with the headers given to
- * `Socket.makeWebSocket`, no cookies); a refused or failed one fails the socket with
+ * `baseUrl`. The handshake has the headers a `ws` client sends (with those given to
+ * `Socket.makeWebSocket`, no cookies, no `sec-websocket-extensions`); a refused or failed one fails the socket with
  * `SocketOpenError`, whose `cause.error` is the kit's error (`WebSocketRejected`,
  * `InvalidRequest`, `RequestTimeout`). Needs a `TestClient` layer.
  *

@@ -6,6 +6,7 @@
  * `layerWebSocketConstructor` under `Socket.makeWebSocket` and an `RpcClient`, and parity
  * with `NodeHttpServer.layerTest` and a real `ws` client on 127.0.0.1.
  */
+import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as NodeWS from "@effect/platform-node/NodeWS"
 import { describe, expect, it } from "@effect/vitest"
@@ -75,7 +76,7 @@ const serveSocket =
       readonly request: HttpServerRequest.HttpServerRequest
       readonly write: Write
       readonly next: Effect.Effect<string | Uint8Array, Socket.SocketError>
-    }) => Effect.Effect<unknown, Socket.SocketError>
+    }) => Effect.Effect<unknown, Socket.SocketError | HttpServerError.HttpServerError, Scope.Scope>
   ) =>
   (request: HttpServerRequest.HttpServerRequest) =>
     Effect.gen(function* () {
@@ -227,6 +228,12 @@ const routes = (endings: Endings) =>
         }),
         Effect.onError((cause) => Effect.sync(() => endings.record(causeEnding(cause))))
       )
+    ),
+    // Runs its socket a second time while it is open: a defect on platform-node.
+    HttpRouter.add(
+      "GET",
+      "/twice",
+      serveSocket(endings, ({ request }) => Effect.flatMap(request.upgrade, (socket) => socket.reader))
     ),
     HttpRouter.add("GET", "/breaks-first", Effect.die(new Error("broken before the upgrade"))),
     HttpRouter.add("GET", "/custom-headers", (request) =>
@@ -936,7 +943,8 @@ const conversations: ReadonlyArray<readonly [string, ReadonlyArray<string | Uint
   ["/kind", [new Uint8Array([1, 2])]],
   ["/refuse", []],
   ["/not-run", []],
-  ["/breaks-first", []]
+  ["/breaks-first", []],
+  ["/twice", []]
 ]
 
 /** Every conversation, each with what the client saw and what the server recorded for it. */
@@ -1001,7 +1009,12 @@ describe("parity with a real socket", () => {
           },
           { path: "/refuse", seen: { openFailed: "SocketOpenError" }, server: [{ middlewareSaw: 403 }] },
           { path: "/not-run", seen: { openFailed: "SocketOpenError" }, server: [{ middlewareSaw: 409 }] },
-          { path: "/breaks-first", seen: { openFailed: "SocketOpenError" }, server: [{ middlewareSaw: "failed" }] }
+          { path: "/breaks-first", seen: { openFailed: "SocketOpenError" }, server: [{ middlewareSaw: "failed" }] },
+          {
+            path: "/twice",
+            seen: { received: [], closed: { code: 1011, reason: "" } },
+            server: [{ failed: true }, { middlewareSaw: "failed" }]
+          }
         ])
       }),
     { timeout: 20_000 }
@@ -1035,6 +1048,62 @@ describe("parity with a real socket", () => {
         expect(realRun).toEqual({
           seen: { openFailed: "gave up" },
           server: [{ returned: true }, { middlewareSaw: 204 }]
+        })
+      })
+  )
+
+  it.live(
+    "a handshake the WebSocket server refuses (a bad version) gets its 400, and the app's socket fails to open",
+    () =>
+      Effect.gen(function* () {
+        const inProcessEndings = yield* makeEndings
+        const inProcessRun = yield* Effect.gen(function* () {
+          const error = yield* Effect.flip(
+            TestClient.websocket("/echo", { headers: { "sec-websocket-version": "12" } })
+          )
+          if (error._tag !== "WebSocketRejected") return error._tag
+          const answer = { status: error.status, body: error.text, version: error.headers["sec-websocket-version"] }
+          return { answer, server: yield* inProcessEndings.nextRequest }
+        }).pipe(Effect.scoped, Effect.provide(TestClient.layerServer(served(inProcessEndings))))
+        const realEndings = yield* makeEndings
+        const realRun = yield* overRealSocket(realEndings, (origin) =>
+          Effect.gen(function* () {
+            // A raw handshake: a ws client always sends version 13.
+            const answer = yield* Effect.callback<{ status: number; body: string; version: unknown }, Error>(
+              (resume) => {
+                const request = Http.request(`${origin.replace(/^ws/, "http")}/echo`, {
+                  headers: {
+                    connection: "Upgrade",
+                    upgrade: "websocket",
+                    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+                    "sec-websocket-version": "12"
+                  }
+                })
+                request.on("response", (response) => {
+                  const chunks: Array<Buffer> = []
+                  response.on("data", (chunk: Buffer) => chunks.push(chunk))
+                  response.on("end", () =>
+                    resume(
+                      Effect.succeed({
+                        status: response.statusCode!,
+                        body: Buffer.concat(chunks).toString(),
+                        version: response.headers["sec-websocket-version"]
+                      })
+                    )
+                  )
+                })
+                request.on("upgrade", () => resume(Effect.fail(new Error("upgraded"))))
+                request.on("error", (error) => resume(Effect.fail(error)))
+                request.end()
+              }
+            )
+            return { answer, server: yield* realEndings.nextRequest }
+          })
+        )
+        expect(inProcessRun).toEqual(realRun)
+        expect(inProcessRun).toEqual({
+          answer: { status: 400, body: "Missing or invalid Sec-WebSocket-Version header", version: "13, 8" },
+          server: [{ failed: true }, { middlewareSaw: "failed" }]
         })
       })
   )

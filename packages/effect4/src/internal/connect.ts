@@ -325,6 +325,9 @@ export const openWebSocket = (
         handshake = runHandshake(state.server, state.config.serverErrors, request, connection, (outcome) =>
           resume(Effect.succeed(outcome))
         )
+        // The test stopped waiting (interrupted): the client goes away now; the scope's
+        // finalizer still waits for the handler.
+        return Effect.sync(() => handshake?.release(() => {}))
       })
       if (outcome._tag === "Failed") return yield* Effect.fail(outcome.error)
       return makeTestWebSocket(connection, incoming, request.timeoutMillis)
