@@ -313,9 +313,9 @@ export const layer = <A, E, R>(appLayer: Layer.Layer<A, E, R>, options?: Options
  * on it, such as `RpcClient.layerProtocolSocket`) reaches the app's WebSocket handler with no
  * socket. Any `ws:`/`wss:`/`http:`/`https:` URL reaches the app; a relative one resolves against
  * `baseUrl`. The handshake has the headers a `ws` client sends (with those given to
- * `Socket.makeWebSocket`, no cookies, no `sec-websocket-extensions`); a refused or failed one fails the socket with
- * `SocketOpenError`, whose `cause.error` is the kit's error (`WebSocketRejected`,
- * `InvalidRequest`, `RequestTimeout`). Needs a `TestClient` layer.
+ * `Socket.makeWebSocket`; no cookies, no `sec-websocket-extensions`). A refused or failed one
+ * fails the socket with `SocketOpenError`, whose `cause.error` is the kit's error
+ * (`WebSocketRejected`, `InvalidRequest`, `RequestTimeout`). Needs a `TestClient` layer.
  *
  * @since 0.1.0
  * @category layers

@@ -757,14 +757,20 @@ const converse = (messages: ReadonlyArray<string>) =>
   }).pipe(Effect.scoped)
 
 /** How opening a socket from `TestClient.layerWebSocket(url)` fails (it must fail). */
-const openFailure = (url: string, options?: Parameters<typeof TestClient.layerWebSocket>[1]) =>
-  inProcess(() =>
-    Effect.flip(
-      Effect.gen(function* () {
-        const socket = yield* Socket.Socket
-        yield* Effect.scoped(socket.reader)
-      }).pipe(Effect.provide(TestClient.layerWebSocket(url, options)))
-    )
+const openFailure = (
+  url: string,
+  options?: Parameters<typeof TestClient.layerWebSocket>[1],
+  clientOptions?: TestClient.Options
+) =>
+  inProcess(
+    () =>
+      Effect.flip(
+        Effect.gen(function* () {
+          const socket = yield* Socket.Socket
+          yield* Effect.scoped(socket.reader)
+        }).pipe(Effect.provide(TestClient.layerWebSocket(url, options)))
+      ),
+    clientOptions
   )
 
 /** The kit's error behind a socket that failed to open. */
@@ -801,6 +807,13 @@ describe("TestClient.layerWebSocket", () => {
       expect(error.reason._tag).toBe("SocketOpenError")
       const rejected = kitError(error).error as unknown as { _tag: string; status: number }
       expect([rejected._tag, rejected.status]).toEqual(["WebSocketRejected", 403])
+    })
+  )
+
+  it.effect("a handshake the app never answers fails the socket with RequestTimeout, under TestClock", () =>
+    Effect.gen(function* () {
+      const error = yield* openFailure("/hang", undefined, { timeout: "40 millis" })
+      expect(kitError(error).error._tag).toBe("RequestTimeout")
     })
   )
 
