@@ -28,15 +28,19 @@ import * as Layer from "effect/Layer"
 import type * as Path from "effect/Path"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
+import * as Socket from "effect/socket/Socket"
 import * as internal from "./internal/client.js"
+import * as connect from "./internal/connect.js"
 import * as errors from "./internal/errors.js"
 import * as httpClient from "./internal/httpClient.js"
 import * as server from "./internal/server.js"
+import * as socketClient from "./internal/socketClient.js"
 import * as streamed from "./internal/stream.js"
 import * as tasks from "./internal/tasks.js"
 import type * as TestStream from "./Stream.js"
 import { TaskQueue } from "./TaskQueue.js"
 import * as TestTracer from "./Tracer.js"
+import type * as TestWebSocket from "./WebSocket.js"
 
 /**
  * Client-wide settings. A bad option does not fail the layer: every request fails with
@@ -269,6 +273,11 @@ export interface Service {
    * every task of the kit's `TaskQueue`. Bounded by `drainTimeout`.
    */
   readonly drainTasks: Effect.Effect<void, DrainTimeout | DrainDeadlock>
+  /** Connects to the app's WebSocket handler (see {@link websocket}). */
+  readonly websocket: (
+    url: string,
+    options?: TestWebSocket.WebSocketOptions
+  ) => Effect.Effect<TestWebSocket.TestWebSocket, TestClientError | TestWebSocket.WebSocketRejected, Scope.Scope>
 }
 
 /**
@@ -312,8 +321,13 @@ const makeService = (options: Options | undefined) =>
         typeof config === "string"
           ? invalid(method, url, config)
           : streamed.open({ config, server: inProcess, jar }, method, url, requestOptions),
-      drainTasks: tracker.drain
+      drainTasks: tracker.drain,
+      websocket: (url, wsOptions) =>
+        typeof config === "string"
+          ? invalid("GET", url, config)
+          : connect.openWebSocket({ config, server: inProcess, jar }, url, wsOptions)
     }
+    socketClient.targets.set(service, typeof config === "string" ? { problem: config } : { config, server: inProcess })
     // With bad options every TestClient request fails; layerTest's HttpClient uses the defaults.
     const fallback = typeof config === "string" ? (internal.makeConfig(undefined) as internal.Config) : config
     const base = fallback.base
@@ -443,6 +457,45 @@ export const layer = <A, E, R>(appLayer: Layer.Layer<A, E, R>, options?: Options
   layerServer(HttpRouter.serve(appLayer, { disableListenLog: true, disableLogger: true }), options)
 
 /**
+ * `Socket.WebSocketConstructor` connecting in process, so `Socket.makeWebSocket` (and what runs
+ * on it, such as `RpcClient.layerProtocolSocket`) reaches the app's WebSocket handler with no
+ * socket. Any `ws:`/`wss:`/`http:`/`https:` URL reaches the app; a relative one resolves against
+ * `baseUrl`. The handshake has the headers a `ws` client sends (with those given to
+ * `Socket.makeWebSocket`; no cookies, no `sec-websocket-extensions`). A refused or failed one
+ * fails the socket with `SocketOpenError`, whose `cause.error` is the kit's error
+ * (`WebSocketRejected`, `InvalidRequest`, `RequestTimeout`). Needs a `TestClient` layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWebSocketConstructor: Layer.Layer<Socket.WebSocketConstructor, never, TestClient> = Layer.effect(
+  Socket.WebSocketConstructor
+)(
+  Effect.map(Effect.service(TestClient), (service) =>
+    socketClient.makeConstructor(
+      socketClient.targets.get(service) ?? {
+        problem:
+          "this TestClient was not built by a TestClient layer: provide TestClient.layer, layerServer or layerTest"
+      }
+    )
+  )
+)
+
+/**
+ * A drop-in for `NodeSocket.layerWebSocket`: a `Socket.Socket` connected to the app's
+ * WebSocket handler in process, with the same arguments (`Socket.makeWebSocket`'s). Needs a
+ * `TestClient` layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWebSocket = (
+  url: string | Effect.Effect<string>,
+  options?: Parameters<typeof Socket.makeWebSocket>[1]
+): Layer.Layer<Socket.Socket, never, TestClient> =>
+  Layer.effect(Socket.Socket)(Socket.makeWebSocket(url, options)).pipe(Layer.provide(layerWebSocketConstructor))
+
+/**
  * Sends a request.
  *
  * @since 0.1.0
@@ -537,3 +590,31 @@ export const drainTasks: Effect.Effect<void, DrainTimeout | DrainDeadlock, TestC
   Effect.service(TestClient),
   (client) => client.drainTasks
 )
+
+/**
+ * Connects to the app's WebSocket handler in process: the handshake (with the jar's cookies,
+ * the `upgrade`/`sec-websocket-*` headers and the offered `protocols`) runs through the app,
+ * whose `request.upgrade` gets an in-memory socket, answered when the app runs it. Succeeds
+ * once the app has upgraded; a plain HTTP answer fails with `WebSocketRejected`, no answer
+ * within the `timeout` with `RequestTimeout`. Leaving the scope closes the connection (1006
+ * for the app if it was still open), interrupts the handler as a client abort and waits for
+ * it, at most the `timeout`.
+ *
+ * @example
+ * ```ts
+ * const ws = yield* TestClient.websocket("/chat", { protocols: ["chat.v1"] })
+ * yield* ws.send("hello")
+ * expect(yield* ws.receiveText).toBe("echo: hello")
+ * ```
+ *
+ * @since 0.1.0
+ * @category websockets
+ */
+export const websocket = (
+  url: string,
+  options?: TestWebSocket.WebSocketOptions
+): Effect.Effect<
+  TestWebSocket.TestWebSocket,
+  TestClientError | TestWebSocket.WebSocketRejected,
+  TestClient | Scope.Scope
+> => Effect.flatMap(Effect.service(TestClient), (client) => client.websocket(url, options))

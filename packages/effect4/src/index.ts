@@ -23,3 +23,9 @@ export * as TaskQueue from "./TaskQueue.js"
  * @since 0.1.0
  */
 export * as TestTracer from "./Tracer.js"
+/**
+ * WebSocket connections to the app, in process: the test's end and its errors.
+ *
+ * @since 0.1.0
+ */
+export * as TestWebSocket from "./WebSocket.js"

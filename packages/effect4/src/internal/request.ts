@@ -15,7 +15,15 @@ import * as NodeMultipart from "@effect/platform-node/NodeMultipart"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Effect from "effect/Effect"
 import type * as FileSystem from "effect/FileSystem"
-import { Cookies, Headers, HttpIncomingMessage, HttpServerError, HttpServerRequest, UrlParams } from "effect/http"
+import {
+  Cookies,
+  Headers,
+  HttpIncomingMessage,
+  HttpServerError,
+  HttpServerRequest,
+  type HttpServerResponse,
+  UrlParams
+} from "effect/http"
 import type * as Multipart from "effect/http/Multipart"
 import type * as Option from "effect/Option"
 import type * as Path from "effect/Path"
@@ -67,11 +75,16 @@ export const incomingMessage = (
   }) as unknown as Http.IncomingMessage
 }
 
-/** Answers the app's `upgrade`: a WebSocket connection, or a failure saying why there is none. */
-export type Upgrade = (
-  request: HttpServerRequest.HttpServerRequest,
-  headers: Headers.Headers
-) => Effect.Effect<Socket.Socket, HttpServerError.HttpServerError>
+/** The upgrade side of a handshake request, as platform-node's upgrade handler keeps it. */
+export interface Upgrade {
+  /** Answers the app's `upgrade`: a WebSocket connection, or a failure saying why there is none. */
+  readonly upgradeWith: (
+    request: HttpServerRequest.HttpServerRequest,
+    headers: Headers.Headers
+  ) => Effect.Effect<Socket.Socket, HttpServerError.HttpServerError>
+  /** Once upgraded: the response middleware sees (a 101); the app's own response goes nowhere. */
+  readonly upgradedResponse: HttpServerResponse.HttpServerResponse | undefined
+}
 
 /** @internal */
 export class ServerRequest
@@ -166,7 +179,12 @@ export class ServerRequest
         })
       )
     }
-    return upgrade(this, Headers.fromInput(options.headers))
+    return upgrade.upgradeWith(this, Headers.fromInput(options.headers))
+  }
+
+  /** The response reported to middleware once the connection is upgraded. */
+  get upgradedResponse(): HttpServerResponse.HttpServerResponse | undefined {
+    return this.upgradeWith_?.upgradedResponse
   }
 
   modify(options: {

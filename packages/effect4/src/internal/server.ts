@@ -177,6 +177,9 @@ const handleResponse = (
     const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
     const spanId = span !== undefined && span._tag === "Span" && span.kind === "server" ? span.spanId : ""
     const send = (sent: StreamingResponse): void => sink.deliver(spanId === "" ? sent : { ...sent, spanId })
+    // Upgraded: the app's response goes nowhere, and middleware sees the 101 (as on platform-node).
+    const upgraded = request instanceof ServerRequest.ServerRequest ? request.upgradedResponse : undefined
+    if (upgraded !== undefined) return Effect.succeed(upgraded)
     if (!Number.isInteger(response.status) || response.status < 200 || response.status > 599) {
       send({ status: 500, headerLines: [], body: empty })
       return Effect.die(new RangeError(`Invalid final response status: ${response.status}`))
@@ -342,12 +345,29 @@ export type DispatchedStreaming =
   | { readonly _tag: "Timeout" }
   | { readonly _tag: "NotServing" }
 
+/** A WebSocket handshake's handler, started: it runs until it ends or is interrupted. */
+export interface UpgradeStarted {
+  readonly fiber: Fiber.Fiber<void>
+  /** The handler's own Cause once it has ended: its fiber's, or the one seen inside the middleware. */
+  readonly failure: (exit: Exit.Exit<void>) => Cause.Cause<unknown> | undefined
+}
+
 export interface InProcessServer {
   readonly service: HttpServer.HttpServer["Service"]
   /** Runs one request; the response comes whole once the handler ends. */
   readonly dispatch: (request: OutgoingRequest, timeoutMillis: number) => Effect.Effect<Dispatched>
   /** Runs one request; the response comes with its headers, a Stream body as it is written. */
   readonly dispatchStreaming: (request: OutgoingRequest, timeoutMillis: number) => Effect.Effect<DispatchedStreaming>
+  /**
+   * Starts the handler of a WebSocket handshake, whose request can `upgrade` through `upgrade`;
+   * `deliver` receives a plain response (a rejection) whole. No bound: the caller waits.
+   * `undefined` when the app is not served.
+   */
+  readonly startUpgrade: (
+    request: OutgoingRequest,
+    upgrade: ServerRequest.Upgrade,
+    deliver: (response: WireResponse) => void
+  ) => UpgradeStarted | undefined
 }
 
 /** The longest delay a Node timer holds; past it `setTimeout` fires at once. */
@@ -395,13 +415,15 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
     current: NonNullable<typeof serving>,
     outgoing: OutgoingRequest,
     streaming: boolean,
-    deliver: (response: StreamingResponse) => void
+    deliver: (response: StreamingResponse) => void,
+    upgrade?: ServerRequest.Upgrade
   ) => {
     const request = ServerRequest.make(
       outgoing.method,
       outgoing.url.pathname + outgoing.url.search,
       outgoing.headers,
-      outgoing.body
+      outgoing.body,
+      upgrade
     )
     const state: { failure: Cause.Cause<unknown> | undefined } = { failure: undefined }
     const context = Context.add(Context.add(current.context, HttpServerRequest.HttpServerRequest, request), Sink, {
@@ -414,6 +436,12 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
     const fiber = Fiber.runIn(Effect.runForkWith(context)(current.handled), current.scope)
     return { fiber, state }
   }
+
+  /** The handler's own Cause: its fiber's, or the one seen inside the middleware. */
+  const ownFailure = (
+    state: { readonly failure: Cause.Cause<unknown> | undefined },
+    exit: Exit.Exit<void>
+  ): Cause.Cause<unknown> | undefined => (Exit.isFailure(exit) ? exit.cause : state.failure)
 
   /**
    * Starts the handler with `run` and waits for the outcome it settles, bounded on the wall
@@ -495,5 +523,17 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
       })
     })
 
-  return { service, dispatch, dispatchStreaming }
+  const startUpgrade = (
+    outgoing: OutgoingRequest,
+    upgrade: ServerRequest.Upgrade,
+    deliver: (response: WireResponse) => void
+  ): UpgradeStarted | undefined => {
+    const current = serving
+    if (current === undefined) return undefined
+    // Not streamed: a rejection's body comes whole, as the client reads it before failing.
+    const { fiber, state } = start(current, outgoing, false, (response) => deliver(response as WireResponse), upgrade)
+    return { fiber, failure: (exit) => ownFailure(state, exit) }
+  }
+
+  return { service, dispatch, dispatchStreaming, startUpgrade }
 })
