@@ -54,7 +54,7 @@ const runFixtures = Effect.acquireUseRelease(
 
 describe("under vitest's default 5 s testTimeout", () => {
   it.live(
-    "a hung request, a silent stream and leaked jobs fail with the kit's errors first",
+    "a hung request, a silent stream or WebSocket and leaked jobs fail with the kit's errors first",
     () =>
       Effect.gen(function* () {
         const results = yield* runFixtures
@@ -64,7 +64,8 @@ describe("under vitest's default 5 s testTimeout", () => {
           ["a stream whose first byte never comes", "RequestTimeout"],
           ["layerTest's HttpClient, a handler that never answers", "no response within"],
           ["a job that never ends", "DrainTimeout"],
-          ["drainTasks on a job that never ends", "DrainTimeout"]
+          ["drainTasks on a job that never ends", "DrainTimeout"],
+          ["a silent WebSocket", "WebSocketTimeout"]
         ]
         expect(results).toHaveLength(expected.length)
         for (const [name, error] of expected) {
