@@ -10,7 +10,8 @@
 
 import * as NodeHttpPlatform from "@effect/platform-node/NodeHttpPlatform"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Jar } from "@effect-http-testkit/core"
+import { FailureReporter, Jar, Ring } from "@effect-http-testkit/core"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -19,12 +20,14 @@ import {
   Etag,
   HttpClient,
   type HttpClientError,
+  type HttpClientRequest,
   type HttpClientResponse,
   type HttpPlatform,
   HttpRouter,
   HttpServer
 } from "effect/http"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Path from "effect/Path"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -72,6 +75,13 @@ export interface Options {
   readonly acceptEncoding?: string | undefined
   /** How many spans the layer's `TestTracer` keeps (the newest). Default 10,000. */
   readonly spanLimit?: number | undefined
+  /** How many exchanges {@link exchanges} keeps (the newest; 0 keeps none). Default 100. */
+  readonly exchangeLimit?: number | undefined
+  /**
+   * `"onFailure"` (default): when a test fails, print its last exchanges (status, headers, a
+   * body excerpt, the error of a failed request) with their span trees to stderr. `"never"`.
+   */
+  readonly report?: "onFailure" | "never" | undefined
   /**
    * Bound on {@link drainTasks} and on each wait for the app's background work at scope
    * close, on the wall clock (it fires under `TestClock`). Positive, or `Duration.infinity`
@@ -162,6 +172,18 @@ export interface StreamResponse extends HttpClientResponse.HttpClientResponse {
    * `TestTracer.getSpan(response.spanId)` and `findSpan(name, { rootId: response.spanId })`.
    */
   readonly spanId: string
+}
+
+/**
+ * One round trip with the app, as {@link exchanges} keeps it: the request as sent (with the
+ * headers the kit added) and its response. A redirect followed is an exchange of its own.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Exchange {
+  readonly request: HttpClientRequest.HttpClientRequest
+  readonly response: TestResponse | StreamResponse | HttpClientResponse.HttpClientResponse
 }
 
 /**
@@ -257,6 +279,8 @@ export interface Service {
   ) => Effect.Effect<TestResponse, TestClientError>
   /** The `Cookie` header the jar would send to `url` (default: the base URL). */
   readonly cookieHeader: (url?: string) => Effect.Effect<string, InvalidRequest>
+  /** The recent exchanges, oldest first (see {@link exchanges}). */
+  readonly exchanges: Effect.Effect<ReadonlyArray<Exchange>>
   /**
    * Opens a streamed exchange in the current scope. Succeeds once the headers are sent
    * (bounded by `timeout`); reading the body is bounded by the test (e.g. `Stream.timeout`).
@@ -301,13 +325,44 @@ const makeService = (options: Options | undefined) =>
     const jar = new Jar()
     const invalid = (method: string, url: string, reason: string) =>
       Effect.fail(new errors.InvalidRequest({ method, url, reason }))
+    const problem = typeof config === "string" ? config : background.problem
+    // With bad options every TestClient request fails; layerTest's HttpClient uses the defaults.
+    const fallback = typeof config === "string" ? (internal.makeConfig(undefined) as internal.Config) : config
+    // The exchange log and the failure report, with the span trees of the client's tracer.
+    const log = new Ring<Exchange>(fallback.exchangeLimit)
+    const tracer = yield* Effect.serviceOption(TestTracer.TestTracer)
+    const reporter = new FailureReporter(fallback.report !== "never", (spanId) =>
+      Option.isSome(tracer) ? Effect.runSync(tracer.value.render(spanId)) : "(no TestTracer)"
+    )
+    yield* Effect.addFinalizer((exit) => Effect.sync(() => reporter.closed(exit._tag === "Failure")))
+    const record = (response: TestResponse) => {
+      log.push({ request: response.request, response })
+      reporter.response(
+        response.request.method,
+        response.url,
+        response.status,
+        response.headers,
+        response.spanId,
+        response.body
+      )
+    }
+    const failed =
+      (method: string, url: string) =>
+      (error: { readonly _tag: string; readonly message: string; readonly url?: string; readonly cause?: unknown }) =>
+        Effect.sync(() =>
+          reporter.failure(method, error.url ?? url, "", {
+            _tag: error._tag,
+            // A server error shows the app's own Cause.
+            message: Cause.isCause(error.cause) ? `${error.message}\n${Cause.pretty(error.cause)}` : error.message
+          })
+        )
+    const state = typeof config === "string" ? undefined : { config, server: inProcess, jar, record }
     const service: Service = {
       request: (method, url, requestOptions) =>
-        typeof config === "string"
-          ? invalid(method, url, config)
-          : background.problem !== undefined
-            ? invalid(method, url, background.problem)
-            : internal.request({ config, server: inProcess, jar }, method, url, requestOptions),
+        (problem !== undefined || state === undefined
+          ? invalid(method, url, problem ?? "")
+          : internal.request(state, method, url, requestOptions)
+        ).pipe(Effect.tapError(failed(method, url))),
       cookieHeader: (url) =>
         Effect.suspend(() => {
           if (typeof config === "string") return invalid("GET", url ?? "", config)
@@ -317,25 +372,55 @@ const makeService = (options: Options | undefined) =>
             return invalid("GET", url ?? "", `the URL does not resolve against the base URL ${config.base.href}`)
           }
         }),
+      exchanges: Effect.sync(() => log.list()),
       stream: (method, url, requestOptions) =>
-        typeof config === "string"
-          ? invalid(method, url, config)
-          : streamed.open({ config, server: inProcess, jar }, method, url, requestOptions),
+        (problem !== undefined || state === undefined
+          ? invalid(method, url, problem ?? "")
+          : Effect.tap(streamed.open(state, method, url, requestOptions), (response) =>
+              Effect.sync(() => {
+                log.push({ request: response.request, response })
+                reporter.response(
+                  response.request.method,
+                  response.url,
+                  response.status,
+                  response.headers,
+                  response.spanId,
+                  "streamed"
+                )
+              })
+            )
+        ).pipe(Effect.tapError(failed(method, url))),
       drainTasks: tracker.drain,
       websocket: (url, wsOptions) =>
-        typeof config === "string"
-          ? invalid("GET", url, config)
-          : connect.openWebSocket({ config, server: inProcess, jar }, url, wsOptions)
+        (problem !== undefined || state === undefined
+          ? invalid("GET", url, problem ?? "")
+          : Effect.tap(connect.openWebSocket(state, url, wsOptions), () =>
+              Effect.sync(() => reporter.websocket(url, ""))
+            )
+        ).pipe(Effect.tapError(failed("GET", url)))
     }
     socketClient.targets.set(service, typeof config === "string" ? { problem: config } : { config, server: inProcess })
-    // With bad options every TestClient request fails; layerTest's HttpClient uses the defaults.
-    const fallback = typeof config === "string" ? (internal.makeConfig(undefined) as internal.Config) : config
     const base = fallback.base
     // Read at each request: a default bound fits the time the current test has left.
     const timeoutMillis = () => fallback.timeoutMillis
     // The app is served with the tracker's hooks, and gets the kit's TaskQueue.
     const tracked = { server: tracker.server(inProcess.service), taskQueue: yield* tracker.taskQueue }
-    return { inProcess, service, base, timeoutMillis, tracked }
+    // The platform HttpClient's exchanges go to the log and the report too.
+    const client = (platform: HttpClient.HttpClient) =>
+      HttpClient.tap(platform, (response) =>
+        Effect.sync(() => {
+          log.push({ request: response.request, response })
+          reporter.response(
+            response.request.method,
+            response.request.url,
+            response.status,
+            response.headers,
+            "",
+            "streamed"
+          )
+        })
+      )
+    return { inProcess, service, base, timeoutMillis, tracked, client }
   })
 
 /**
@@ -375,10 +460,10 @@ export const layerServer = <A, E, R>(
   options?: Options
 ): Layer.Layer<TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided | TaskQueue>> =>
   Layer.unwrap(
-    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis, tracked }) =>
+    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis, tracked, client }) =>
       Layer.succeedContext(
         Context.make(TestClient, service).pipe(
-          Context.add(HttpClient.HttpClient, httpClient.make(inProcess, base, timeoutMillis))
+          Context.add(HttpClient.HttpClient, client(httpClient.make(inProcess, base, timeoutMillis)))
         )
       ).pipe(
         Layer.merge(bootstrap),
@@ -388,11 +473,12 @@ export const layerServer = <A, E, R>(
             Layer.succeed(TaskQueue)(tracked.taskQueue),
             platformServices
           )
-        ),
-        // The app's server is built with the recording tracer, and the test reads it.
-        Layer.provideMerge(tracerLayer(options))
+        )
       )
     )
+  ).pipe(
+    // The app's server is built with the recording tracer, and the test (and the report) read it.
+    Layer.provideMerge(tracerLayer(options))
   ) as Layer.Layer<TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided | TaskQueue>>
 
 /**
@@ -424,17 +510,17 @@ export type TestOutputs =
  */
 export const layerTestWith = (options?: Options): Layer.Layer<TestOutputs> =>
   Layer.effectContext(
-    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis, tracked }) =>
+    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis, tracked, client }) =>
       Context.make(HttpServer.HttpServer, tracked.server).pipe(
         Context.add(TestClient, service),
         Context.add(TaskQueue, tracked.taskQueue),
-        Context.add(HttpClient.HttpClient, httpClient.make(inProcess, base, timeoutMillis))
+        Context.add(HttpClient.HttpClient, client(httpClient.make(inProcess, base, timeoutMillis)))
       )
     )
   ).pipe(
     Layer.provideMerge(platformServices),
     // The test serves its app itself: the recording tracer is the test's tracer.
-    Layer.merge(tracerLayer(options))
+    Layer.provideMerge(tracerLayer(options))
   ) as Layer.Layer<TestOutputs>
 
 /**
@@ -618,3 +704,17 @@ export const websocket = (
   TestClientError | TestWebSocket.WebSocketRejected,
   TestClient | Scope.Scope
 > => Effect.flatMap(Effect.service(TestClient), (client) => client.websocket(url, options))
+
+/**
+ * The recent exchanges of every client of the app (the kit's own requests, streams, and the
+ * platform `HttpClient` the layers give), oldest first: each the request as sent and its
+ * response, a redirect followed being an exchange of its own. Keeps the newest
+ * `exchangeLimit` (default 100).
+ *
+ * @since 0.1.0
+ * @category inspection
+ */
+export const exchanges: Effect.Effect<ReadonlyArray<Exchange>, never, TestClient> = Effect.flatMap(
+  Effect.service(TestClient),
+  (client) => client.exchanges
+)

@@ -12,6 +12,7 @@ import type { HttpMethod } from "@effect/platform/HttpMethod"
 import * as ServerError from "@effect/platform/HttpServerError"
 import * as Respondable from "@effect/platform/HttpServerRespondable"
 import * as ServerResponse from "@effect/platform/HttpServerResponse"
+import { Ring } from "@effect-http-testkit/core"
 import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -42,24 +43,7 @@ import type { InProcessServer } from "./server.js"
  *
  * @internal
  */
-export class Exchanges {
-  private readonly ring: Array<Exchange> = []
-  /** Where the next exchange goes once the ring is full (the oldest is overwritten). */
-  private next = 0
-  constructor(private readonly limit: number) {}
-  push(exchange: Exchange): void {
-    if (this.limit === 0) return
-    if (this.ring.length < this.limit) {
-      this.ring.push(exchange)
-      return
-    }
-    this.ring[this.next] = exchange
-    this.next = (this.next + 1) % this.limit
-  }
-  list(): ReadonlyArray<Exchange> {
-    return this.next === 0 ? this.ring.slice() : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)]
-  }
-}
+export class Exchanges extends Ring<Exchange> {}
 
 /** @internal */
 export const timedOut = Symbol("timedOut")

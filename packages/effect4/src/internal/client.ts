@@ -52,7 +52,9 @@ const optionNames = [
   "followRedirects",
   "maxRedirects",
   "acceptEncoding",
-  "spanLimit"
+  "spanLimit",
+  "exchangeLimit",
+  "report"
 ]
 const requestOptionNames = [
   "headers",
@@ -81,6 +83,9 @@ export interface Config {
   readonly followRedirects: boolean
   readonly maxRedirects: number
   readonly acceptEncoding: string
+  /** How many exchanges `TestClient.exchanges` keeps (the newest). */
+  readonly exchangeLimit: number
+  readonly report: "onFailure" | "never"
 }
 
 const durationMillis = (name: string, input: unknown): number | string => {
@@ -153,6 +158,13 @@ export const makeConfig = (input: unknown): Config | string => {
   ) {
     return `spanLimit must be a whole number >= 1 (how many spans the tracer keeps), got ${describe(options.spanLimit)}`
   }
+  const exchangeLimit = options.exchangeLimit ?? 100
+  if (typeof exchangeLimit !== "number" || !Number.isInteger(exchangeLimit) || exchangeLimit < 0) {
+    return `exchangeLimit must be a whole number >= 0 (how many exchanges TestClient.exchanges keeps), got ${describe(options.exchangeLimit)}`
+  }
+  if (options.report !== undefined && options.report !== "onFailure" && options.report !== "never") {
+    return `report must be "onFailure" or "never", got ${describe(options.report)}`
+  }
   const given = options.timeout !== undefined
   return {
     base,
@@ -164,7 +176,9 @@ export const makeConfig = (input: unknown): Config | string => {
     serverErrors: options.serverErrors ?? "fail",
     followRedirects: options.followRedirects ?? true,
     maxRedirects: options.maxRedirects ?? 20,
-    acceptEncoding
+    acceptEncoding,
+    exchangeLimit,
+    report: options.report ?? "onFailure"
   }
 }
 
@@ -228,6 +242,8 @@ export interface ClientState {
   readonly config: Config
   readonly server: InProcessServer
   readonly jar: Jar
+  /** Told of every response a hop gets (redirects included), for the exchange log. */
+  readonly record?: ((response: TestResponse) => void) | undefined
 }
 
 /** A request checked and ready for its first hop. */
@@ -334,7 +350,7 @@ export const request = (
     const loop = (
       hop: Hop<Body>
     ): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> =>
-      Effect.flatMap(send(state, hop, callCookies, timeoutMillis), (wire) => {
+      Effect.flatMap(send(state, hop, callCookies, timeoutMillis), ([wire, sent]) => {
         const hopUrl = hop.url.href
         if (wire._tag === "Timeout") {
           return Effect.fail(
@@ -360,9 +376,10 @@ export const request = (
             })
           )
         }
-        const response = toTestResponse(hop, wire.response, [...history])
+        const response = toTestResponse(hop, wire.response, [...history], sent)
         if ("problem" in response) return Effect.fail(new ResponseError({ url: hopUrl, reason: response.problem }))
         state.jar.store(response.setCookie, hopUrl)
+        state.record?.(response)
         if (!follow) return Effect.succeed(response)
         const next = nextHop(hop, response.status, response.headers.location)
         if (next === undefined) return Effect.succeed(response)
@@ -419,19 +436,25 @@ const send = (
   hop: Hop<Body>,
   callCookies: Readonly<Record<string, string>> | undefined,
   timeoutMillis: number
-): Effect.Effect<Dispatched> =>
+): Effect.Effect<readonly [Dispatched, Readonly<Record<string, string>>]> =>
   Effect.suspend(() => {
     const framed = frame(state.jar, hop, callCookies)
-    return framed._tag === "Refused"
-      ? Effect.succeed<Dispatched>({ _tag: "Response", response: framed.response, failure: undefined })
-      : state.server.dispatch(framed.outgoing, timeoutMillis)
+    if (framed._tag === "Refused") {
+      return Effect.succeed([{ _tag: "Response", response: framed.response, failure: undefined }, {}] as const)
+    }
+    // The headers as sent go with the response's request (the exchange log shows them).
+    return Effect.map(
+      state.server.dispatch(framed.outgoing, timeoutMillis),
+      (dispatched) => [dispatched, framed.outgoing.headers] as const
+    )
   })
 
 /** The response as a client reads it: headers folded, Set-Cookie lines kept apart, the body decoded. */
 const toTestResponse = (
   hop: Hop<Body>,
   wire: WireResponse,
-  history: ReadonlyArray<TestResponse>
+  history: ReadonlyArray<TestResponse>,
+  sent: Readonly<Record<string, string>>
 ): TestResponse | { readonly problem: string } => {
   const headers: Record<string, string> = {}
   const setCookie: Array<string> = []
@@ -452,7 +475,7 @@ const toTestResponse = (
       headers: web
     }
   )
-  const clientRequest = HttpClientRequest.make(hop.method as "GET")(hop.url.href)
+  const clientRequest = HttpClientRequest.make(hop.method as "GET")(hop.url.href, { headers: sent })
   const response = HttpClientResponse.fromWeb(clientRequest, source)
   return Object.defineProperties(response, {
     url: { value: hop.url.href, enumerable: true },
