@@ -404,7 +404,11 @@ const makeService = (options: Options | undefined) =>
     // Read at each request: a default bound fits the time the current test has left.
     const timeoutMillis = () => fallback.timeoutMillis
     // The app is served with the tracker's hooks, and gets the kit's TaskQueue.
-    const tracked = { server: tracker.server(inProcess.service), taskQueue: yield* tracker.taskQueue }
+    const tracked = {
+      server: tracker.server(inProcess.service),
+      taskQueue: yield* tracker.taskQueue,
+      hooks: yield* tracker.hooks
+    }
     // The platform HttpClient's exchanges go to the log and the report too.
     const client = (platform: HttpClient.HttpClient) =>
       HttpClient.tap(platform, (response) =>
@@ -466,7 +470,9 @@ export const layerServer = <A, E, R>(
           Context.add(HttpClient.HttpClient, client(httpClient.make(inProcess, base, timeoutMillis)))
         )
       ).pipe(
-        Layer.merge(bootstrap),
+        // Built with the tracker's hooks: a handler that restores its layer's context
+        // (HttpApiBuilder's) keeps them, so what it forks is tracked by request.
+        Layer.merge(bootstrap.pipe(Layer.provide(Layer.succeedContext(tracked.hooks)))),
         Layer.provide(
           Layer.mergeAll(
             Layer.succeed(HttpServer.HttpServer)(tracked.server),
@@ -514,6 +520,8 @@ export const layerTestWith = (options?: Options): Layer.Layer<TestOutputs> =>
       Context.make(HttpServer.HttpServer, tracked.server).pipe(
         Context.add(TestClient, service),
         Context.add(TaskQueue, tracked.taskQueue),
+        // The test builds its app itself: with the tracker's hooks, as layerServer builds it.
+        Context.merge(tracked.hooks),
         Context.add(HttpClient.HttpClient, client(httpClient.make(inProcess, base, timeoutMillis)))
       )
     )

@@ -10,8 +10,9 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { TaskQueue, TestClient } from "@effect-http-testkit/effect4"
 import * as ProductionTaskQueue from "@effect-http-testkit/effect4/TaskQueue"
-import { Cause, Deferred, Duration, Effect, Exit, Fiber, Layer, Logger, Ref, Scope, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Fiber, Layer, Logger, Ref, Schema, Scope, Stream } from "effect"
 import { HttpClient, HttpRouter, HttpServerResponse } from "effect/http"
+import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { TestClock } from "effect/testing"
 import ts from "typescript"
 
@@ -633,4 +634,46 @@ describe("the TaskQueue entry point (production code)", () => {
     expect(files.sort()).toEqual(["TaskQueue.ts", "internal/clock.ts"])
     expect(Array.from(packages)).toEqual(["effect"])
   })
+})
+
+describe("an HttpApiBuilder app (its handlers restore the context their group was built in)", () => {
+  class LaterApi extends HttpApi.make("later").add(
+    HttpApiGroup.make("jobs").add(HttpApiEndpoint.post("later", "/later", { success: Schema.String }))
+  ) {}
+  const app = (gate: Deferred.Deferred<void>, ended: Deferred.Deferred<Exit.Exit<void>>) =>
+    HttpApiBuilder.layer(LaterApi).pipe(
+      Layer.provide(
+        HttpApiBuilder.group(LaterApi, "jobs", (handlers) =>
+          handlers.handle("later", () =>
+            Effect.as(
+              Effect.forkDetach(Effect.onExit(Deferred.await(gate), (exit) => Deferred.succeed(ended, exit))),
+              "queued"
+            )
+          )
+        )
+      )
+    )
+
+  it.effect("the work its handlers fork is named by request, drained and interrupted like any other", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      const ended = yield* Deferred.make<Exit.Exit<void>>()
+      // Drained: named by the request that started it.
+      const exit = yield* Effect.exit(
+        Effect.gen(function* () {
+          expect(yield* (yield* TestClient.post("/later")).json).toBe("queued")
+          const error = yield* Effect.flip(TestClient.drainTasks)
+          expect(error.message).toMatch(/fiber #\d+ started by POST \/later/)
+        }).pipe(Effect.provide(TestClient.layer(app(gate, ended), { drainTimeout: "50 millis" })))
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      // Interrupted at scope close, as production's shutdown does, without failing the test.
+      const gate2 = yield* Deferred.make<void>()
+      const ended2 = yield* Deferred.make<Exit.Exit<void>>()
+      yield* Effect.gen(function* () {
+        yield* TestClient.post("/later")
+      }).pipe(Effect.provide(TestClient.layer(app(gate2, ended2), { backgroundWork: "interrupt" })))
+      expect(Exit.hasInterrupts(yield* Deferred.await(ended2))).toBe(true)
+    })
+  )
 })

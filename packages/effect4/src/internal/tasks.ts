@@ -31,8 +31,10 @@
  * startup). `drainTasks` waits, event-driven and bounded on the wall clock, until no
  * background work is running.
  *
- * Limits: a fiber whose context drops these services (a region that replaces the whole
- * context, or `PreventSchedulerYield`) is counted but cannot be named or interrupted.
+ * The app's layers are built with the hooks too (`hooks`), so a handler that restores the
+ * context its layer was built in (as `HttpApiBuilder`'s do) keeps them. Limits: a fiber whose
+ * context drops these services (a region that provides its own Scheduler or Clock, or sets
+ * `PreventSchedulerYield`) is counted but cannot be named or interrupted.
  *
  * @internal
  */
@@ -257,21 +259,32 @@ export class Tracker {
     })
   }
 
+  /** The tracker's hooks around the scheduler, runtime metrics and clock `fiber` has. */
+  private hooksOf(fiber: Fiber.Fiber<unknown, unknown>): Context.Context<never> {
+    const scheduler = fiber.getRef(Scheduler.Scheduler)
+    const metrics = fiber.getRef(Metric.FiberRuntimeMetrics)
+    const clock = fiber.getRef(Clock.Clock)
+    return Context.make(Scheduler.Scheduler, this.own.has(scheduler) ? scheduler : this.scheduler(scheduler)).pipe(
+      Context.add(
+        Metric.FiberRuntimeMetrics,
+        metrics !== undefined && this.own.has(metrics) ? metrics : this.metrics(metrics)
+      ),
+      Context.add(Clock.Clock, this.own.has(clock) ? clock : this.clock(clock))
+    ) as Context.Context<never>
+  }
+
+  /**
+   * The tracker's hooks, for the app's layers to be built with: a handler that restores the
+   * context its layer was built in (as `HttpApiBuilder`'s do) keeps them, and so does what it
+   * forks.
+   */
+  readonly hooks: Effect.Effect<Context.Context<never>> = Effect.withFiber((fiber) =>
+    Effect.succeed(this.hooksOf(fiber))
+  )
+
   /** Runs `effect` with the tracker's hooks around the scheduler, runtime metrics and clock it has. */
   private hooked<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
-    return Effect.withFiber((fiber) => {
-      const scheduler = fiber.getRef(Scheduler.Scheduler)
-      const metrics = fiber.getRef(Metric.FiberRuntimeMetrics)
-      const clock = fiber.getRef(Clock.Clock)
-      return effect.pipe(
-        Effect.provideService(Scheduler.Scheduler, this.own.has(scheduler) ? scheduler : this.scheduler(scheduler)),
-        Effect.provideService(
-          Metric.FiberRuntimeMetrics,
-          metrics !== undefined && this.own.has(metrics) ? metrics : this.metrics(metrics)
-        ),
-        Effect.provideService(Clock.Clock, this.own.has(clock) ? clock : this.clock(clock))
-      )
-    })
+    return Effect.withFiber((fiber) => Effect.provideContext(effect, this.hooksOf(fiber)))
   }
 
   private scheduler(inner: Scheduler.Scheduler): Scheduler.Scheduler {
