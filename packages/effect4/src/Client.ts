@@ -462,7 +462,7 @@ const platformServices = Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, 
 export const layerServer = <A, E, R>(
   bootstrap: Layer.Layer<A, E, R>,
   options?: Options
-): Layer.Layer<TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided | TaskQueue>> =>
+): Layer.Layer<A | TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided | TaskQueue>> =>
   Layer.unwrap(
     Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis, tracked, client }) =>
       Layer.succeedContext(
@@ -485,7 +485,7 @@ export const layerServer = <A, E, R>(
   ).pipe(
     // The app's server is built with the recording tracer, and the test (and the report) read it.
     Layer.provideMerge(tracerLayer(options))
-  ) as Layer.Layer<TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided | TaskQueue>>
+  ) as Layer.Layer<A | TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided | TaskQueue>>
 
 /**
  * What {@link layerTest} provides: the in-process `HttpServer`, a platform `HttpClient` sending

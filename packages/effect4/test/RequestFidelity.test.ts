@@ -6,6 +6,7 @@
  * Node decides.
  */
 import * as Http from "node:http"
+import { Readable } from "node:stream"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
@@ -184,4 +185,60 @@ describe("what Node's server takes and fetch will not send", () => {
       )
     )
   }
+})
+
+describe("response framing, as Node frames it", () => {
+  const form = () => {
+    const data = new FormData()
+    data.append("a", "1")
+    return data
+  }
+  const Framed = Layer.mergeAll(
+    HttpRouter.add("GET", "/f/nocontent", Effect.succeed(HttpServerResponse.empty())),
+    HttpRouter.add("GET", "/f/text", Effect.succeed(HttpServerResponse.text("hi"))),
+    HttpRouter.add("GET", "/f/stream", Effect.succeed(HttpServerResponse.stream(Stream.make(new Uint8Array([1, 2]))))),
+    HttpRouter.add(
+      "GET",
+      "/f/raw",
+      Effect.sync(() => HttpServerResponse.raw(Readable.from([Buffer.from("ab")])))
+    ),
+    HttpRouter.add(
+      "GET",
+      "/f/rawstr",
+      Effect.sync(() => HttpServerResponse.raw("abc"))
+    ),
+    HttpRouter.add(
+      "GET",
+      "/f/form",
+      Effect.sync(() => HttpServerResponse.formData(form()))
+    ),
+    HttpRouter.add("GET", "/f/redirect", Effect.succeed(HttpServerResponse.redirect("/x")))
+  )
+  const framing = (headers: Readonly<Record<string, string | Array<string> | undefined>>) =>
+    `content-length=${headers["content-length"]} transfer-encoding=${headers["transfer-encoding"]}`
+  const nodeGet = (url: string, method: string) =>
+    Effect.callback<string>((resume) => {
+      const request = Http.request(url, { method }, (response) => {
+        response.resume()
+        response.on("end", () => resume(Effect.succeed(framing(response.headers))))
+      })
+      request.end()
+    })
+
+  it.effect("a body of unknown length goes chunked, buffered or streamed; HEAD and 204 carry no framing", () =>
+    Effect.gen(function* () {
+      yield* HttpRouter.serve(Framed, { disableListenLog: true, disableLogger: true }).pipe(Layer.build)
+      for (const path of ["/f/nocontent", "/f/text", "/f/stream", "/f/raw", "/f/rawstr", "/f/form", "/f/redirect"]) {
+        for (const method of ["GET", "HEAD"]) {
+          const production = yield* HttpServer.addressFormattedWith((origin) => nodeGet(`${origin}${path}`, method))
+          const buffered = yield* TestClient.request(method, path, { followRedirects: false }).pipe(
+            Effect.provide(TestClient.layer(Framed))
+          )
+          expect(`${method} ${path} ${framing(buffered.headers)}`).toBe(`${method} ${path} ${production}`)
+          const streamed = yield* TestClient.stream(method, path).pipe(Effect.provide(TestClient.layer(Framed)))
+          expect(`${method} ${path} ${framing(streamed.headers)}`).toBe(`${method} ${path} ${production}`)
+        }
+      }
+    }).pipe(Effect.provide(NodeHttpServer.layerTest))
+  )
 })

@@ -200,14 +200,13 @@ const handleResponse = (
       // Production destroys a Node Readable body it does not send (a file's handle closes).
       return Effect.sync(() => cancelBody(response.body))
     }
+    // platform-node writes the head before the body: a body whose length the headers do not
+    // give (a Stream, a Raw body, FormData, an empty body on a status that has one) goes chunked.
+    const framed = headerLines.some(([name]) => name === "content-length" || name === "transfer-encoding")
+      ? headerLines
+      : [...headerLines, ["transfer-encoding", "chunked"] as const]
     if (sink.streaming && response.body._tag === "Stream") {
-      return streamBody(response.body.stream, (body) => {
-        // Node frames a body of unknown length in chunks.
-        const framed = headerLines.some(([name]) => name === "content-length")
-          ? headerLines
-          : [...headerLines, ["transfer-encoding", "chunked"] as const]
-        send({ status: response.status, headerLines: framed, body })
-      })
+      return streamBody(response.body.stream, (body) => send({ status: response.status, headerLines: framed, body }))
     }
     if (response.body._tag === "FormData") {
       // Its multipart content-type (with the boundary) joins the headers, as platform-node writes it.
@@ -215,13 +214,13 @@ const handleResponse = (
         const own = new Set(lines.map(([name]) => name))
         send({
           status: response.status,
-          headerLines: [...headerLines.filter(([name]) => !own.has(name)), ...lines],
+          headerLines: [...framed.filter(([name]) => !own.has(name)), ...lines],
           body: bytes
         })
       })
     }
     return Effect.map(Effect.interruptible(bodyBytes(response.body)), (body) => {
-      send({ status: response.status, headerLines, body })
+      send({ status: response.status, headerLines: framed, body })
     })
   })
 
