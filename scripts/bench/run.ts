@@ -67,6 +67,7 @@ export const runBench = async (bench: Bench): Promise<void> => {
   ].join("\n")
   const target = process.env.BENCH_RESULTS ?? (only.length === 0 ? bench.results : undefined)
   if (target !== undefined) {
+    fs.mkdirSync(path.dirname(path.resolve(target)), { recursive: true })
     fs.writeFileSync(path.resolve(target), report)
     process.stderr.write(`wrote ${path.relative(process.cwd(), path.resolve(target))}\n`)
   }
