@@ -124,7 +124,7 @@ const measuredRows = matched.map((m) => {
 
 const runs = [...effect3s, effect4].map(
   (result) =>
-    `- ${label(result)}: \`${result.file}\`, taken ${result.date} (${result.rounds} rounds, ${result.total}; ${result.machine})`
+    `- ${label(result)}: \`${result.file}\`, finished ${result.date} (${result.rounds} rounds, ${result.total}; ${result.machine})`
 )
 
 const generated = [
