@@ -1,6 +1,7 @@
 /**
  * The small app every request scenario runs against, the platform's own in-process floors,
- * and helpers shared by the scenarios.
+ * and helpers shared by the scenarios (the Effect-free ones are scripts/bench/harness.ts's,
+ * shared with the Effect 4 edition's bench).
  *
  * - The pipeline floor (`makePipeline`): what `@effect/platform-node`'s server pays per
  *   request minus the socket. Like `NodeHttpServer.makeHandler`, it runs the app through
@@ -16,11 +17,18 @@ import { HttpApp, HttpMiddleware, HttpRouter, HttpServerRequest, HttpServerRespo
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Chunk, Effect, Exit, Fiber, ManagedRuntime, Runtime, Stream } from "effect"
-import { formatNumber, formatRatio, formatRatios, type Measurement, paired, perRun, type Row } from "./harness.js"
+import { clientHeaders, payload } from "../../../scripts/bench/harness.js"
 
-export { formatRatio, formatRatios }
-
-export const payload = { ok: true, id: 42, name: "effect-http-testkit", tags: ["a", "b", "c"] }
+export {
+  checkPayload,
+  formatRates,
+  formatRatio,
+  formatRatios,
+  payload,
+  perSecond,
+  type RateSubject,
+  rateRows
+} from "../../../scripts/bench/harness.js"
 
 export const app = HttpRouter.empty.pipe(
   HttpRouter.get("/json", HttpServerResponse.json(payload)),
@@ -31,13 +39,6 @@ export const app = HttpRouter.empty.pipe(
     )
   )
 )
-
-/** The headers a real client sends besides `host` (the same as TestClient's defaults). */
-export const clientHeaders: Readonly<Record<string, string>> = {
-  "user-agent": "bench-client/1.0",
-  accept: "*/*",
-  "accept-encoding": "gzip, deflate, br, zstd"
-}
 
 /** A fresh request object for `path`, as a server gets one per request. */
 export const freshRequest = (
@@ -171,72 +172,3 @@ export const times = <A, E, R>(n: number, effect: Effect.Effect<A, E, R>): Effec
   Effect.gen(function* () {
     for (let i = 0; i < n; i++) yield* effect
   })
-
-/** Throws unless `body` is the /json payload. */
-export const checkPayload = (body: unknown, who: string): void => {
-  if (typeof body !== "object" || body === null || (body as { id?: unknown }).id !== 42) {
-    throw new Error(`${who}: unexpected body ${JSON.stringify(body)}`)
-  }
-}
-
-export const perSecond = (n: number, seconds: number) => n / seconds
-
-export const formatRate = (rate: number) => `${formatNumber(rate)} req/s`
-
-/** Requests per second over the rounds, `median [min–max]`, with a `unit` ("req/s"). */
-export const formatRates = (s: { median: number; min: number; max: number }, unit = "req/s") =>
-  `${formatNumber(s.median)} ${unit} [${formatNumber(s.min)}–${formatNumber(s.max)}]`
-
-/** How many seconds one run of the measurements took, as shown beside each figure. */
-export const runNote = (n: number, seconds: number) =>
-  `${n.toLocaleString("en-US")} per run, median ${seconds.toFixed(3)} s`
-
-/** A subject of a request scenario: `n` requests per run. */
-export interface RateSubject {
-  readonly name: string
-  readonly n: number
-  readonly run: () => Promise<void>
-  /** The minimum ratio of ours to this subject (requests per second), if it is a target. */
-  readonly target?: number
-}
-
-/**
- * The rows of a request scenario: each subject's requests per second, and for every subject
- * but ours (`subjects[0]`) the ratio of ours to it, paired per round, with its target.
- */
-export const rateRows = (
-  scenario: string,
-  subjects: ReadonlyArray<RateSubject>,
-  measured: ReadonlyArray<Measurement>,
-  ratioLabel: (subject: RateSubject) => string = () => "",
-  /**
-   * The index of the pipeline floor among `subjects`: each peer with a target then also
-   * shows the floor's own ratio to it, the most any client running the real pipeline
-   * could reach against that peer.
-   */
-  floorIndex?: number
-): Array<Row> => {
-  const ours = measured[0]
-  const n0 = subjects[0].n
-  return measured.map((m, i) => {
-    const subject = subjects[i]
-    const value = `${formatRates(perRun(m, (s) => perSecond(subject.n, s)))} (${subject.n.toLocaleString("en-US")} per run)`
-    if (i === 0) return { scenario, subject: m.name, value }
-    const ratio = paired(ours, m, (a, b) => perSecond(n0, a) / perSecond(subject.n, b))
-    const label = ratioLabel(subject)
-    const floor = floorIndex === undefined || floorIndex === i ? undefined : subjects[floorIndex]
-    const ceiling =
-      floor === undefined || subject.target === undefined
-        ? ""
-        : `; the pipeline floor itself: ${formatRatios(
-            paired(measured[floorIndex!], m, (a, b) => perSecond(floor.n, a) / perSecond(subject.n, b))
-          )}`
-    return {
-      scenario,
-      subject: m.name,
-      value,
-      ratio: `ours ${formatRatios(ratio)}${label === "" ? "" : ` ${label}`}${ceiling}`,
-      ...(subject.target === undefined ? {} : { target: `>= ${subject.target}x`, met: ratio.median >= subject.target })
-    }
-  })
-}

@@ -10,9 +10,17 @@
  */
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
+import {
+  compare,
+  formatSeconds,
+  formatSpread,
+  type Measurement,
+  paired,
+  perRun,
+  type Row
+} from "../../../scripts/bench/harness.js"
 import * as TestClient from "../src/Client.js"
 import { formatRatios } from "./app.js"
-import { compare, formatSeconds, formatSpread, type Measurement, paired, perRun, type Row } from "./harness.js"
 
 export const settings = { cookies: 10_000 }
 

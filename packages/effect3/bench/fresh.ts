@@ -12,9 +12,9 @@
 import { HttpClient, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer } from "effect"
+import { compare, formatSpread, type Measurement, paired, perRun, type Row } from "../../../scripts/bench/harness.js"
 import * as TestClient from "../src/Client.js"
 import { app, checkPayload, formatRatios, times } from "./app.js"
-import { compare, formatSpread, type Measurement, paired, perRun, type Row } from "./harness.js"
 
 /** Iterations per run. */
 export const counts = { ours: 100, trivial: 1_000, layerTest: 20 }

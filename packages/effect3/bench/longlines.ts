@@ -9,9 +9,18 @@
  * (The SSE case, one 4 MiB `data` line in 1 KiB chunks, is one of bench/sse.ts's chunkings.)
  */
 import { Chunk, Effect, Stream } from "effect"
+import {
+  compare,
+  formatSeconds,
+  formatSpread,
+  type Measurement,
+  mib,
+  paired,
+  perRun,
+  type Row
+} from "../../../scripts/bench/harness.js"
 import * as TestStream from "../src/Stream.js"
 import { formatRatios } from "./app.js"
-import { compare, formatSeconds, formatSpread, type Measurement, mib, paired, perRun, type Row } from "./harness.js"
 
 export const settings = {
   lineBytes: 100 * 1024 * 1024,

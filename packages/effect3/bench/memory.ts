@@ -9,10 +9,10 @@
  * (<= 2 MiB growth to 100,000).
  */
 import { Effect, ManagedRuntime } from "effect"
+import { mib, type Row } from "../../../scripts/bench/harness.js"
 import * as TestClient from "../src/Client.js"
 import * as TestTracer from "../src/Tracer.js"
 import { app, checkPayload, times } from "./app.js"
-import { mib, type Row } from "./harness.js"
 
 export const settings = {
   first: 20_000,

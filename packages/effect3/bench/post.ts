@@ -10,25 +10,13 @@
  *   against 1,000 concurrent pipeline-floor requests (a fresh request and a fiber each).
  */
 import { Effect, ManagedRuntime } from "effect"
+import { compare, floorPair, makeBody, type Row } from "../../../scripts/bench/harness.js"
 import * as TestClient from "../src/Client.js"
-import { app, checkPayload, freshRequest, makePipeline, type RateSubject, rateRows, sinkJson, times } from "./app.js"
-import { compare, type Row } from "./harness.js"
+import { app, checkPayload, freshRequest, makePipeline, type RateSubject, sinkJson, times } from "./app.js"
 
 /** Requests per run (the concurrent ones: batches of `concurrency`). */
 export const counts = { postOurs: 100, postFloor: 100, batchesOurs: 1, batchesFloor: 1 }
 const concurrency = 1_000
-
-/** About 64 KiB of JSON: an array of small records. */
-export const makeBody = (bytes: number) => {
-  const items: Array<{ id: number; name: string; tags: ReadonlyArray<string>; active: boolean }> = []
-  let size = 2
-  for (let id = 0; size < bytes; id++) {
-    const item = { id, name: `item-${id}-${"x".repeat(id % 17)}`, tags: ["alpha", "beta"], active: id % 2 === 0 }
-    size += JSON.stringify(item).length + 1
-    items.push(item)
-  }
-  return { items }
-}
 
 export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
   const body = makeBody(64 * 1024)
@@ -105,18 +93,9 @@ export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
   try {
     const post = await compare(postSubjects, runs)
     const concurrent = await compare(concurrentSubjects, runs)
-    // Floor first, then ours with its ratio to the floor.
-    const pair = (scenario: string, subjects: ReadonlyArray<RateSubject>, measured: typeof post) => {
-      const [oursRow, floorRow] = rateRows(scenario, subjects, measured)
-      const ratio = floorRow.ratio?.replace(/^ours /, "") ?? ""
-      return [
-        { scenario, subject: floorRow.subject, value: floorRow.value },
-        { ...oursRow, ratio: `${ratio} pipeline floor` }
-      ]
-    }
     return [
-      ...pair(`POST ${(text.length / 1024).toFixed(0)} KiB JSON`, postSubjects, post),
-      ...pair(`${concurrency.toLocaleString("en-US")} concurrent GET`, concurrentSubjects, concurrent)
+      ...floorPair(`POST ${(text.length / 1024).toFixed(0)} KiB JSON`, postSubjects, post),
+      ...floorPair(`${concurrency.toLocaleString("en-US")} concurrent GET`, concurrentSubjects, concurrent)
     ]
   } finally {
     await runtime.dispose()

@@ -27,6 +27,7 @@ import { Hono } from "hono"
 import { inject } from "light-my-request"
 import request from "supertest"
 import { Client } from "undici"
+import { compare, formatRss, type Row } from "../../../scripts/bench/harness.js"
 import * as TestClient from "../src/Client.js"
 import {
   app,
@@ -40,7 +41,6 @@ import {
   sinkJson,
   times
 } from "./app.js"
-import { compare, formatRss, type Row } from "./harness.js"
 
 /** Requests per run for each subject. */
 export const counts = {

@@ -6,9 +6,18 @@
  */
 import { HttpApp, HttpRouter, HttpServerResponse } from "@effect/platform"
 import { Chunk, Effect, ManagedRuntime, Stream } from "effect"
+import {
+  compare,
+  formatRss,
+  formatSpread,
+  type Measurement,
+  mib,
+  paired,
+  perRun,
+  type Row
+} from "../../../scripts/bench/harness.js"
 import * as TestClient from "../src/Client.js"
 import { formatRatios, freshRequest, makePipeline } from "./app.js"
-import { compare, formatRss, formatSpread, type Measurement, mib, paired, perRun, type Row } from "./harness.js"
 
 const chunkSize = 64 * 1024
 const total = 256 * 1024 * 1024

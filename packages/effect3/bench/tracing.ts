@@ -6,6 +6,7 @@
  */
 import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { Effect, ManagedRuntime } from "effect"
+import { compare, formatSpread, type Measurement, paired, perRun, type Row } from "../../../scripts/bench/harness.js"
 import * as TestClient from "../src/Client.js"
 import {
   app,
@@ -18,7 +19,6 @@ import {
   sinkJson,
   times
 } from "./app.js"
-import { compare, formatSpread, type Measurement, paired, perRun, type Row } from "./harness.js"
 
 export const counts = { traced: 600, untraced: 600, floor: 1_500 }
 

@@ -11,7 +11,7 @@
  * subject once, in an order rotating from round to round, so neither drift in the machine's
  * speed nor what the previous subject left behind favours one. A figure is the median over the
  * rounds with its range [min–max]; a ratio is computed per round from the two subjects' runs in
- * that round. Writes bench/RESULTS.md. Nothing here is asserted by the test suite.
+ * that round. Writes bench/TOOLS.md. Nothing here is asserted by the test suite.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -223,7 +223,7 @@ const main = async () => {
       ""
     ].join("\n")
     console.log(report)
-    fs.writeFileSync(new URL("./RESULTS.md", import.meta.url), report)
+    fs.writeFileSync(new URL("./TOOLS.md", import.meta.url), report)
   } finally {
     await Effect.runPromise(Scope.close(scope, Exit.void))
   }

@@ -1,5 +1,6 @@
 /**
- * A small benchmark harness: every figure is a ratio measured in the same process (or, for
+ * The benchmark harness both editions share (it uses no Effect: each edition's bench imports
+ * it with its own Effect). Every figure is a ratio measured in the same process (or, for
  * subjects run in child processes, the same run), because absolute numbers on a shared
  * 2-core machine are noise.
  *
@@ -164,3 +165,115 @@ export const formatRss = (m: Measurement) =>
 
 export const machine = () =>
   `${os.cpus()[0]?.model ?? "unknown CPU"} x ${os.cpus().length}, ${mib(os.totalmem())} RAM, Node ${process.version}, ${os.platform()} ${os.release()}`
+
+// -----------------------------------------------------------------------------
+// Request scenarios (both editions): the app's JSON, and rows of requests per second.
+// -----------------------------------------------------------------------------
+
+/** What GET /json answers in every edition's bench app. */
+export const payload = { ok: true, id: 42, name: "effect-http-testkit", tags: ["a", "b", "c"] }
+
+/** The headers a real client sends besides `host` (the same as TestClient's defaults). */
+export const clientHeaders: Readonly<Record<string, string>> = {
+  "user-agent": "bench-client/1.0",
+  accept: "*/*",
+  "accept-encoding": "gzip, deflate, br, zstd"
+}
+
+/** Throws unless `body` is the /json payload. */
+export const checkPayload = (body: unknown, who: string): void => {
+  if (typeof body !== "object" || body === null || (body as { id?: unknown }).id !== 42) {
+    throw new Error(`${who}: unexpected body ${JSON.stringify(body)}`)
+  }
+}
+
+/** About `bytes` of JSON: an array of small records (the POST scenario's body). */
+export const makeBody = (bytes: number) => {
+  const items: Array<{ id: number; name: string; tags: ReadonlyArray<string>; active: boolean }> = []
+  let size = 2
+  for (let id = 0; size < bytes; id++) {
+    const item = { id, name: `item-${id}-${"x".repeat(id % 17)}`, tags: ["alpha", "beta"], active: id % 2 === 0 }
+    size += JSON.stringify(item).length + 1
+    items.push(item)
+  }
+  return { items }
+}
+
+export const perSecond = (n: number, seconds: number) => n / seconds
+
+export const formatRate = (rate: number) => `${formatNumber(rate)} req/s`
+
+/** Requests per second over the rounds, `median [min–max]`, with a `unit` ("req/s"). */
+export const formatRates = (s: { median: number; min: number; max: number }, unit = "req/s") =>
+  `${formatNumber(s.median)} ${unit} [${formatNumber(s.min)}–${formatNumber(s.max)}]`
+
+/** How many seconds one run of the measurements took, as shown beside each figure. */
+export const runNote = (n: number, seconds: number) =>
+  `${n.toLocaleString("en-US")} per run, median ${seconds.toFixed(3)} s`
+
+/** A subject of a request scenario: `n` requests per run. */
+export interface RateSubject {
+  readonly name: string
+  readonly n: number
+  readonly run: () => Promise<void>
+  /** The minimum ratio of ours to this subject (requests per second), if it is a target. */
+  readonly target?: number
+}
+
+/**
+ * The rows of a request scenario: each subject's requests per second, and for every subject
+ * but ours (`subjects[0]`) the ratio of ours to it, paired per round, with its target.
+ */
+export const rateRows = (
+  scenario: string,
+  subjects: ReadonlyArray<RateSubject>,
+  measured: ReadonlyArray<Measurement>,
+  ratioLabel: (subject: RateSubject) => string = () => "",
+  /**
+   * The index of the pipeline floor among `subjects`: each peer with a target then also
+   * shows the floor's own ratio to it, the most any client running the real pipeline
+   * could reach against that peer.
+   */
+  floorIndex?: number
+): Array<Row> => {
+  const ours = measured[0]
+  const n0 = subjects[0].n
+  return measured.map((m, i) => {
+    const subject = subjects[i]
+    const value = `${formatRates(perRun(m, (s) => perSecond(subject.n, s)))} (${subject.n.toLocaleString("en-US")} per run)`
+    if (i === 0) return { scenario, subject: m.name, value }
+    const ratio = paired(ours, m, (a, b) => perSecond(n0, a) / perSecond(subject.n, b))
+    const label = ratioLabel(subject)
+    const floor = floorIndex === undefined || floorIndex === i ? undefined : subjects[floorIndex]
+    const ceiling =
+      floor === undefined || subject.target === undefined
+        ? ""
+        : `; the pipeline floor itself: ${formatRatios(
+            paired(measured[floorIndex!], m, (a, b) => perSecond(floor.n, a) / perSecond(subject.n, b))
+          )}`
+    return {
+      scenario,
+      subject: m.name,
+      value,
+      ratio: `ours ${formatRatios(ratio)}${label === "" ? "" : ` ${label}`}${ceiling}`,
+      ...(subject.target === undefined ? {} : { target: `>= ${subject.target}x`, met: ratio.median >= subject.target })
+    }
+  })
+}
+
+/**
+ * The floor-first pair of a two-subject request scenario (`subjects[0]` ours, `[1]` the
+ * pipeline floor): the floor's row, then ours with its ratio to the floor.
+ */
+export const floorPair = (
+  scenario: string,
+  subjects: ReadonlyArray<RateSubject>,
+  measured: ReadonlyArray<Measurement>
+): Array<Row> => {
+  const [oursRow, floorRow] = rateRows(scenario, subjects, measured)
+  const ratio = floorRow.ratio?.replace(/^ours /, "") ?? ""
+  return [
+    { scenario, subject: floorRow.subject, value: floorRow.value },
+    { ...oursRow, ratio: `${ratio} pipeline floor` }
+  ]
+}
