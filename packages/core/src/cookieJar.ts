@@ -4,7 +4,7 @@
  */
 import { isIP } from "node:net"
 import { Cookie, CookieJar, canonicalDomain, defaultPath, domainMatch, getPublicSuffix, pathMatch } from "tough-cookie"
-import { describe, isOptionBag, tokenRe } from "./values.js"
+import { booleanProblem, describe, isOptionBag, tokenRe, unknownKeys } from "./values.js"
 
 /** A stored cookie as the jar lists it (host-only cookies have no `domain`). */
 export interface JarCookie {
@@ -242,4 +242,97 @@ export const cookieHeader = (fromJar: string, call: Readonly<Record<string, stri
   const pairs = fromJar === "" ? [] : fromJar.split("; ").filter((pair) => !names.has(pair.slice(0, pair.indexOf("="))))
   for (const [name, value] of Object.entries(call)) pairs.push(`${name}=${encodeCookieValue(value)}`)
   return pairs.join("; ")
+}
+
+const cookieOptionNames = ["url", "domain", "path", "expires", "maxAge", "secure", "httpOnly", "sameSite"]
+const cookiePathRe = /^[\x20-\x3a\x3c-\x7e]*$/
+const cookieDomainRe = /^\.?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/
+const sameSites: Readonly<Record<string, string>> = { lax: "Lax", strict: "Strict", none: "None" }
+
+/**
+ * The `Set-Cookie` line a test's `setCookie(name, value, options)` stores, or what is wrong
+ * with it. Every attribute is checked: a `;` or CR/LF in a path or domain would start another
+ * attribute (`path: "/; Secure"`), an Invalid Date would serialise as `Expires=Invalid Date`,
+ * a path without a leading `/` would be silently replaced by a browser. `maxAge` is the
+ * edition's to read (a Duration): `maxAgeSeconds` is its whole number of seconds, or what is
+ * wrong with it. The value is kept as the kit sends it in a `Cookie` header
+ * (`encodeCookieValue`).
+ */
+export const cookieLine = (
+  name: unknown,
+  value: unknown,
+  rawOptions: unknown,
+  maxAgeSeconds: number | { readonly problem: string } | undefined
+): { readonly header: string } | { readonly problem: string } => {
+  const fail = (problem: string) => ({ problem })
+  if (rawOptions !== undefined && !isOptionBag(rawOptions)) {
+    return fail(`setCookie options must be an object such as { path: "/" }, got ${describe(rawOptions)}`)
+  }
+  const options = (rawOptions ?? {}) as Readonly<Record<string, unknown>>
+  const unknown = unknownKeys(options, cookieOptionNames, "option")
+  if (unknown !== undefined) return fail(unknown)
+  if (typeof name !== "string" || !tokenRe.test(name)) {
+    return fail(`invalid cookie name ${describe(name)}: only token characters are allowed`)
+  }
+  if (typeof value !== "string")
+    return fail(`cookie ${describe(name)} must have a string value, got ${describe(value)}`)
+  const valueProblem = cookieValueProblem(name, value)
+  if (valueProblem !== undefined) return fail(valueProblem)
+
+  const parts = [`${name}=${encodeCookieValue(value)}`]
+  const path = options.path ?? "/"
+  if (typeof path !== "string") return fail(`path must be a string such as "/admin", got ${describe(path)}`)
+  if (!path.startsWith("/")) {
+    return fail(`path ${describe(path)} must start with "/" (a browser would silently use the URL's directory instead)`)
+  }
+  if (path.includes(";")) {
+    return fail(`path ${describe(path)} contains ";", which would end the path and start another attribute`)
+  }
+  if (!cookiePathRe.test(path)) {
+    return fail(`path ${describe(path)} contains a control character or a non-ASCII one: percent-encode it`)
+  }
+  parts.push(`Path=${path}`)
+  if (options.domain !== undefined) {
+    if (typeof options.domain !== "string" || !cookieDomainRe.test(options.domain)) {
+      return fail(
+        `domain must be a host name such as "example.com" (no ";", whitespace or control characters), got ${describe(options.domain)}`
+      )
+    }
+    parts.push(`Domain=${options.domain}`)
+  }
+  if (options.expires !== undefined) {
+    const expires: unknown = options.expires
+    if (!(expires instanceof Date) || Number.isNaN(expires.getTime())) {
+      return fail(`expires must be a valid Date, got ${describe(expires)}`)
+    }
+    parts.push(`Expires=${expires.toUTCString()}`)
+  }
+  if (maxAgeSeconds !== undefined) {
+    if (typeof maxAgeSeconds !== "number") return fail(maxAgeSeconds.problem)
+    parts.push(`Max-Age=${maxAgeSeconds}`)
+  }
+  for (const flag of ["secure", "httpOnly"] as const) {
+    const given = options[flag]
+    if (given === undefined) continue
+    const problem = booleanProblem(flag, given)
+    if (problem !== undefined) return fail(problem)
+    if (given) parts.push(flag === "secure" ? "Secure" : "HttpOnly")
+  }
+  if (options.sameSite !== undefined) {
+    const sameSite = typeof options.sameSite === "string" ? sameSites[options.sameSite] : undefined
+    if (sameSite === undefined || !Object.hasOwn(sameSites, options.sameSite as string)) {
+      return fail(`sameSite must be "lax", "strict" or "none", got ${describe(options.sameSite)}`)
+    }
+    parts.push(`SameSite=${sameSite}`)
+  }
+  return { header: parts.join("; ") }
+}
+
+/** A `maxAge` of so many milliseconds as Max-Age's whole seconds, or what is wrong with it. */
+export const maxAgeSeconds = (millis: number, shown: string): number | { readonly problem: string } => {
+  if (!Number.isFinite(millis)) {
+    return { problem: "maxAge is infinite: omit maxAge for a cookie that lasts the session, or give a far expires" }
+  }
+  if (millis % 1000 !== 0) return { problem: `maxAge ${shown} is not a whole number of seconds, which Max-Age counts` }
+  return millis / 1000
 }

@@ -10,13 +10,24 @@
 
 import * as NodeHttpPlatform from "@effect/platform-node/NodeHttpPlatform"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { FailureReporter, Jar, Ring } from "@effect-http-testkit/core"
+import {
+  cookieLine,
+  describe,
+  encodeCookieValue,
+  FailureReporter,
+  isOptionBag,
+  Jar,
+  type JarCookie,
+  maxAgeSeconds,
+  Ring
+} from "@effect-http-testkit/core"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as FileSystem from "effect/FileSystem"
 import {
+  Cookies,
   Etag,
   HttpClient,
   type HttpClientError,
@@ -29,6 +40,7 @@ import {
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Path from "effect/Path"
+import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as Socket from "effect/socket/Socket"
@@ -57,7 +69,7 @@ export interface Options {
   readonly baseUrl?: string | undefined
   /** Headers sent with every request; a request's own headers of the same name replace them. */
   readonly headers?: Readonly<Record<string, string | undefined>> | undefined
-  /** Cookies sent with every request. */
+  /** Cookies put in the jar at the start, for the base URL's host on every path. */
   readonly cookies?: Readonly<Record<string, string>> | undefined
   /** Bound on each request, on the wall clock (it fires under `TestClock`). Default 30 seconds. */
   readonly timeout?: string | number | undefined
@@ -187,6 +199,29 @@ export interface Exchange {
 }
 
 /**
+ * Attributes of a cookie put into the jar by the test ({@link setCookie}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CookieOptions {
+  /** The URL the cookie is set from (default: the client's `baseUrl`); a relative one is joined to `baseUrl`. */
+  readonly url?: string | undefined
+  /** A host name such as `"example.com"` (no `;`, whitespace or control characters). */
+  readonly domain?: string | undefined
+  /** Default `/`. Must start with `/`; no `;` or control characters. */
+  readonly path?: string | undefined
+  /** A valid `Date`. */
+  readonly expires?: Date | undefined
+  /** A whole number of seconds as a Duration (`0` deletes the cookie). */
+  readonly maxAge?: Duration.Input | undefined
+  readonly secure?: boolean | undefined
+  readonly httpOnly?: boolean | undefined
+  /** The `SameSite` attribute. */
+  readonly sameSite?: "lax" | "strict" | "none" | undefined
+}
+
+/**
  * A request the kit refuses to send, or a bad option: the message says what to fix.
  *
  * @since 0.1.0
@@ -281,6 +316,12 @@ export interface Service {
   readonly cookieHeader: (url?: string) => Effect.Effect<string, InvalidRequest>
   /** The recent exchanges, oldest first (see {@link exchanges}). */
   readonly exchanges: Effect.Effect<ReadonlyArray<Exchange>>
+  /** The jar's cookies for the base URL (see {@link cookies}). */
+  readonly cookies: Effect.Effect<Cookies.Cookies>
+  /** Puts a cookie into the jar (see {@link setCookie}). */
+  readonly setCookie: (name: string, value: string, options?: CookieOptions) => Effect.Effect<void, InvalidRequest>
+  /** Removes every cookie, or those named `name` (see {@link clearCookies}). */
+  readonly clearCookies: (name?: string) => Effect.Effect<void>
   /**
    * Opens a streamed exchange in the current scope. Succeeds once the headers are sent
    * (bounded by `timeout`); reading the body is bounded by the test (e.g. `Stream.timeout`).
@@ -312,6 +353,68 @@ export interface Service {
  */
 export class TestClient extends Context.Service<TestClient, Service>()("@effect-http-testkit/effect4/TestClient") {}
 
+/** The jar's cookies as platform Cookies. */
+const cookiesOf = (list: ReadonlyArray<JarCookie>): Cookies.Cookies =>
+  Cookies.fromIterable(
+    list.flatMap((cookie) => {
+      const made = Cookies.makeCookie(cookie.name, cookie.value, {
+        ...(cookie.domain === undefined ? {} : { domain: cookie.domain }),
+        ...(cookie.path === undefined ? {} : { path: cookie.path }),
+        ...(cookie.expires === undefined ? {} : { expires: cookie.expires }),
+        ...(cookie.maxAgeSeconds === undefined ? {} : { maxAge: Duration.seconds(cookie.maxAgeSeconds) }),
+        ...(cookie.secure ? { secure: true } : {}),
+        ...(cookie.httpOnly ? { httpOnly: true } : {}),
+        ...(cookie.sameSite === undefined ? {} : { sameSite: cookie.sameSite })
+      })
+      return Result.isSuccess(made) ? [made.success] : []
+    })
+  )
+
+/** The `Set-Cookie` line `setCookie` stores and the URL it is stored from, or what is wrong. */
+const cookieToSet = (
+  base: URL,
+  name: unknown,
+  value: unknown,
+  rawOptions: unknown
+): { readonly url: string; readonly header: string } | { readonly url: string; readonly problem: string } => {
+  const options = (isOptionBag(rawOptions) ? rawOptions : {}) as CookieOptions
+  let url = base.href
+  if (options.url !== undefined) {
+    if (typeof options.url !== "string") {
+      return { url, problem: `url must be a string such as "/admin", got ${describe(options.url)}` }
+    }
+    try {
+      const resolved = new URL(options.url, base)
+      if (resolved.protocol !== "http:" && resolved.protocol !== "https:") {
+        return {
+          url,
+          problem: `unsupported url scheme ${resolved.protocol} in ${describe(options.url)}: use http or https`
+        }
+      }
+      url = resolved.href
+    } catch {
+      return {
+        url,
+        problem: `invalid url ${describe(options.url)}: give a path such as "/admin" or an absolute http(s) URL`
+      }
+    }
+  }
+  let seconds: number | { readonly problem: string } | undefined
+  if (options.maxAge !== undefined) {
+    const decoded =
+      typeof options.maxAge === "number" && Number.isNaN(options.maxAge)
+        ? Option.none()
+        : Duration.fromInput(options.maxAge)
+    seconds =
+      Option.isNone(decoded) || Duration.toMillis(decoded.value) < 0
+        ? {
+            problem: `maxAge ${describe(options.maxAge)} is not a Duration: give a Duration such as "1 hour" (0 deletes)`
+          }
+        : maxAgeSeconds(Duration.toMillis(decoded.value), Duration.format(decoded.value))
+  }
+  return { url, ...cookieLine(name, value, rawOptions, seconds) }
+}
+
 const makeService = (options: Options | undefined) =>
   Effect.gen(function* () {
     const inProcess = yield* server.make
@@ -323,6 +426,12 @@ const makeService = (options: Options | undefined) =>
     const tracker = new tasks.Tracker(background.settings)
     yield* Effect.addFinalizer(() => Effect.orDie(tracker.afterShutdown))
     const jar = new Jar()
+    // The client option's cookies seed the jar, for the base URL's host on every path.
+    if (typeof config !== "string" && config.cookies !== undefined) {
+      for (const [name, value] of Object.entries(config.cookies)) {
+        jar.set(`${name}=${encodeCookieValue(value)}; Path=/`, config.base.href)
+      }
+    }
     const invalid = (method: string, url: string, reason: string) =>
       Effect.fail(new errors.InvalidRequest({ method, url, reason }))
     const problem = typeof config === "string" ? config : background.problem
@@ -373,6 +482,26 @@ const makeService = (options: Options | undefined) =>
           }
         }),
       exchanges: Effect.sync(() => log.list()),
+      cookies: Effect.sync(() => cookiesOf(jar.cookies(fallback.base.href))),
+      setCookie: (name, value, cookieOptions) =>
+        Effect.suspend(() => {
+          const base = fallback.base
+          const set = cookieToSet(base, name, value, cookieOptions)
+          if ("problem" in set) {
+            return Effect.fail(new errors.InvalidRequest({ method: "SET-COOKIE", url: set.url, reason: set.problem }))
+          }
+          const refused = jar.set(set.header, set.url)
+          return refused === undefined
+            ? Effect.void
+            : Effect.fail(
+                new errors.InvalidRequest({
+                  method: "SET-COOKIE",
+                  url: set.url,
+                  reason: `the jar refused cookie ${JSON.stringify(name)}: ${refused}`
+                })
+              )
+        }),
+      clearCookies: (name) => Effect.sync(() => jar.clear(name)),
       stream: (method, url, requestOptions) =>
         (problem !== undefined || state === undefined
           ? invalid(method, url, problem ?? "")
@@ -726,3 +855,37 @@ export const exchanges: Effect.Effect<ReadonlyArray<Exchange>, never, TestClient
   Effect.service(TestClient),
   (client) => client.exchanges
 )
+
+/**
+ * The jar's cookies for the base URL, as platform `Cookies` (with their attributes).
+ *
+ * @since 0.1.0
+ * @category cookies
+ */
+export const cookies: Effect.Effect<Cookies.Cookies, never, TestClient> = Effect.flatMap(
+  Effect.service(TestClient),
+  (client) => client.cookies
+)
+
+/**
+ * Puts a cookie into the jar as if the app had set it (from `options.url`, default the base
+ * URL). Every attribute is checked: bad input fails with `InvalidRequest` saying what to fix.
+ *
+ * @since 0.1.0
+ * @category cookies
+ */
+export const setCookie = (
+  name: string,
+  value: string,
+  options?: CookieOptions
+): Effect.Effect<void, InvalidRequest, TestClient> =>
+  Effect.flatMap(Effect.service(TestClient), (client) => client.setCookie(name, value, options))
+
+/**
+ * Removes every cookie from the jar, or only those named `name`.
+ *
+ * @since 0.1.0
+ * @category cookies
+ */
+export const clearCookies = (name?: string): Effect.Effect<void, never, TestClient> =>
+  Effect.flatMap(Effect.service(TestClient), (client) => client.clearCookies(name))

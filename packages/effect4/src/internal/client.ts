@@ -327,10 +327,8 @@ export const prepare = (
     headerLines: mergeLines(defaults, config.headers, body.lines, own).filter(([, value]) => value !== removed),
     body: body.body
   }
-  const callCookies =
-    config.cookies === undefined && options.cookies === undefined
-      ? undefined
-      : { ...config.cookies, ...options.cookies }
+  // The client option's cookies are in the jar (seeded at the start); a call's replace them.
+  const callCookies = options.cookies
   return { first, callCookies, timeoutMillis, follow, maxRedirects }
 }
 
