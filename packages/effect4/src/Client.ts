@@ -85,6 +85,11 @@ export interface Options {
   readonly maxRedirects?: number | undefined
   /** The `accept-encoding` sent with every request; `""` sends none. Default `"gzip, deflate, br, zstd"`. */
   readonly acceptEncoding?: string | undefined
+  /**
+   * The client's address, as the app's `request.remoteAddress` sees it (a proxy's, to test
+   * `X-Forwarded-For` handling). An IPv4 or IPv6 address. Default `"127.0.0.1"`.
+   */
+  readonly remoteAddress?: string | undefined
   /** How many spans the layer's `TestTracer` keeps (the newest). Default 10,000. */
   readonly spanLimit?: number | undefined
   /** How many exchanges {@link exchanges} keeps (the newest; 0 keeps none). Default 100. */
@@ -126,8 +131,16 @@ export interface RequestOptions {
   readonly cookies?: Readonly<Record<string, string>> | undefined
   /** A JSON body (`content-type: application/json`). */
   readonly json?: unknown
-  /** A text (`text/plain;charset=UTF-8`) or binary body. */
-  readonly body?: string | Uint8Array | undefined
+  /**
+   * A text (`text/plain;charset=UTF-8`) or binary body, or a Stream of bytes (sent chunked;
+   * the kit reads it whole before sending, so the app sees the body once it is complete).
+   */
+  readonly body?: string | Uint8Array | Stream.Stream<Uint8Array, unknown> | undefined
+  /**
+   * A `multipart/form-data` body: FormData, or a record of field name to string or Blob (or
+   * arrays of them), encoded as fetch encodes FormData.
+   */
+  readonly multipart?: FormData | Readonly<Record<string, string | Blob | ReadonlyArray<string | Blob>>> | undefined
   /** A urlencoded form body. */
   readonly form?: Readonly<Record<string, string>> | undefined
   readonly timeout?: string | number | undefined

@@ -242,3 +242,91 @@ describe("response framing, as Node frames it", () => {
     }).pipe(Effect.provide(NodeHttpServer.layerTest))
   )
 })
+
+describe("request bodies and the peer, from TestClient's options", () => {
+  const Parts = HttpRouter.add("POST", "/parts", (request) =>
+    Effect.gen(function* () {
+      const persisted = yield* request.multipart
+      const fields: Record<string, unknown> = {}
+      for (const [name, value] of Object.entries(persisted)) {
+        fields[name] =
+          typeof value === "string"
+            ? value
+            : (value as ReadonlyArray<unknown>).map((part) =>
+                typeof part === "string" ? part : `${(part as { name: string }).name}`
+              )
+      }
+      return HttpServerResponse.jsonUnsafe({
+        fields,
+        contentType: (request.headers["content-type"] ?? "").split(";")[0]
+      })
+    }).pipe(Effect.scoped)
+  )
+  const Peer = HttpRouter.add("GET", "/peer", (request) =>
+    Effect.succeed(HttpServerResponse.text(Option.getOrElse(request.remoteAddress, () => "none")))
+  )
+  const App2 = Layer.mergeAll(App, Parts, Peer)
+
+  it.effect("multipart: FormData or a record, read by the app as platform-node reads it", () =>
+    Effect.gen(function* () {
+      const form = new FormData()
+      form.append("title", "holiday")
+      form.append("photo", new File(["jpeg bytes"], "photo.jpg", { type: "image/jpeg" }))
+      const fromForm = yield* Effect.flatMap(TestClient.post("/parts", { multipart: form }), (r) => r.json)
+      const fromRecord = yield* Effect.flatMap(
+        TestClient.post("/parts", {
+          multipart: { title: "holiday", photo: new File(["jpeg bytes"], "photo.jpg", { type: "image/jpeg" }) }
+        }),
+        (r) => r.json
+      )
+      expect(fromForm).toEqual({
+        fields: { title: "holiday", photo: ["photo.jpg"] },
+        contentType: "multipart/form-data"
+      })
+      expect(fromRecord).toEqual(fromForm)
+    }).pipe(Effect.provide(TestClient.layer(App2)))
+  )
+
+  it.effect("a Stream body is sent chunked and read whole by the app", () =>
+    Effect.gen(function* () {
+      const chunks = Stream.make(new Uint8Array([1, 2, 3]), new Uint8Array([4, 5]))
+      const seen = yield* Effect.flatMap(TestClient.post("/seen", { body: chunks }), (r) => r.json)
+      expect(seen).toMatchObject({ total: 5 })
+      const [exchange] = yield* TestClient.exchanges
+      expect(exchange!.request.headers["transfer-encoding"]).toBe("chunked")
+      expect(exchange!.request.headers["content-length"]).toBeUndefined()
+      // A failing body stream fails the request with InvalidRequest, never reaching the app.
+      const failed = yield* Effect.flip(TestClient.post("/seen", { body: Stream.fail("disk gone") }))
+      expect(failed._tag).toBe("InvalidRequest")
+      expect(failed.message).toContain("the request body stream failed")
+    }).pipe(Effect.provide(TestClient.layer(App2)))
+  )
+
+  it.effect("bad bodies fail with InvalidRequest saying why", () =>
+    Effect.gen(function* () {
+      const refused = [
+        [TestClient.post("/seen", { multipart: { n: 1 } as never }), "multipart must be FormData or a record"],
+        [TestClient.post("/seen", { multipart: new FormData(), json: {} }), "give at most one of"],
+        [TestClient.post("/seen", { body: 42 as never }), "body must be a string, a Uint8Array or a Stream"],
+        [TestClient.post("/seen", { body: Stream.make("text") as never }), "must emit Uint8Array chunks"]
+      ] as const
+      for (const [attempt, reason] of refused) {
+        const error = yield* Effect.flip(attempt)
+        expect(error._tag).toBe("InvalidRequest")
+        expect(error.message).toContain(reason)
+      }
+    }).pipe(Effect.provide(TestClient.layer(App2)))
+  )
+
+  it.effect("the remoteAddress option is the peer the app sees; a bad one fails every request", () =>
+    Effect.gen(function* () {
+      const seen = (options?: TestClient.Options) =>
+        Effect.flatMap(TestClient.get("/peer"), (r) => r.text).pipe(Effect.provide(TestClient.layer(App2, options)))
+      expect(yield* seen()).toBe("127.0.0.1")
+      expect(yield* seen({ remoteAddress: "10.0.0.7" })).toBe("10.0.0.7")
+      expect(yield* seen({ remoteAddress: "::1" })).toBe("::1")
+      const error = yield* Effect.flip(seen({ remoteAddress: "localhost" }))
+      expect(error.message).toContain("remoteAddress must be an IPv4 or IPv6 address")
+    })
+  )
+})

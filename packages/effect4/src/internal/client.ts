@@ -6,6 +6,8 @@
  *
  * @internal
  */
+
+import { isIP } from "node:net"
 import {
   booleanProblem,
   cookieHeader,
@@ -30,6 +32,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { Headers, HttpClientRequest, HttpClientResponse } from "effect/http"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type { Options, RequestOptions, TestResponse } from "../Client.js"
 import { InvalidRequest, RequestTimeout, ResponseError, ServerError, TooManyRedirects } from "./errors.js"
 import {
@@ -54,7 +57,8 @@ const optionNames = [
   "acceptEncoding",
   "spanLimit",
   "exchangeLimit",
-  "report"
+  "report",
+  "remoteAddress"
 ]
 const requestOptionNames = [
   "headers",
@@ -63,6 +67,7 @@ const requestOptionNames = [
   "json",
   "body",
   "form",
+  "multipart",
   "timeout",
   "followRedirects",
   "maxRedirects"
@@ -86,6 +91,8 @@ export interface Config {
   /** How many exchanges `TestClient.exchanges` keeps (the newest). */
   readonly exchangeLimit: number
   readonly report: "onFailure" | "never"
+  /** The client's address, as the app's `remoteAddress` sees it. */
+  readonly remoteAddress: string
 }
 
 const durationMillis = (name: string, input: unknown): number | string => {
@@ -165,6 +172,10 @@ export const makeConfig = (input: unknown): Config | string => {
   if (options.report !== undefined && options.report !== "onFailure" && options.report !== "never") {
     return `report must be "onFailure" or "never", got ${describe(options.report)}`
   }
+  const remoteAddress = options.remoteAddress ?? "127.0.0.1"
+  if (typeof remoteAddress !== "string" || isIP(remoteAddress) === 0) {
+    return `remoteAddress must be an IPv4 or IPv6 address, as Node reports a socket's peer (e.g. "10.0.0.7" or "::1"), got ${describe(options.remoteAddress)}`
+  }
   const given = options.timeout !== undefined
   return {
     base,
@@ -178,20 +189,103 @@ export const makeConfig = (input: unknown): Config | string => {
     maxRedirects: options.maxRedirects ?? 20,
     acceptEncoding,
     exchangeLimit,
-    report: options.report ?? "onFailure"
+    report: options.report ?? "onFailure",
+    remoteAddress
   }
 }
 
-type Body = { readonly _tag: "Empty" } | { readonly _tag: "Bytes"; readonly bytes: Uint8Array }
+type Body =
+  | { readonly _tag: "Empty" }
+  /** `chunked`: sent with `transfer-encoding: chunked` (a Stream body), else with its content-length. */
+  | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly chunked?: boolean }
+  /** A multipart or Stream body, read into bytes before the first hop (see `loadBody`). */
+  | {
+      readonly _tag: "Load"
+      readonly load: Effect.Effect<
+        { readonly bytes: Uint8Array; readonly chunked: boolean; readonly contentType: string | undefined },
+        string
+      >
+    }
 
 const encoder = new TextEncoder()
+
+/** The `multipart` option as FormData: FormData itself, or a record of field to value(s). */
+const formDataOf = (input: unknown): FormData | string => {
+  if (input instanceof FormData) return input
+  const problem = `multipart must be FormData or a record of field name to string or Blob (or arrays of them), got ${describe(input)}`
+  if (!isOptionBag(input)) return problem
+  const form = new FormData()
+  for (const [name, value] of Object.entries(input)) {
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (typeof one === "string") form.append(name, one)
+      else if (one instanceof Blob) form.append(name, one)
+      else return problem
+    }
+  }
+  return form
+}
 
 /** The request body and the headers that describe it, from the request options. */
 const bodyOf = (
   options: RequestOptions
 ): { readonly body: Body; readonly lines: ReadonlyArray<readonly [string, string]> } | string => {
-  const given = [options.json !== undefined, options.body !== undefined, options.form !== undefined].filter(Boolean)
-  if (given.length > 1) return "give at most one of json, body and form"
+  const given = [
+    options.json !== undefined,
+    options.body !== undefined,
+    options.form !== undefined,
+    options.multipart !== undefined
+  ].filter(Boolean)
+  if (given.length > 1) return "give at most one of json, body, form and multipart"
+  if (options.multipart !== undefined) {
+    const form = formDataOf(options.multipart)
+    if (typeof form === "string") return form
+    return {
+      body: {
+        _tag: "Load",
+        // Encoded as fetch and undici encode FormData (its boundary in the content-type).
+        load: Effect.tryPromise({
+          try: async () => {
+            const web = new Response(form)
+            return {
+              bytes: new Uint8Array(await web.arrayBuffer()),
+              chunked: false,
+              contentType: web.headers.get("content-type") ?? undefined
+            }
+          },
+          catch: (cause) => `the multipart body could not be encoded: ${String(cause)}`
+        })
+      },
+      lines: []
+    }
+  }
+  if (Stream.isStream(options.body)) {
+    const body = options.body as Stream.Stream<Uint8Array, unknown>
+    return {
+      body: {
+        _tag: "Load",
+        load: Stream.runCollect(body).pipe(
+          Effect.map((chunks) => {
+            const list = Array.from(chunks)
+            if (list.some((chunk) => !(chunk instanceof Uint8Array))) return undefined
+            let size = 0
+            for (const chunk of list) size += chunk.length
+            const bytes = new Uint8Array(size)
+            let offset = 0
+            for (const chunk of list) {
+              bytes.set(chunk, offset)
+              offset += chunk.length
+            }
+            return { bytes, chunked: true, contentType: undefined }
+          }),
+          Effect.mapError((cause) => `the request body stream failed: ${String(cause)}`),
+          Effect.flatMap((loaded) =>
+            loaded === undefined ? Effect.fail("a Stream body must emit Uint8Array chunks") : Effect.succeed(loaded)
+          )
+        )
+      },
+      lines: []
+    }
+  }
   if (options.json !== undefined) {
     let text: string | undefined
     try {
@@ -220,7 +314,9 @@ const bodyOf = (
     }
   }
   if (options.body instanceof Uint8Array) return { body: { _tag: "Bytes", bytes: options.body }, lines: [] }
-  if (options.body !== undefined) return `body must be a string or a Uint8Array, got ${describe(options.body)}`
+  if (options.body !== undefined) {
+    return `body must be a string, a Uint8Array or a Stream of Uint8Array, got ${describe(options.body)}`
+  }
   return { body: { _tag: "Empty" }, lines: [] }
 }
 
@@ -332,6 +428,27 @@ export const prepare = (
   return { first, callCookies, timeoutMillis, follow, maxRedirects }
 }
 
+/** Reads a multipart or Stream body into bytes (with its content-type and framing), before the first hop. */
+export const loadBody = (prepared: Prepared, method: string, url: string): Effect.Effect<Prepared, InvalidRequest> => {
+  const body = prepared.first.body
+  if (body._tag !== "Load") return Effect.succeed(prepared)
+  return Effect.match(body.load, {
+    onFailure: (reason) => new InvalidRequest({ method, url, reason }) as InvalidRequest | Prepared,
+    onSuccess: ({ bytes, chunked, contentType }): InvalidRequest | Prepared => {
+      const lines = prepared.first.headerLines
+      const given = lines.some(([name]) => name === "content-type")
+      return {
+        ...prepared,
+        first: {
+          ...prepared.first,
+          headerLines: contentType === undefined || given ? lines : mergeLines(lines, [["content-type", contentType]]),
+          body: { _tag: "Bytes", bytes, chunked }
+        }
+      }
+    }
+  }).pipe(Effect.flatMap((loaded) => (loaded instanceof InvalidRequest ? Effect.fail(loaded) : Effect.succeed(loaded))))
+}
+
 /** Sends a request, following redirects, and reads the response whole. */
 export const request = (
   state: ClientState,
@@ -341,14 +458,24 @@ export const request = (
 ): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> =>
   Effect.suspend(() => {
     const config = state.config
-    const prepared = prepare(config, method, url, input)
-    if (prepared instanceof InvalidRequest) return Effect.fail(prepared)
+    const checked = prepare(config, method, url, input)
+    if (checked instanceof InvalidRequest) return Effect.fail(checked)
+    return Effect.flatMap(loadBody(checked, method, url), (prepared) => send(state, prepared))
+  })
+
+/** The hops of a prepared request: each sent, redirects followed. */
+const send = (
+  state: ClientState,
+  prepared: Prepared
+): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> =>
+  Effect.suspend(() => {
+    const config = state.config
     const { first, callCookies, timeoutMillis, follow, maxRedirects } = prepared
     const history: Array<TestResponse> = []
     const loop = (
       hop: Hop<Body>
     ): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> =>
-      Effect.flatMap(send(state, hop, callCookies, timeoutMillis), ([wire, sent]) => {
+      Effect.flatMap(sendHop(state, hop, callCookies, timeoutMillis), ([wire, sent]) => {
         const hopUrl = hop.url.href
         if (wire._tag === "Timeout") {
           return Effect.fail(
@@ -396,7 +523,8 @@ export const request = (
 export const frame = (
   jar: Jar,
   hop: Hop<Body>,
-  callCookies: Readonly<Record<string, string>> | undefined
+  callCookies: Readonly<Record<string, string>> | undefined,
+  remoteAddress?: string
 ):
   | { readonly _tag: "Refused"; readonly response: WireResponse }
   | { readonly _tag: "Send"; readonly outgoing: OutgoingRequest } => {
@@ -409,12 +537,14 @@ export const frame = (
       ? hop.method === "POST" || hop.method === "PUT" || hop.method === "PATCH"
         ? [["content-length", "0"]]
         : []
-      : [["content-length", String(bytes.length)]]
+      : hop.body._tag === "Bytes" && hop.body.chunked === true
+        ? [["transfer-encoding", "chunked"]]
+        : [["content-length", String(bytes.length)]]
   const lines = mergeLines(
     [["host", hop.url.host]],
     hop.headerLines,
     cookie === "" ? [] : [["cookie", cookie]],
-    hop.headerLines.some(([name]) => name === "content-length") ? [] : framing
+    hop.headerLines.some(([name]) => name === "content-length" || name === "transfer-encoding") ? [] : framing
   )
   const refusal = nodeRefusal(hop.method, `${hop.url.pathname}${hop.url.search}`, lines)
   if (refusal !== undefined && refusal._tag === "Respond") {
@@ -425,18 +555,18 @@ export const frame = (
   }
   const url = new URL(hop.url.href)
   url.hash = ""
-  return { _tag: "Send", outgoing: { method: hop.method, url, headers: foldLines(lines), body: bytes } }
+  return { _tag: "Send", outgoing: { method: hop.method, url, headers: foldLines(lines), body: bytes, remoteAddress } }
 }
 
 /** One hop on the wire, refused as Node refuses it. */
-const send = (
+const sendHop = (
   state: ClientState,
   hop: Hop<Body>,
   callCookies: Readonly<Record<string, string>> | undefined,
   timeoutMillis: number
 ): Effect.Effect<readonly [Dispatched, Readonly<Record<string, string>>]> =>
   Effect.suspend(() => {
-    const framed = frame(state.jar, hop, callCookies)
+    const framed = frame(state.jar, hop, callCookies, state.config.remoteAddress)
     if (framed._tag === "Refused") {
       return Effect.succeed([{ _tag: "Response", response: framed.response, failure: undefined }, {}] as const)
     }

@@ -34,7 +34,8 @@ import type * as Socket from "effect/socket/Socket"
 /** The address the app sees its client at, as a loopback client's. */
 export const remoteAddress = "127.0.0.1"
 
-const socket = { remoteAddress, remotePort: 80, encrypted: false }
+/** The peer Node reports for a loopback client; another address gets its own. */
+const loopback = { remoteAddress, remotePort: 80, encrypted: false }
 
 /** The size of one read from a TCP socket in Node. */
 const socketRead = 64 * 1024
@@ -44,7 +45,8 @@ export const incomingMessage = (
   method: string,
   url: string,
   headers: Readonly<Record<string, string>>,
-  body: Uint8Array | undefined
+  body: Uint8Array | undefined,
+  peer: string = remoteAddress
 ): Http.IncomingMessage => {
   // In the pieces a socket hands Node's parser (64 KiB reads), one a read, so body limits and
   // multipart limits are checked between pieces as in production.
@@ -71,7 +73,7 @@ export const incomingMessage = (
     httpVersionMajor: 1,
     httpVersionMinor: 1,
     complete: true,
-    socket
+    socket: peer === remoteAddress ? loopback : { remoteAddress: peer, remotePort: 80, encrypted: false }
   }) as unknown as Http.IncomingMessage
 }
 
@@ -224,10 +226,11 @@ export const make = (
   url: string,
   headers: Readonly<Record<string, string>>,
   body: Uint8Array | undefined,
-  upgrade?: Upgrade
+  upgrade?: Upgrade,
+  peer?: string
 ): HttpServerRequest.HttpServerRequest =>
   new ServerRequest(
-    incomingMessage(method, url, headers, body),
+    incomingMessage(method, url, headers, body, peer),
     upgrade,
     url,
     undefined,

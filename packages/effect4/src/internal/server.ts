@@ -324,6 +324,8 @@ export interface OutgoingRequest {
   readonly url: URL
   readonly headers: Readonly<Record<string, string>>
   readonly body: Uint8Array | undefined
+  /** The client's address, as the app's `remoteAddress` (default `127.0.0.1`). */
+  readonly remoteAddress?: string | undefined
 }
 
 /** The outcome of one dispatched request. */
@@ -422,7 +424,8 @@ export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
       outgoing.url.pathname + outgoing.url.search,
       outgoing.headers,
       outgoing.body,
-      upgrade
+      upgrade,
+      outgoing.remoteAddress
     )
     const state: { failure: Cause.Cause<unknown> | undefined } = { failure: undefined }
     const context = Context.add(Context.add(current.context, HttpServerRequest.HttpServerRequest, request), Sink, {

@@ -30,7 +30,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { RequestOptions, StreamResponse, TestClientError } from "../Client.js"
 import * as TestStream from "../Stream.js"
-import { type ClientState, frame, prepare } from "./client.js"
+import { type ClientState, frame, loadBody, prepare } from "./client.js"
 import { InvalidRequest, RequestTimeout, ResponseError, ServerError } from "./errors.js"
 import { isUnhandled, withoutResponseMarker } from "./server.js"
 
@@ -81,11 +81,12 @@ export const open = (
 ): Effect.Effect<StreamResponse, TestClientError, Scope.Scope> =>
   Effect.gen(function* () {
     const scope = yield* Effect.scope
-    const prepared = prepare(state.config, method, url, options)
-    if (prepared instanceof InvalidRequest) return yield* Effect.fail(prepared)
+    const checked = prepare(state.config, method, url, options)
+    if (checked instanceof InvalidRequest) return yield* Effect.fail(checked)
+    const prepared = yield* loadBody(checked, method, url)
     const hop = prepared.first
     const hopUrl = hop.url.href
-    const framed = frame(state.jar, hop, prepared.callCookies)
+    const framed = frame(state.jar, hop, prepared.callCookies, state.config.remoteAddress)
     const serverError = (status: number, failure: Cause.Cause<unknown>) =>
       new ServerError({ method: hop.method, url: hopUrl, status, cause: withoutResponseMarker(failure) })
     const unhandled = (failure: Cause.Cause<unknown> | undefined): failure is Cause.Cause<unknown> =>
