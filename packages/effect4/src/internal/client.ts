@@ -30,11 +30,12 @@ import {
 } from "@effect-http-testkit/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { Headers, HttpClientRequest, HttpClientResponse } from "effect/http"
+import { Headers } from "effect/http"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Options, RequestOptions, TestResponse } from "../Client.js"
 import { InvalidRequest, RequestTimeout, ResponseError, ServerError, TooManyRedirects } from "./errors.js"
+import { BufferedResponse } from "./response.js"
 import {
   type Dispatched,
   type InProcessServer,
@@ -586,31 +587,24 @@ const toTestResponse = (
 ): TestResponse | { readonly problem: string } => {
   const headers: Record<string, string> = {}
   const setCookie: Array<string> = []
-  const web = new globalThis.Headers()
   for (const [name, value] of wire.headerLines) {
     const lower = name.toLowerCase()
     if (lower === "set-cookie") setCookie.push(value)
     else headers[lower] = headers[lower] === undefined ? value : `${headers[lower]}, ${value}`
-    web.append(lower, value)
   }
   const decoded = decodeBody(headers["content-encoding"], wire.body)
   if ("problem" in decoded) return decoded
   const bodyless = wire.status === 204 || wire.status === 205 || wire.status === 304 || hop.method === "HEAD"
-  const source = new Response(
-    bodyless || decoded.bytes.length === 0 ? null : (decoded.bytes as Uint8Array<ArrayBuffer>),
-    {
-      status: wire.status,
-      headers: web
-    }
+  return new BufferedResponse(
+    hop.method,
+    hop.url.href,
+    wire.status,
+    Headers.fromRecordUnsafe(headers),
+    decoded.bytes,
+    !bodyless && decoded.bytes.length > 0,
+    setCookie,
+    history,
+    wire.spanId ?? "",
+    sent
   )
-  const clientRequest = HttpClientRequest.make(hop.method as "GET")(hop.url.href, { headers: sent })
-  const response = HttpClientResponse.fromWeb(clientRequest, source)
-  return Object.defineProperties(response, {
-    url: { value: hop.url.href, enumerable: true },
-    headers: { value: Headers.fromRecordUnsafe(headers), enumerable: true },
-    body: { value: decoded.bytes, enumerable: true },
-    setCookie: { value: setCookie, enumerable: true },
-    history: { value: history, enumerable: true },
-    spanId: { value: wire.spanId ?? "", enumerable: true }
-  }) as unknown as TestResponse
 }
