@@ -1,15 +1,16 @@
 /**
  * Scenario 6, as far as this edition goes: what tracing costs per request. The Effect 3
  * edition compares its recorded tracing (`TestTracer`, on by default in `TestClient.layer`)
- * with the tracer middleware disabled. This edition has no span recorder yet, and Effect 4's
- * `toHandled` skips the server span under the native tracer (nothing could observe it), so
- * the untraced runs here are the defaults and the traced ones install a tracer that records:
+ * with the tracer middleware disabled; so does this one (its layers bundle `TestTracer` too).
+ * On the pipeline floor, Effect 4's `toHandled` skips the server span under the native tracer
+ * (nothing could observe it), so the floor's untraced run is the default and its traced one
+ * installs a tracer that records:
  * `Tracer.make` over Effect's `NativeSpan`, keeping the last 10,000 finished spans (the Effect
  * 3 recorder's limit), as a user's exporter would. The same pair on the pipeline floor.
  */
 import { TestClient } from "@effect-http-testkit/effect4"
 import * as Effect from "effect/Effect"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+import { HttpMiddleware, HttpRouter, HttpServerResponse } from "effect/http"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
@@ -52,9 +53,15 @@ const recordingTracer = () => {
 
 export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
   const recording = recordingTracer()
-  const withTracer = Layer.succeed(Tracer.Tracer)(recording.tracer)
-  const traced = ManagedRuntime.make(TestClient.layer(app).pipe(Layer.provide(withTracer)))
-  const untraced = ManagedRuntime.make(TestClient.layer(app))
+  // As in the Effect 3 edition: TestClient.layer records every span (its bundled TestTracer);
+  // the untraced client serves the same app with the tracer middleware disabled.
+  const tracerOff = Layer.succeed(HttpMiddleware.TracerDisabledWhen)(() => true)
+  const serveUntraced = (served: typeof app) =>
+    TestClient.layerServer(
+      HttpRouter.serve(served, { disableListenLog: true, disableLogger: true }).pipe(Layer.provide(tracerOff))
+    )
+  const traced = ManagedRuntime.make(TestClient.layer(app))
+  const untraced = ManagedRuntime.make(serveUntraced(app))
   const floorTraced = await makePipeline(app, { tracer: recording.tracer })
   const floorUntraced = await makePipeline(app)
   try {
@@ -72,8 +79,8 @@ export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
     const probeText = (runtime: ManagedRuntime.ManagedRuntime<TestClient.TestClient, never>) =>
       runtime.runPromise(Effect.flatMap(TestClient.get("/span"), (r) => r.text))
     const probes = {
-      traced: ManagedRuntime.make(TestClient.layer(probeApp).pipe(Layer.provide(withTracer))),
-      untraced: ManagedRuntime.make(TestClient.layer(probeApp))
+      traced: ManagedRuntime.make(TestClient.layer(probeApp)),
+      untraced: ManagedRuntime.make(serveUntraced(probeApp))
     }
     const seen = { traced: await probeText(probes.traced), untraced: await probeText(probes.untraced) }
     await probes.traced.dispose()
@@ -103,11 +110,11 @@ export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
     const [a, b, fa, fb] = await compare(
       [
         {
-          name: "TestClient.layer(app), a recording tracer installed (traced)",
+          name: "TestClient.layer(app) (traced: its TestTracer records every span)",
           run: () => traced.runPromise(times(counts.traced, once))
         },
         {
-          name: "TestClient.layer(app), Effect's native tracer (the default: untraced)",
+          name: "TestClient.layerServer(serve(app), tracer disabled)",
           run: () => untraced.runPromise(times(counts.untraced, once))
         },
         { name: "pipeline floor, a recording tracer installed", run: () => Effect.runPromise(floorLoop(floorTraced)) },
@@ -128,7 +135,7 @@ export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
         (v) => v.toFixed(1),
         " µs/request"
       )
-    const perRequest = recorded / ((runs + 1) * (counts.traced + counts.floor))
+    const perRequest = recorded / ((runs + 1) * counts.floor)
     const scenario = "tracing cost (GET round trip)"
     return [
       { scenario, subject: b.name, value: rate(b, counts.untraced) },
