@@ -115,17 +115,18 @@ export interface Options {
 }
 
 /**
- * One request's options. At most one of `json`, `body` and `form`.
+ * One request's options. At most one of `json`, `body`, `form` and `multipart`.
  *
  * @since 0.1.0
  * @category models
  */
 export interface RequestOptions {
-  /** Headers of this request; `undefined` removes a default of that name. */
-  readonly headers?: Readonly<Record<string, string | undefined>> | undefined
-  /** Query parameters appended to the URL's own. */
+  /** Headers of this request (or a web `Headers`); `undefined` removes a default of that name. */
+  readonly headers?: Readonly<Record<string, string | undefined>> | globalThis.Headers | undefined
+  /** Query parameters appended to the URL's own (or `URLSearchParams`). */
   readonly params?:
     | Readonly<Record<string, string | number | boolean | ReadonlyArray<string | number | boolean>>>
+    | URLSearchParams
     | undefined
   /** Cookies of this request, replacing the jar's of the same name. */
   readonly cookies?: Readonly<Record<string, string>> | undefined
@@ -142,7 +143,7 @@ export interface RequestOptions {
    */
   readonly multipart?: FormData | Readonly<Record<string, string | Blob | ReadonlyArray<string | Blob>>> | undefined
   /** A urlencoded form body. */
-  readonly form?: Readonly<Record<string, string>> | undefined
+  readonly form?: Readonly<Record<string, string>> | URLSearchParams | undefined
   readonly timeout?: string | number | undefined
   readonly followRedirects?: boolean | undefined
   readonly maxRedirects?: number | undefined
@@ -487,9 +488,20 @@ const makeService = (options: Options | undefined) =>
         ).pipe(Effect.tapError(failed(method, url))),
       cookieHeader: (url) =>
         Effect.suspend(() => {
-          if (typeof config === "string") return invalid("GET", url ?? "", config)
+          if (typeof config === "string") return invalid("GET", String(url ?? ""), config)
+          if (url !== undefined && typeof url !== "string") {
+            return invalid("COOKIE-HEADER", String(url), `url must be a string such as "/admin", got ${describe(url)}`)
+          }
           try {
-            return Effect.succeed(jar.header(new URL(url ?? "/", config.base).href))
+            const target = new URL(url ?? "/", config.base)
+            if (target.protocol !== "http:" && target.protocol !== "https:") {
+              return invalid(
+                "COOKIE-HEADER",
+                String(url),
+                `unsupported url scheme ${target.protocol} in ${describe(url)}: use http or https`
+              )
+            }
+            return Effect.succeed(jar.header(target.href))
           } catch {
             return invalid("GET", url ?? "", `the URL does not resolve against the base URL ${config.base.href}`)
           }

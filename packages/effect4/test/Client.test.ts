@@ -186,14 +186,57 @@ describe("TestClient on Effect 4: what a Node client sends, and what it refuses"
         [TestClient.get("http://u:p@testserver/echo"), "credentials"],
         [TestClient.request("CONNECT", "/echo"), "never routes CONNECT"],
         [TestClient.post("/echo", { form: null as never }), "form must be a record"],
-        [TestClient.post("/echo", { form: { n: 1 } as never }), "form must be a record"]
-      ] as const
+        [TestClient.post("/echo", { form: { n: 1 } as never }), 'form field "n" must have a string value'],
+        [TestClient.get(undefined as never), "the URL must be a string"],
+        [TestClient.get("/echo", { params: { q: Number.NaN } }), 'params "q" must be a string, a finite number'],
+        [TestClient.get("/echo", { params: { q: null as never } }), 'params "q"'],
+        [TestClient.get("/echo", { headers: new Map() as never }), "headers must be a record"],
+        [TestClient.cookieHeader(42 as never), "url must be a string"],
+        [TestClient.cookieHeader("ftp://testserver/"), "unsupported url scheme ftp:"]
+      ] as ReadonlyArray<
+        readonly [Effect.Effect<unknown, { _tag: string; message: string }, TestClient.TestClient>, string]
+      >
       for (const [request, reason] of refused) {
         const error = yield* Effect.flip(request)
         expect(error._tag).toBe("InvalidRequest")
         expect(error.message).toContain(reason)
       }
     }).pipe(Effect.provide(TestClient.layer(Echo)))
+  )
+
+  it.effect("headers, params and form also take web Headers and URLSearchParams", () =>
+    Effect.gen(function* () {
+      const echoed = yield* Effect.flatMap(
+        TestClient.post("/echo", {
+          headers: new globalThis.Headers({ "x-from": "headers" }),
+          params: new URLSearchParams([["q", "1"]]),
+          form: new URLSearchParams([["user", "ada"]])
+        }),
+        (r) => r.json
+      )
+      expect(echoed).toMatchObject({
+        headers: { "x-from": "headers", "content-type": "application/x-www-form-urlencoded" },
+        url: "/echo?q=1"
+      })
+    }).pipe(Effect.provide(TestClient.layer(Echo)))
+  )
+
+  it.effect("a redirect to another origin leaves the call's cookies and its Host header behind", () =>
+    Effect.gen(function* () {
+      const App = Layer.mergeAll(
+        HttpRouter.add("GET", "/away", Effect.succeed(HttpServerResponse.redirect("http://other.example/seen"))),
+        HttpRouter.add("GET", "/seen", (request) =>
+          Effect.succeed(
+            HttpServerResponse.jsonUnsafe({ cookie: request.headers.cookie ?? null, host: request.headers.host })
+          )
+        )
+      )
+      const r = yield* TestClient.get("/away", { cookies: { secret: "1" }, headers: { host: "app.example" } }).pipe(
+        Effect.provide(TestClient.layer(App, { baseUrl: "http://app.example" }))
+      )
+      expect(r.url).toBe("http://other.example/seen")
+      expect(yield* r.json).toEqual({ cookie: null, host: "other.example" })
+    })
   )
 
   it.effect("a bad acceptEncoding option fails every request with InvalidRequest", () =>

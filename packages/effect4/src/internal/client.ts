@@ -31,10 +31,10 @@ import {
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { Headers } from "effect/http"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Options, RequestOptions, TestResponse } from "../Client.js"
 import { InvalidRequest, RequestTimeout, ResponseError, ServerError, TooManyRedirects } from "./errors.js"
+import { appendParams, durationMillis as durationOf, entriesOf, mergeLines } from "./options.js"
 import { BufferedResponse } from "./response.js"
 import {
   type Dispatched,
@@ -96,24 +96,21 @@ export interface Config {
   readonly remoteAddress: string
 }
 
-const durationMillis = (name: string, input: unknown): number | string => {
-  if (input === undefined) return 30_000
-  const decoded = Duration.fromInput(input as Duration.Input)
-  if (Option.isNone(decoded))
-    return `${name} ${describe(input)} is not a Duration: use e.g. "5 seconds" or a number of millis`
-  const millis = Duration.toMillis(decoded.value)
-  if (!(millis > 0)) return `${name} must be a positive Duration, got ${describe(input)}`
-  return millis
-}
+/** A duration option in millis (30 s when not given), or what is wrong with it. */
+const durationMillis = (name: string, input: unknown): number | string =>
+  input === undefined ? 30_000 : durationOf(name, input)
 
 /** A header removed with `undefined`: it replaces, and so removes, a default of that name. */
 const removed = "\u0000removed"
 
 const headerLines = (input: unknown, what: string): ReadonlyArray<readonly [string, string]> | string => {
   if (input === undefined) return []
-  if (!isOptionBag(input)) return `${what} must be a record of header name to value, got ${describe(input)}`
+  const entries = entriesOf(input)
+  if (entries === undefined) {
+    return `${what} must be a record of header name to value (or a web Headers), got ${describe(input)}`
+  }
   const lines: Array<readonly [string, string]> = []
-  for (const [name, value] of Object.entries(input)) {
+  for (const [name, value] of entries) {
     if (!tokenRe.test(name)) return `invalid header name ${describe(name)}: only token characters are allowed`
     if (value === undefined) {
       lines.push([name.toLowerCase(), removed])
@@ -142,6 +139,9 @@ export const makeConfig = (input: unknown): Config | string => {
   }
   if (base.protocol !== "http:" && base.protocol !== "https:")
     return `baseUrl must be an http(s) URL, got ${describe(options.baseUrl)}`
+  if (base.search !== "" || base.hash !== "" || base.username !== "" || base.password !== "") {
+    return `baseUrl must be an origin (with an optional path), with no query, fragment or credentials: a query or fragment would be dropped, got ${describe(options.baseUrl)}`
+  }
   const headers = headerLines(options.headers, "headers")
   if (typeof headers === "string") return headers
   const cookies = options.cookies === undefined ? undefined : validateCookies(options.cookies)
@@ -298,11 +298,17 @@ const bodyOf = (
     return { body: { _tag: "Bytes", bytes: encoder.encode(text) }, lines: [["content-type", "application/json"]] }
   }
   if (options.form !== undefined) {
-    if (!isOptionBag(options.form) || Object.values(options.form).some((value) => typeof value !== "string")) {
-      return `form must be a record of field name to string value, e.g. { user: "ada" }, got ${describe(options.form)}`
+    const entries = entriesOf(options.form)
+    if (entries === undefined) {
+      return `form must be a record of field name to string value (or URLSearchParams), e.g. { user: "ada" }, got ${describe(options.form)}`
     }
     const params = new URLSearchParams()
-    for (const [name, value] of Object.entries(options.form)) params.append(name, value)
+    for (const [name, value] of entries) {
+      if (typeof value !== "string") {
+        return `form field ${JSON.stringify(name)} must have a string value, got ${describe(value)}`
+      }
+      params.append(name, value)
+    }
     return {
       body: { _tag: "Bytes", bytes: encoder.encode(params.toString()) },
       lines: [["content-type", "application/x-www-form-urlencoded"]]
@@ -319,19 +325,6 @@ const bodyOf = (
     return `body must be a string, a Uint8Array or a Stream of Uint8Array, got ${describe(options.body)}`
   }
   return { body: { _tag: "Empty" }, lines: [] }
-}
-
-/** Header lines in the order a Node client sends them, later names replacing earlier ones. */
-const mergeLines = (
-  ...groups: ReadonlyArray<ReadonlyArray<readonly [string, string]>>
-): Array<readonly [string, string]> => {
-  const out: Array<readonly [string, string]> = []
-  for (const group of groups) {
-    const names = new Set(group.map(([name]) => name))
-    for (let i = out.length - 1; i >= 0; i--) if (names.has(out[i]![0])) out.splice(i, 1)
-    out.push(...group)
-  }
-  return out
 }
 
 /** What the client needs from its layer. */
@@ -367,6 +360,7 @@ export const prepare = (
   const options: RequestOptions = input ?? {}
   const unknown = unknownKeys(options as Readonly<Record<string, unknown>>, requestOptionNames, "option")
   if (unknown !== undefined) return refuse(unknown)
+  if (typeof url !== "string") return refuse(`the URL must be a string such as "/users/1", got ${describe(url)}`)
   let target: URL
   try {
     target = new URL(url, config.base)
@@ -381,18 +375,8 @@ export const prepare = (
       "a URL with credentials (user:password@) cannot be requested here: send an authorization header instead"
     )
   }
-  if (options.params !== undefined) {
-    if (!isOptionBag(options.params)) {
-      return refuse(`params must be a record of name to value, got ${describe(options.params)}`)
-    }
-    // Appended to the query as written: the URL's own part is not re-encoded.
-    const added = new URLSearchParams()
-    for (const [name, value] of Object.entries(options.params)) {
-      for (const one of Array.isArray(value) ? value : [value]) added.append(name, String(one))
-    }
-    const extra = added.toString()
-    if (extra !== "") target.search = target.search === "" ? `?${extra}` : `${target.search}&${extra}`
-  }
+  const paramsProblem = appendParams(target, options.params)
+  if (paramsProblem !== undefined) return refuse(paramsProblem)
   const own = headerLines(options.headers, "headers")
   if (typeof own === "string") return refuse(own)
   const cookieProblem = options.cookies === undefined ? undefined : validateCookies(options.cookies)
@@ -471,7 +455,8 @@ const send = (
 ): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> =>
   Effect.suspend(() => {
     const config = state.config
-    const { first, callCookies, timeoutMillis, follow, maxRedirects } = prepared
+    const { first, timeoutMillis, follow, maxRedirects } = prepared
+    let callCookies = prepared.callCookies
     const history: Array<TestResponse> = []
     const loop = (
       hop: Hop<Body>
@@ -515,6 +500,12 @@ const send = (
           return Effect.fail(new TooManyRedirects({ method: first.method, url: first.url.href, maxRedirects }))
         }
         history.push(response)
+        // Leaving the first hop's origin: the call's own cookies stay behind (the jar's follow
+        // their own rules), and so does a Host header the test set for that origin.
+        if (next.url.origin !== first.url.origin) {
+          callCookies = undefined
+          return loop({ ...next, headerLines: next.headerLines.filter(([name]) => name !== "host") })
+        }
         return loop(next)
       })
     return loop(first)

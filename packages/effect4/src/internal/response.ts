@@ -85,7 +85,8 @@ export class BufferedResponse extends Inspectable.Class implements TestResponse 
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.HttpClientError> {
-    return Effect.sync(() => this.body.slice().buffer as ArrayBuffer)
+    // A copy of exactly the body's bytes: the body may be a view on a larger buffer (a Node Buffer's).
+    return Effect.sync(() => new Uint8Array(this.body).buffer as ArrayBuffer)
   }
 
   get text(): Effect.Effect<string, HttpClientError.HttpClientError> {

@@ -10,8 +10,9 @@ import type * as Socket from "effect/socket/Socket"
 import type { Config } from "./client.js"
 import { type Handshake, runHandshake } from "./connect.js"
 import { InvalidRequest } from "./errors.js"
+import { mergeLines } from "./options.js"
 import type { InProcessServer } from "./server.js"
-import { Connection, type HandshakeRequest, handshakeUrl, headerInput, type Incoming, mergeLines } from "./websocket.js"
+import { Connection, type HandshakeRequest, handshakeUrl, headerInput, type Incoming } from "./websocket.js"
 
 const CONNECTING = 0
 const OPEN = 1

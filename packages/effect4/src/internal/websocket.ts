@@ -26,7 +26,6 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -39,6 +38,7 @@ import {
   WebSocketTimeout
 } from "../WebSocket.js"
 import type { Config } from "./client.js"
+import { appendParams, durationMillis, entriesOf, mergeLines } from "./options.js"
 
 /** The longest delay a Node timer holds; past it `setTimeout` fires at once. */
 export const maxTimerMillis = 2_147_483_647
@@ -59,17 +59,6 @@ const wallClockSleep = (millis: number): Effect.Effect<void> =>
     const cancel = wallTimer(millis, () => resume(Effect.void))
     return Effect.sync(cancel)
   })
-
-/** A duration option in millis, or what is wrong with it. */
-export const durationMillis = (name: string, input: unknown): number | string => {
-  const decoded = Duration.fromInput(input as Duration.Input)
-  if (Option.isNone(decoded)) {
-    return `${name} ${describe(input)} is not a Duration: use e.g. "5 seconds" or a number of millis`
-  }
-  const millis = Duration.toMillis(decoded.value)
-  if (!(millis > 0)) return `${name} must be a positive Duration, got ${describe(input)}`
-  return millis
-}
 
 // ---------------------------------------------------------------------------
 // the connection
@@ -174,19 +163,6 @@ export interface HandshakeRequest {
 
 const optionNames = ["protocols", "headers", "params", "cookies", "timeout"]
 
-/** Header lines in the order a client sends them, later names replacing earlier ones. */
-export const mergeLines = (
-  ...groups: ReadonlyArray<ReadonlyArray<readonly [string, string]>>
-): Array<readonly [string, string]> => {
-  const out: Array<readonly [string, string]> = []
-  for (const group of groups) {
-    const names = new Set(group.map(([name]) => name))
-    for (let i = out.length - 1; i >= 0; i--) if (names.has(out[i]![0])) out.splice(i, 1)
-    out.push(...group)
-  }
-  return out
-}
-
 /**
  * Header lines from a record, names lower-cased; `undefined` values are returned apart (they
  * remove a default), or what is wrong with the record.
@@ -196,10 +172,13 @@ export const headerInput = (
   what: string
 ): { readonly lines: Array<readonly [string, string]>; readonly removed: Array<string> } | string => {
   if (input === undefined) return { lines: [], removed: [] }
-  if (!isOptionBag(input)) return `${what} must be a record of header name to value, got ${describe(input)}`
+  const entries = entriesOf(input)
+  if (entries === undefined) {
+    return `${what} must be a record of header name to value (or a web Headers), got ${describe(input)}`
+  }
   const lines: Array<readonly [string, string]> = []
   const removed: Array<string> = []
-  for (const [name, value] of Object.entries(input)) {
+  for (const [name, value] of entries) {
     if (!tokenRe.test(name)) return `invalid header name ${describe(name)}: only token characters are allowed`
     if (value === undefined) {
       removed.push(name.toLowerCase())
@@ -270,17 +249,8 @@ export const handshakeRequest = (
   if ("problem" in offered) return offered
   const url = handshakeUrl(config.base, rawUrl)
   if (typeof url === "string") return { problem: url }
-  if (options.params !== undefined) {
-    if (!isOptionBag(options.params)) {
-      return { problem: `params must be a record of name to value, got ${describe(options.params)}` }
-    }
-    const added = new URLSearchParams()
-    for (const [name, value] of Object.entries(options.params)) {
-      for (const one of Array.isArray(value) ? value : [value]) added.append(name, String(one))
-    }
-    const extra = added.toString()
-    if (extra !== "") url.search = url.search === "" ? `?${extra}` : `${url.search}&${extra}`
-  }
+  const paramsProblem = appendParams(url, options.params)
+  if (paramsProblem !== undefined) return { problem: paramsProblem }
   const own = headerInput(options.headers, "headers")
   if (typeof own === "string") return { problem: own }
   const cookieProblem = options.cookies === undefined ? undefined : validateCookies(options.cookies)

@@ -1,0 +1,68 @@
+/**
+ * The option rules the kit's clients share (the buffered and streamed requests, WebSocket
+ * handshakes): durations, header-line merging, records given as web Headers or
+ * URLSearchParams, and query parameters appended to a URL.
+ *
+ * @internal
+ */
+import { describe, isOptionBag } from "@effect-http-testkit/core"
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+
+/** A duration option in millis, or what is wrong with it. */
+export const durationMillis = (name: string, input: unknown): number | string => {
+  const decoded = Duration.fromInput(input as Duration.Input)
+  if (Option.isNone(decoded)) {
+    return `${name} ${describe(input)} is not a Duration: use e.g. "5 seconds" or a number of millis`
+  }
+  const millis = Duration.toMillis(decoded.value)
+  if (!(millis > 0)) return `${name} must be a positive Duration, got ${describe(input)}`
+  return millis
+}
+
+/** Header lines in the order a client sends them, later names replacing earlier ones. */
+export const mergeLines = (
+  ...groups: ReadonlyArray<ReadonlyArray<readonly [string, string]>>
+): Array<readonly [string, string]> => {
+  const out: Array<readonly [string, string]> = []
+  for (const group of groups) {
+    const names = new Set(group.map(([name]) => name))
+    for (let i = out.length - 1; i >= 0; i--) if (names.has(out[i]![0])) out.splice(i, 1)
+    out.push(...group)
+  }
+  return out
+}
+
+/** The entries of a plain record, or of a web `Headers` / `URLSearchParams` given in its place. */
+export const entriesOf = (input: unknown): ReadonlyArray<readonly [string, unknown]> | undefined => {
+  if (input instanceof globalThis.Headers || input instanceof URLSearchParams) return Array.from(input.entries())
+  if (!isOptionBag(input)) return undefined
+  const proto = Object.getPrototypeOf(input)
+  // A class instance (a Map, a Date) would give none of its entries to Object.entries.
+  if (proto !== Object.prototype && proto !== null) return undefined
+  return Object.entries(input)
+}
+
+/**
+ * Appends the `params` option to `target`'s query as written (the URL's own part is not
+ * re-encoded); what is wrong with them, if anything.
+ */
+export const appendParams = (target: URL, params: unknown): string | undefined => {
+  if (params === undefined) return undefined
+  const entries = entriesOf(params)
+  if (entries === undefined) {
+    return `params must be a record of name to value (or URLSearchParams), got ${describe(params)}`
+  }
+  const added = new URLSearchParams()
+  for (const [name, value] of entries) {
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (!(typeof one === "string" || typeof one === "boolean" || (typeof one === "number" && Number.isFinite(one)))) {
+        return `params ${JSON.stringify(name)} must be a string, a finite number or a boolean (or an array of them), got ${describe(value)}`
+      }
+      added.append(name, String(one))
+    }
+  }
+  const extra = added.toString()
+  if (extra !== "") target.search = target.search === "" ? `?${extra}` : `${target.search}&${extra}`
+  return undefined
+}
