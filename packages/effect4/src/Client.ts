@@ -431,9 +431,10 @@ const cookieToSet = (
 
 const makeService = (options: Options | undefined) =>
   Effect.gen(function* () {
-    const inProcess = yield* server.make
     // The background-work options are the tracker's; the rest are the client's to check.
     const background = tasks.splitOptions(options)
+    // Handlers still running when the app stops serving are waited for up to drainTimeout.
+    const inProcess = yield* server.makeWith(() => Duration.toMillis(background.settings.drainTimeout))
     const config = internal.makeConfig(background.rest)
     // Serving the app drains its background work when it stops serving; registered first,
     // this runs last: once the app has shut down, whatever is left of its work is interrupted.

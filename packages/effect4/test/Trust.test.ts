@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
-import { Effect, Stream } from "effect"
+import { Cause, Deferred, Effect, Exit, Stream } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 
 const endless = (first: string) =>
@@ -23,6 +23,40 @@ describe("drainTasks", () => {
         // The open stream's handler is an exchange in progress, not background work.
         yield* TestClient.drainTasks
       }).pipe(Effect.provide(TestClient.layer(feed, { drainTimeout: "2 seconds" })))
+    })
+  )
+})
+
+describe("a handler that ignores interruption", () => {
+  it.live("fails the scope close with DrainTimeout naming it, within drainTimeout, not a hang", () =>
+    Effect.gen(function* () {
+      const release = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      const Stuck = HttpRouter.add(
+        "GET",
+        "/stuck",
+        Effect.uninterruptible(Effect.andThen(Deferred.succeed(started, undefined), Deferred.await(release))).pipe(
+          Effect.as(HttpServerResponse.text("late"))
+        )
+      )
+      const exit = yield* Effect.exit(
+        Effect.gen(function* () {
+          yield* Effect.forkChild(TestClient.get("/stuck"))
+          yield* Deferred.await(started)
+        }).pipe(Effect.provide(TestClient.layer(Stuck, { drainTimeout: "50 millis" })))
+      )
+      const timeouts = Exit.isFailure(exit)
+        ? exit.cause.reasons.flatMap((reason) =>
+            Cause.isDieReason(reason) && (reason.defect as { _tag?: string })._tag === "DrainTimeout"
+              ? [reason.defect as Error]
+              : []
+          )
+        : []
+      expect(timeouts).toHaveLength(1)
+      expect(timeouts[0]!.message).toContain("the handler of GET http://testserver/stuck")
+      expect(timeouts[0]!.message).toContain("ignore interruption")
+      // It ends by itself once released: nothing of it is left once the test ends.
+      yield* Deferred.succeed(release, undefined)
     })
   )
 })

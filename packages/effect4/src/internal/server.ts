@@ -10,6 +10,7 @@ import * as Http from "node:http"
 import { Readable } from "node:stream"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -28,6 +29,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as ServerRequest from "./request.js"
+import { DrainTimeout } from "./tasks.js"
 
 /** A response as the client receives it: a Stream body may still be arriving, as the handler writes it. */
 export interface StreamingResponse {
@@ -378,164 +380,217 @@ const maxTimerMillis = 2_147_483_647
 const address = NetAddress.inetAddressFromIpString("127.0.0.1", 80)
 
 /** Builds the in-process server. */
-export const make: Effect.Effect<InProcessServer> = Effect.sync(() => {
-  let serving:
-    | {
-        readonly handled: Effect.Effect<void, never, HttpServerRequest.HttpServerRequest | Sink>
-        readonly context: Context.Context<never>
-        readonly scope: Scope.Scope
-      }
-    | undefined
+export const make: Effect.Effect<InProcessServer> = Effect.suspend(() => makeWith(() => 5_000))
 
-  const service = HttpServer.make({
-    address: address._tag === "Success" ? address.success : (undefined as never),
-    serve: (httpEffect, middleware) =>
-      Effect.gen(function* () {
-        const serveScope = yield* Effect.scope
-        const scope = Scope.forkUnsafe(serveScope, "parallel")
-        const context = yield* Effect.context<never>()
-        // With middleware, toHandled answers a failed response and the fiber succeeds: the
-        // failure is seen inside the middleware, where production's middleware sees it.
-        const observed: typeof middleware =
-          middleware === undefined ? undefined : (app) => middleware(Effect.onExit(app, observeFailure) as typeof app)
-        const handled = HttpEffect.toHandled(httpEffect, handleResponse, observed) as Effect.Effect<
-          void,
-          never,
-          HttpServerRequest.HttpServerRequest | Sink
-        >
-        serving = { handled, context, scope }
-        yield* Scope.addFinalizer(
-          serveScope,
-          Effect.sync(() => (serving = undefined))
-        )
-      })
-  })
+/**
+ * Builds the in-process server. When the app stops serving, its handlers still running are
+ * interrupted, as production's server scope interrupts them, and waited for at most
+ * `closeBound()` milliseconds on the wall clock: a handler that ignores interruption fails the
+ * close with `DrainTimeout` naming it, where production would wait for ever.
+ */
+export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServer> =>
+  Effect.sync(() => {
+    let serving:
+      | {
+          readonly handled: Effect.Effect<void, never, HttpServerRequest.HttpServerRequest | Sink>
+          readonly context: Context.Context<never>
+        }
+      | undefined
+    /** The handler fibers still running, with the request each serves. */
+    const handlers = new Map<Fiber.Fiber<void>, string>()
 
-  /** Starts the handler fiber for one request; `deliver` receives the response as it is sent. */
-  const start = (
-    current: NonNullable<typeof serving>,
-    outgoing: OutgoingRequest,
-    streaming: boolean,
-    deliver: (response: StreamingResponse) => void,
-    upgrade?: ServerRequest.Upgrade
-  ) => {
-    const request = ServerRequest.make(
-      outgoing.method,
-      outgoing.url.pathname + outgoing.url.search,
-      outgoing.headers,
-      outgoing.body,
-      upgrade,
-      outgoing.remoteAddress
-    )
-    const state: { failure: Cause.Cause<unknown> | undefined } = { failure: undefined }
-    const context = Context.add(Context.add(current.context, HttpServerRequest.HttpServerRequest, request), Sink, {
-      deliver,
-      streaming,
-      failed: (cause) => {
-        state.failure = cause
-      }
-    })
-    const fiber = Fiber.runIn(Effect.runForkWith(context)(current.handled), current.scope)
-    return { fiber, state }
-  }
-
-  /** The handler's own Cause: its fiber's, or the one seen inside the middleware. */
-  const ownFailure = (
-    state: { readonly failure: Cause.Cause<unknown> | undefined },
-    exit: Exit.Exit<void>
-  ): Cause.Cause<unknown> | undefined => (Exit.isFailure(exit) ? exit.cause : state.failure)
-
-  /**
-   * Starts the handler with `run` and waits for the outcome it settles, bounded on the wall
-   * clock: the bound fires under TestClock too, and interrupts the handler as a client abort.
-   * The handler starts inside the wait, so interrupting the wait at any point ends the
-   * handler the same way. A bound beyond what a timer can hold (2^31-1 ms, about 24 days;
-   * `Infinity`) is no bound.
-   */
-  const bounded = <A>(
-    timeoutMillis: number,
-    timedOut: A,
-    run: (settle: (outcome: A) => void) => Fiber.Fiber<void>
-  ): Effect.Effect<A> =>
-    Effect.callback<A>((resume) => {
-      let settled = false
+    const closeHandlers = Effect.callback<void>((resume) => {
+      if (handlers.size === 0) return resume(Effect.void)
+      const bound = closeBound()
       let timer: ReturnType<typeof setTimeout> | undefined
-      const settle = (outcome: A) => {
-        if (settled) return
-        settled = true
+      const check = () => {
+        if (handlers.size > 0) return
         if (timer !== undefined) clearTimeout(timer)
-        resume(Effect.succeed(outcome))
+        resume(Effect.void)
       }
-      const fiber = run(settle)
-      if (!settled && timeoutMillis <= maxTimerMillis) {
+      for (const fiber of Array.from(handlers.keys())) {
+        fiber.addObserver(check)
+        fiber.interruptUnsafe()
+      }
+      if (handlers.size > 0 && bound <= maxTimerMillis) {
         timer = setTimeout(() => {
-          // Settled first: the interrupt may end the handler (and call its observer) at once.
-          settle(timedOut)
-          fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
-        }, timeoutMillis)
+          resume(
+            Effect.die(
+              new DrainTimeout({
+                timeout: Duration.millis(bound),
+                running: Array.from(handlers.values(), (request) => `the handler of ${request}`),
+                during: "scope close",
+                notes: [
+                  "The kit interrupted them when the app stopped serving, but they ignore interruption: it stops " +
+                    "waiting for them here (production's server would wait for ever)."
+                ]
+              })
+            )
+          )
+        }, bound)
       }
-      return Effect.sync(() => {
-        if (timer !== undefined) clearTimeout(timer)
-        if (!settled) fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
-      })
     })
 
-  const dispatch = (outgoing: OutgoingRequest, timeoutMillis: number): Effect.Effect<Dispatched> =>
-    Effect.suspend(() => {
-      const current = serving
-      if (current === undefined) return Effect.succeed<Dispatched>({ _tag: "NotServing" })
-      return bounded<Dispatched>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
-        let delivered: WireResponse | undefined
-        const { fiber, state } = start(current, outgoing, false, (response) => {
-          delivered ??= response as WireResponse
-        })
-        fiber.addObserver((exit) => {
-          // The handler's own Cause: its fiber's, or the one seen inside the middleware.
-          const failure = Exit.isFailure(exit) ? exit.cause : state.failure
-          settle(
-            delivered !== undefined
-              ? { _tag: "Response", response: delivered, failure }
-              : {
-                  _tag: "Response",
-                  response: { status: 500, headerLines: [], body: empty },
-                  failure: failure ?? Cause.die(new Error("the handler ended without a response"))
-                }
+    const service = HttpServer.make({
+      address: address._tag === "Success" ? address.success : (undefined as never),
+      serve: (httpEffect, middleware) =>
+        Effect.gen(function* () {
+          const serveScope = yield* Effect.scope
+          // Added first, run last: the handlers still running are interrupted and waited for.
+          yield* Scope.addFinalizer(serveScope, closeHandlers)
+          const context = yield* Effect.context<never>()
+          // With middleware, toHandled answers a failed response and the fiber succeeds: the
+          // failure is seen inside the middleware, where production's middleware sees it.
+          const observed: typeof middleware =
+            middleware === undefined ? undefined : (app) => middleware(Effect.onExit(app, observeFailure) as typeof app)
+          const handled = HttpEffect.toHandled(httpEffect, handleResponse, observed) as Effect.Effect<
+            void,
+            never,
+            HttpServerRequest.HttpServerRequest | Sink
+          >
+          serving = { handled, context }
+          yield* Scope.addFinalizer(
+            serveScope,
+            Effect.sync(() => (serving = undefined))
           )
         })
-        return fiber
-      })
     })
 
-  const dispatchStreaming = (outgoing: OutgoingRequest, timeoutMillis: number): Effect.Effect<DispatchedStreaming> =>
-    Effect.suspend(() => {
+    /** Starts the handler fiber for one request; `deliver` receives the response as it is sent. */
+    const start = (
+      current: NonNullable<typeof serving>,
+      outgoing: OutgoingRequest,
+      streaming: boolean,
+      deliver: (response: StreamingResponse) => void,
+      upgrade?: ServerRequest.Upgrade
+    ) => {
+      const request = ServerRequest.make(
+        outgoing.method,
+        outgoing.url.pathname + outgoing.url.search,
+        outgoing.headers,
+        outgoing.body,
+        upgrade,
+        outgoing.remoteAddress
+      )
+      const state: { failure: Cause.Cause<unknown> | undefined } = { failure: undefined }
+      const context = Context.add(Context.add(current.context, HttpServerRequest.HttpServerRequest, request), Sink, {
+        deliver,
+        streaming,
+        failed: (cause) => {
+          state.failure = cause
+        }
+      })
+      // Registered in the fiber's first step, before the handler runs: the fork can run the
+      // handler (and what it wakes, such as a test closing the client) before it returns.
+      const described = `${outgoing.method} ${outgoing.url.href}`
+      const fiber = Effect.runForkWith(context)(
+        Effect.withFiber((self) => {
+          const handler = self as Fiber.Fiber<void>
+          handlers.set(handler, described)
+          handler.addObserver(() => handlers.delete(handler))
+          return current.handled
+        })
+      )
+      return { fiber, state }
+    }
+
+    /** The handler's own Cause: its fiber's, or the one seen inside the middleware. */
+    const ownFailure = (
+      state: { readonly failure: Cause.Cause<unknown> | undefined },
+      exit: Exit.Exit<void>
+    ): Cause.Cause<unknown> | undefined => (Exit.isFailure(exit) ? exit.cause : state.failure)
+
+    /**
+     * Starts the handler with `run` and waits for the outcome it settles, bounded on the wall
+     * clock: the bound fires under TestClock too, and interrupts the handler as a client abort.
+     * The handler starts inside the wait, so interrupting the wait at any point ends the
+     * handler the same way. A bound beyond what a timer can hold (2^31-1 ms, about 24 days;
+     * `Infinity`) is no bound.
+     */
+    const bounded = <A>(
+      timeoutMillis: number,
+      timedOut: A,
+      run: (settle: (outcome: A) => void) => Fiber.Fiber<void>
+    ): Effect.Effect<A> =>
+      Effect.callback<A>((resume) => {
+        let settled = false
+        let timer: ReturnType<typeof setTimeout> | undefined
+        const settle = (outcome: A) => {
+          if (settled) return
+          settled = true
+          if (timer !== undefined) clearTimeout(timer)
+          resume(Effect.succeed(outcome))
+        }
+        const fiber = run(settle)
+        if (!settled && timeoutMillis <= maxTimerMillis) {
+          timer = setTimeout(() => {
+            // Settled first: the interrupt may end the handler (and call its observer) at once.
+            settle(timedOut)
+            fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
+          }, timeoutMillis)
+        }
+        return Effect.sync(() => {
+          if (timer !== undefined) clearTimeout(timer)
+          if (!settled) fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
+        })
+      })
+
+    const dispatch = (outgoing: OutgoingRequest, timeoutMillis: number): Effect.Effect<Dispatched> =>
+      Effect.suspend(() => {
+        const current = serving
+        if (current === undefined) return Effect.succeed<Dispatched>({ _tag: "NotServing" })
+        return bounded<Dispatched>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
+          let delivered: WireResponse | undefined
+          const { fiber, state } = start(current, outgoing, false, (response) => {
+            delivered ??= response as WireResponse
+          })
+          fiber.addObserver((exit) => {
+            // The handler's own Cause: its fiber's, or the one seen inside the middleware.
+            const failure = Exit.isFailure(exit) ? exit.cause : state.failure
+            settle(
+              delivered !== undefined
+                ? { _tag: "Response", response: delivered, failure }
+                : {
+                    _tag: "Response",
+                    response: { status: 500, headerLines: [], body: empty },
+                    failure: failure ?? Cause.die(new Error("the handler ended without a response"))
+                  }
+            )
+          })
+          return fiber
+        })
+      })
+
+    const dispatchStreaming = (outgoing: OutgoingRequest, timeoutMillis: number): Effect.Effect<DispatchedStreaming> =>
+      Effect.suspend(() => {
+        const current = serving
+        if (current === undefined) return Effect.succeed<DispatchedStreaming>({ _tag: "NotServing" })
+        return bounded<DispatchedStreaming>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
+          // The response may be delivered while the handler starts: `ended` reads the handler lazily.
+          let handler: ReturnType<typeof start> | undefined
+          const failureOf = (exit: Exit.Exit<unknown, unknown>) =>
+            Exit.isFailure(exit) ? exit.cause : handler?.state.failure
+          const ended = Effect.suspend(() => Effect.map(Fiber.await(handler!.fiber), failureOf))
+          handler = start(current, outgoing, true, (response) => settle({ _tag: "Response", response, ended }))
+          const fiber = handler.fiber
+          // A handler that ends without a response: the connection closes with none, as when
+          // platform-node destroys a response whose body failed before its first byte.
+          fiber.addObserver((exit) => settle({ _tag: "Reset", failure: failureOf(exit) }))
+          return fiber
+        })
+      })
+
+    const startUpgrade = (
+      outgoing: OutgoingRequest,
+      upgrade: ServerRequest.Upgrade,
+      deliver: (response: WireResponse) => void
+    ): UpgradeStarted | undefined => {
       const current = serving
-      if (current === undefined) return Effect.succeed<DispatchedStreaming>({ _tag: "NotServing" })
-      return bounded<DispatchedStreaming>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
-        // The response may be delivered while the handler starts: `ended` reads the handler lazily.
-        let handler: ReturnType<typeof start> | undefined
-        const failureOf = (exit: Exit.Exit<unknown, unknown>) =>
-          Exit.isFailure(exit) ? exit.cause : handler?.state.failure
-        const ended = Effect.suspend(() => Effect.map(Fiber.await(handler!.fiber), failureOf))
-        handler = start(current, outgoing, true, (response) => settle({ _tag: "Response", response, ended }))
-        const fiber = handler.fiber
-        // A handler that ends without a response: the connection closes with none, as when
-        // platform-node destroys a response whose body failed before its first byte.
-        fiber.addObserver((exit) => settle({ _tag: "Reset", failure: failureOf(exit) }))
-        return fiber
-      })
-    })
+      if (current === undefined) return undefined
+      // Not streamed: a rejection's body comes whole, as the client reads it before failing.
+      const { fiber, state } = start(current, outgoing, false, (response) => deliver(response as WireResponse), upgrade)
+      return { fiber, failure: (exit) => ownFailure(state, exit) }
+    }
 
-  const startUpgrade = (
-    outgoing: OutgoingRequest,
-    upgrade: ServerRequest.Upgrade,
-    deliver: (response: WireResponse) => void
-  ): UpgradeStarted | undefined => {
-    const current = serving
-    if (current === undefined) return undefined
-    // Not streamed: a rejection's body comes whole, as the client reads it before failing.
-    const { fiber, state } = start(current, outgoing, false, (response) => deliver(response as WireResponse), upgrade)
-    return { fiber, failure: (exit) => ownFailure(state, exit) }
-  }
-
-  return { service, dispatch, dispatchStreaming, startUpgrade }
-})
+    return { service, dispatch, dispatchStreaming, startUpgrade }
+  })
