@@ -60,6 +60,9 @@ describe("TestClient.exchanges", () => {
         "GET http://testserver/users/1 200"
       ])
       expect(exchanges[0]!.response).toBe(streamed)
+      // A stream's exchange shows the request as sent, like a buffered one's.
+      expect(exchanges[0]!.request.headers.host).toBe("testserver")
+      expect(exchanges[0]!.request.headers["user-agent"]).toBe("effect-http-testkit")
     }).pipe(Effect.provide(TestClient.layer(App)))
   )
 
@@ -121,6 +124,17 @@ describe("failure report", () => {
         )
       )
       expect(printed).toEqual([])
+    })
+  )
+})
+
+describe("after the client's scope has closed", () => {
+  it.effect("a request says the scope has closed, not that the app was never served", () =>
+    Effect.gen(function* () {
+      const client = yield* Effect.service(TestClient.TestClient).pipe(Effect.provide(TestClient.layer(App)))
+      const error = yield* Effect.flip(client.request("GET", "/target"))
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain("the client's scope has closed")
     })
   )
 })

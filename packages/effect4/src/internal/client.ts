@@ -34,7 +34,7 @@ import { Headers } from "effect/http"
 import * as Stream from "effect/Stream"
 import type { Options, RequestOptions, TestResponse } from "../Client.js"
 import { InvalidRequest, RequestTimeout, ResponseError, ServerError, TooManyRedirects } from "./errors.js"
-import { appendParams, durationMillis as durationOf, entriesOf, mergeLines } from "./options.js"
+import { appendParams, durationMillis as durationOf, entriesOf, mergeLines, notServing } from "./options.js"
 import { BufferedResponse } from "./response.js"
 import {
   type Dispatched,
@@ -473,7 +473,7 @@ const send = (
             new InvalidRequest({
               method: hop.method,
               url: hopUrl,
-              reason: "the app is not served: the layer given to TestClient.layerServer never called HttpServer.serve"
+              reason: notServing(wire.stopped)
             })
           )
         }

@@ -22,6 +22,7 @@ import {
 import * as Effect from "effect/Effect"
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "effect/http"
 import * as Stream from "effect/Stream"
+import { notServing } from "./options.js"
 import { concat, type InProcessServer } from "./server.js"
 
 type Request = HttpClientRequest.HttpClientRequest
@@ -180,7 +181,7 @@ const sendHop = (
           transportError(request, `no response within ${timeoutMillis} ms (the handler was interrupted)`)
         )
       }
-      if (outcome._tag === "NotServing") return Effect.fail(transportError(request, "the app is not served"))
+      if (outcome._tag === "NotServing") return Effect.fail(transportError(request, notServing(outcome.stopped)))
       if (outcome._tag === "Reset") {
         return Effect.fail(transportError(request, "the server closed the connection without a response"))
       }

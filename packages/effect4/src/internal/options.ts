@@ -66,3 +66,9 @@ export const appendParams = (target: URL, params: unknown): string | undefined =
   if (extra !== "") target.search = target.search === "" ? `?${extra}` : `${target.search}&${extra}`
   return undefined
 }
+
+/** Why a request found no app to serve it. */
+export const notServing = (stopped: boolean): string =>
+  stopped
+    ? "the client's scope has closed, and the app with it: make requests inside the scope that provides TestClient"
+    : "the app is not served: the layer given to TestClient.layerServer never called HttpServer.serve"

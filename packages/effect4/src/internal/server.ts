@@ -334,7 +334,8 @@ export interface OutgoingRequest {
 export type Dispatched =
   | { readonly _tag: "Response"; readonly response: WireResponse; readonly failure: Cause.Cause<unknown> | undefined }
   | { readonly _tag: "Timeout" }
-  | { readonly _tag: "NotServing" }
+  /** `stopped`: the app was served, and has stopped (the client's scope closed). */
+  | { readonly _tag: "NotServing"; readonly stopped: boolean }
 
 /** The outcome of one request dispatched with its body streamed. */
 export type DispatchedStreaming =
@@ -346,7 +347,8 @@ export type DispatchedStreaming =
     }
   | { readonly _tag: "Reset"; readonly failure: Cause.Cause<unknown> | undefined }
   | { readonly _tag: "Timeout" }
-  | { readonly _tag: "NotServing" }
+  /** `stopped`: the app was served, and has stopped (the client's scope closed). */
+  | { readonly _tag: "NotServing"; readonly stopped: boolean }
 
 /** A WebSocket handshake's handler, started: it runs until it ends or is interrupted. */
 export interface UpgradeStarted {
@@ -396,6 +398,8 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
           readonly context: Context.Context<never>
         }
       | undefined
+    /** Whether the app was served and has stopped. */
+    let stopped = false
     /** The handler fibers still running, with the request each serves. */
     const handlers = new Map<Fiber.Fiber<void>, string>()
 
@@ -449,9 +453,13 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
             HttpServerRequest.HttpServerRequest | Sink
           >
           serving = { handled, context }
+          stopped = false
           yield* Scope.addFinalizer(
             serveScope,
-            Effect.sync(() => (serving = undefined))
+            Effect.sync(() => {
+              serving = undefined
+              stopped = true
+            })
           )
         })
     })
@@ -538,7 +546,7 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
     const dispatch = (outgoing: OutgoingRequest, timeoutMillis: number): Effect.Effect<Dispatched> =>
       Effect.suspend(() => {
         const current = serving
-        if (current === undefined) return Effect.succeed<Dispatched>({ _tag: "NotServing" })
+        if (current === undefined) return Effect.succeed<Dispatched>({ _tag: "NotServing", stopped })
         return bounded<Dispatched>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
           let delivered: WireResponse | undefined
           const { fiber, state } = start(current, outgoing, false, (response) => {
@@ -564,7 +572,7 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
     const dispatchStreaming = (outgoing: OutgoingRequest, timeoutMillis: number): Effect.Effect<DispatchedStreaming> =>
       Effect.suspend(() => {
         const current = serving
-        if (current === undefined) return Effect.succeed<DispatchedStreaming>({ _tag: "NotServing" })
+        if (current === undefined) return Effect.succeed<DispatchedStreaming>({ _tag: "NotServing", stopped })
         return bounded<DispatchedStreaming>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
           // The response may be delivered while the handler starts: `ended` reads the handler lazily.
           let handler: ReturnType<typeof start> | undefined

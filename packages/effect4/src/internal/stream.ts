@@ -32,6 +32,7 @@ import type { RequestOptions, StreamResponse, TestClientError } from "../Client.
 import * as TestStream from "../Stream.js"
 import { type ClientState, frame, loadBody, prepare } from "./client.js"
 import { InvalidRequest, RequestTimeout, ResponseError, ServerError } from "./errors.js"
+import { notServing } from "./options.js"
 import { isUnhandled, withoutResponseMarker } from "./server.js"
 
 const empty = new Uint8Array(0)
@@ -68,6 +69,8 @@ interface Opened {
   readonly headerLines: ReadonlyArray<readonly [string, string]>
   readonly body: Uint8Array | Wire
   readonly spanId: string
+  /** The headers the request was sent with. */
+  readonly sent: Readonly<Record<string, string>>
   /** For a body still arriving: waits for the handler to end, with its failure. */
   readonly ended: Effect.Effect<Cause.Cause<unknown> | undefined> | undefined
 }
@@ -87,6 +90,7 @@ export const open = (
     const hop = prepared.first
     const hopUrl = hop.url.href
     const framed = frame(state.jar, hop, prepared.callCookies, state.config.remoteAddress)
+    const sent = framed._tag === "Send" ? framed.outgoing.headers : {}
     const serverError = (status: number, failure: Cause.Cause<unknown>) =>
       new ServerError({ method: hop.method, url: hopUrl, status, cause: withoutResponseMarker(failure) })
     const unhandled = (failure: Cause.Cause<unknown> | undefined): failure is Cause.Cause<unknown> =>
@@ -95,7 +99,7 @@ export const open = (
     let got: Opened
     if (framed._tag === "Refused") {
       const { status, headerLines, body } = framed.response
-      got = { url: hopUrl, method: hop.method, status, headerLines, body, spanId: "", ended: undefined }
+      got = { url: hopUrl, method: hop.method, status, headerLines, body, spanId: "", sent, ended: undefined }
     } else {
       // The handler is tied to `scope` as soon as it answers: closing the scope disconnects it.
       let wire: Wire | undefined
@@ -123,7 +127,7 @@ export const open = (
             new InvalidRequest({
               method: hop.method,
               url: hopUrl,
-              reason: "the app is not served: the layer given to TestClient.layerServer never called HttpServer.serve"
+              reason: notServing(outcome.stopped)
             })
           )
         case "Reset": {
@@ -140,6 +144,7 @@ export const open = (
             headerLines: [],
             body: empty,
             spanId: "",
+            sent,
             ended: undefined
           }
           break
@@ -152,9 +157,18 @@ export const open = (
             // as for a buffered request.
             const failure = yield* outcome.ended
             if (unhandled(failure)) return yield* Effect.fail(serverError(status, failure))
-            got = { url: hopUrl, method: hop.method, status, headerLines, body, spanId, ended: undefined }
+            got = { url: hopUrl, method: hop.method, status, headerLines, body, spanId, sent, ended: undefined }
           } else {
-            got = { url: hopUrl, method: hop.method, status, headerLines, body: wire!, spanId, ended: outcome.ended }
+            got = {
+              url: hopUrl,
+              method: hop.method,
+              status,
+              headerLines,
+              body: wire!,
+              spanId,
+              sent,
+              ended: outcome.ended
+            }
           }
         }
       }
@@ -199,11 +213,13 @@ class StreamResponseImpl extends Inspectable.Class implements StreamResponse {
 
   private readonly ended: Opened["ended"]
   readonly spanId: string
+  private readonly sent: Readonly<Record<string, string>>
 
   constructor(opened: Opened) {
     super()
     this.ended = opened.ended
     this.spanId = opened.spanId
+    this.sent = opened.sent
     this.url = opened.url
     this.status = opened.status
     this.method = opened.method
@@ -226,7 +242,7 @@ class StreamResponseImpl extends Inspectable.Class implements StreamResponse {
 
   private cachedRequest: HttpClientRequest.HttpClientRequest | undefined
   get request(): HttpClientRequest.HttpClientRequest {
-    this.cachedRequest ??= HttpClientRequest.make(this.method as "GET")(this.url)
+    this.cachedRequest ??= HttpClientRequest.make(this.method as "GET")(this.url, { headers: this.sent })
     return this.cachedRequest
   }
 
