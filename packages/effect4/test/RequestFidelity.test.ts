@@ -10,7 +10,7 @@ import { Readable } from "node:stream"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
-import { ByteSize, Effect, Layer, Option, Stream, Tracer } from "effect"
+import { ByteSize, Cause, Effect, Layer, Option, Stream, Tracer } from "effect"
 import {
   HttpClient,
   HttpClientRequest,
@@ -329,4 +329,51 @@ describe("request bodies and the peer, from TestClient's options", () => {
       expect(error.message).toContain("remoteAddress must be an IPv4 or IPv6 address")
     })
   )
+})
+
+describe("a body that does not match its content-length", () => {
+  const Mismatch = Layer.mergeAll(
+    HttpRouter.add(
+      "GET",
+      "/long",
+      Effect.succeed(
+        HttpServerResponse.stream(Stream.make("hello").pipe(Stream.encodeText), { headers: { "content-length": "3" } })
+      )
+    ),
+    HttpRouter.add(
+      "GET",
+      "/short",
+      Effect.succeed(
+        HttpServerResponse.stream(Stream.make("hi").pipe(Stream.encodeText), { headers: { "content-length": "9" } })
+      )
+    )
+  )
+  const serveMismatch = HttpRouter.serve(Mismatch, { disableListenLog: true, disableLogger: true })
+  /** What the platform HttpClient gets: the body, or that the request failed. */
+  const got = (path: string) =>
+    Effect.gen(function* () {
+      const client = yield* HttpClient.HttpClient
+      return yield* Effect.flatMap(client.get(path), (r) => r.text)
+    }).pipe(
+      Effect.match({ onFailure: () => "failed", onSuccess: (text) => `body ${text}` }),
+      Effect.provideService(Tracer.DisablePropagation, true)
+    )
+
+  for (const path of ["/long", "/short"]) {
+    it.effect(`${path}: the request fails as on Node (strictContentLength), never a silently cut body`, () =>
+      Effect.gen(function* () {
+        const overSocket = yield* got(path).pipe(
+          Effect.provide(serveMismatch.pipe(Layer.provideMerge(NodeHttpServer.layerTest)))
+        )
+        const inProcess = yield* got(path).pipe(
+          Effect.provide(serveMismatch.pipe(Layer.provideMerge(TestClient.layerTest)))
+        )
+        expect(inProcess).toBe(overSocket)
+        expect(inProcess).toBe("failed")
+        const error = yield* Effect.flip(TestClient.get(path)).pipe(Effect.provide(TestClient.layer(Mismatch)))
+        expect(error._tag).toBe("ServerError")
+        expect(error._tag === "ServerError" && Cause.pretty(error.cause)).toContain("does not match the content-length")
+      })
+    )
+  }
 })

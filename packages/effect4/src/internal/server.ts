@@ -207,8 +207,16 @@ const handleResponse = (
     const framed = headerLines.some(([name]) => name === "content-length" || name === "transfer-encoding")
       ? headerLines
       : [...headerLines, ["transfer-encoding", "chunked"] as const]
+    // platform-node writes with Node's strictContentLength: a body longer or shorter than its
+    // content-length fails the handler (and the connection), where it would be silently cut.
+    const declared = headerLines.find(([name]) => name === "content-length")?.[1]
+    const expected = declared === undefined || !/^\d+$/.test(declared) ? undefined : Number(declared)
     if (sink.streaming && response.body._tag === "Stream") {
-      return streamBody(response.body.stream, (body) => send({ status: response.status, headerLines: framed, body }))
+      return streamBody(
+        response.body.stream,
+        (body) => send({ status: response.status, headerLines: framed, body }),
+        expected
+      )
     }
     if (response.body._tag === "FormData") {
       // Its multipart content-type (with the boundary) joins the headers, as platform-node writes it.
@@ -221,10 +229,21 @@ const handleResponse = (
         })
       })
     }
-    return Effect.map(Effect.interruptible(bodyBytes(response.body)), (body) => {
+    return Effect.flatMap(Effect.interruptible(bodyBytes(response.body)), (body) => {
+      if (expected !== undefined && body.length !== expected) return Effect.die(lengthMismatch(body.length, expected))
       send({ status: response.status, headerLines: framed, body })
+      return Effect.void
     })
   })
+
+/** Node's own complaint when a body does not match its content-length (`ERR_HTTP_CONTENT_LENGTH_MISMATCH`). */
+const lengthMismatch = (written: number, declared: number): Error =>
+  Object.assign(
+    new Error(
+      `Response body's content-length of ${written} byte(s) does not match the content-length of ${declared} byte(s) set in header`
+    ),
+    { code: "ERR_HTTP_CONTENT_LENGTH_MISMATCH" }
+  )
 
 /**
  * Runs a Stream body in the handler fiber into a ReadableStream the client reads, handed over
@@ -234,7 +253,8 @@ const handleResponse = (
  */
 const streamBody = (
   stream: Stream.Stream<Uint8Array, unknown>,
-  deliver: (body: ReadableStream<Uint8Array>) => void
+  deliver: (body: ReadableStream<Uint8Array>) => void,
+  expected?: number
 ): Effect.Effect<void, unknown> =>
   Effect.withFiber((fiber) => {
     const drained = Latch.makeUnsafe(true)
@@ -263,14 +283,25 @@ const streamBody = (
     }
     // `toHandled` writes the response uninterruptibly; writing a body that can wait on the
     // client is interruptible, as in platform-node, so a client abort or a scope close ends it.
+    let written = 0
     return stream.pipe(
       Stream.runForEachArray((chunks) => {
-        controller.enqueue(concat(chunks))
+        const chunk = concat(chunks)
+        written += chunk.length
+        // Node refuses the write that goes past the content-length.
+        if (expected !== undefined && written > expected) return Effect.die(lengthMismatch(written, expected))
+        controller.enqueue(chunk)
         send()
         if ((controller.desiredSize ?? 0) > 0) return Effect.void
         Latch.closeUnsafe(drained)
         return Latch.await(drained)
       }),
+      // ... and an end short of it.
+      Effect.andThen(
+        Effect.suspend(() =>
+          expected !== undefined && written !== expected ? Effect.die(lengthMismatch(written, expected)) : Effect.void
+        )
+      ),
       Effect.interruptible,
       Effect.matchCauseEffect({
         onSuccess: () =>
