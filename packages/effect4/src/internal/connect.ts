@@ -21,6 +21,7 @@ import * as Socket from "effect/socket/Socket"
 import type { TestClientError } from "../Client.js"
 import { type TestWebSocket, WebSocketRejected } from "../WebSocket.js"
 import type { Config } from "./client.js"
+import { setWallTimer } from "./clock.js"
 import { InvalidRequest, RequestTimeout, ServerError } from "./errors.js"
 import type { Upgrade } from "./request.js"
 import { type InProcessServer, isUnhandled, type WireResponse, withoutResponseMarker } from "./server.js"
@@ -30,8 +31,7 @@ import {
   type HandshakeRequest,
   handshakeRequest,
   type Incoming,
-  makeTestWebSocket,
-  wallTimer
+  makeTestWebSocket
 } from "./websocket.js"
 
 /** How a handshake ended for the test's end. */
@@ -127,7 +127,7 @@ const awaitEnd = (fiber: Fiber.Fiber<void>, millis: number, then: (ended: boolea
     then(true)
   })
   if (finished) return
-  cancel = wallTimer(millis, () => {
+  cancel = setWallTimer(millis, () => {
     if (finished) return
     finished = true
     unobserve()
@@ -253,7 +253,7 @@ export const runHandshake = (
     })
   })
   if (!settled) {
-    cancelTimer = wallTimer(request.timeoutMillis, () => {
+    cancelTimer = setWallTimer(request.timeoutMillis, () => {
       if (settled) return
       gone = true
       finish({

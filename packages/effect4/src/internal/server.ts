@@ -28,6 +28,7 @@ import { NetAddress } from "effect/net"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
+import { setWallTimer } from "./clock.js"
 import * as ServerRequest from "./request.js"
 import { DrainTimeout } from "./tasks.js"
 
@@ -406,9 +407,6 @@ export interface InProcessServer {
   ) => UpgradeStarted | undefined
 }
 
-/** The longest delay a Node timer holds; past it `setTimeout` fires at once. */
-const maxTimerMillis = 2_147_483_647
-
 /** The address the app sees for its server: `testserver:80`, as a test's base URL names it. */
 const address = NetAddress.inetAddressFromIpString("127.0.0.1", 80)
 
@@ -437,18 +435,18 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
     const closeHandlers = Effect.callback<void>((resume) => {
       if (handlers.size === 0) return resume(Effect.void)
       const bound = closeBound()
-      let timer: ReturnType<typeof setTimeout> | undefined
+      let cancel = () => {}
       const check = () => {
         if (handlers.size > 0) return
-        if (timer !== undefined) clearTimeout(timer)
+        cancel()
         resume(Effect.void)
       }
       for (const fiber of Array.from(handlers.keys())) {
         fiber.addObserver(check)
         fiber.interruptUnsafe()
       }
-      if (handlers.size > 0 && bound <= maxTimerMillis) {
-        timer = setTimeout(() => {
+      if (handlers.size > 0) {
+        cancel = setWallTimer(bound, () => {
           resume(
             Effect.die(
               new DrainTimeout({
@@ -462,7 +460,7 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
               })
             )
           )
-        }, bound)
+        })
       }
     })
 
@@ -553,23 +551,23 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
     ): Effect.Effect<A> =>
       Effect.callback<A>((resume) => {
         let settled = false
-        let timer: ReturnType<typeof setTimeout> | undefined
+        let cancel = () => {}
         const settle = (outcome: A) => {
           if (settled) return
           settled = true
-          if (timer !== undefined) clearTimeout(timer)
+          cancel()
           resume(Effect.succeed(outcome))
         }
         const fiber = run(settle)
-        if (!settled && timeoutMillis <= maxTimerMillis) {
-          timer = setTimeout(() => {
+        if (!settled) {
+          cancel = setWallTimer(timeoutMillis, () => {
             // Settled first: the interrupt may end the handler (and call its observer) at once.
             settle(timedOut)
             fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
-          }, timeoutMillis)
+          })
         }
         return Effect.sync(() => {
-          if (timer !== undefined) clearTimeout(timer)
+          cancel()
           if (!settled) fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
         })
       })

@@ -33,7 +33,7 @@ import * as TestStream from "../Stream.js"
 import { type ClientState, frame, loadBody, prepare } from "./client.js"
 import { InvalidRequest, RequestTimeout, ResponseError, ServerError } from "./errors.js"
 import { notServing } from "./options.js"
-import { isUnhandled, withoutResponseMarker } from "./server.js"
+import { concat, isUnhandled, withoutResponseMarker } from "./server.js"
 
 const empty = new Uint8Array(0)
 
@@ -185,17 +185,6 @@ export const open = (
   })
 
 const utf8 = new TextDecoder()
-
-const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
-  if (chunks.length === 1) return chunks[0]!
-  const out = new Uint8Array(chunks.reduce((size, chunk) => size + chunk.length, 0))
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
-}
 
 /** The streamed response: the head as sent, the body read once, as it arrives. */
 class StreamResponseImpl extends Inspectable.Class implements StreamResponse {

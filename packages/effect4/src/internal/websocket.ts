@@ -38,27 +38,8 @@ import {
   WebSocketTimeout
 } from "../WebSocket.js"
 import type { Config } from "./client.js"
+import { wallClockSleep } from "./clock.js"
 import { appendParams, durationMillis, entriesOf, mergeLines } from "./options.js"
-
-/** The longest delay a Node timer holds; past it `setTimeout` fires at once. */
-export const maxTimerMillis = 2_147_483_647
-
-/**
- * Runs `f` after `millis` on the wall clock (it fires under TestClock too); returns the
- * cancel. A bound past what a timer holds (`Infinity`) never fires.
- */
-export const wallTimer = (millis: number, f: () => void): (() => void) => {
-  if (!(millis <= maxTimerMillis)) return () => {}
-  const timer = setTimeout(f, millis)
-  return () => clearTimeout(timer)
-}
-
-/** Succeeds after `millis` on the wall clock. */
-const wallClockSleep = (millis: number): Effect.Effect<void> =>
-  Effect.callback<void>((resume) => {
-    const cancel = wallTimer(millis, () => resume(Effect.void))
-    return Effect.sync(cancel)
-  })
 
 // ---------------------------------------------------------------------------
 // the connection
