@@ -5,7 +5,10 @@
  * in size (see `formatReport`):
  * - under vitest, when the current test fails (also for a client shared by `it.layer`, whose
  *   own scope closes successfully), with what happened during that test;
- * - otherwise when the scope that owns the client closes with a failure (`closed(true)`).
+ * - otherwise when the scope that owns the client closes with a failure (`closed(true)`):
+ *   outside vitest, or for a test that did nothing with this client. Under vitest, a scope
+ *   that fails inside a test that then passes (a layer provided to one request whose failure
+ *   the test expects) prints nothing: the test's own failure is what prints.
  */
 import { formatReport, type ReportEntry } from "./render.js"
 import { currentTest } from "./runner.js"
@@ -20,6 +23,8 @@ export class FailureReporter {
   private hooked: object | undefined = undefined
   /** The test whose report the scope close already printed (the test's failure need not again). */
   private printedFor: object | undefined = undefined
+  /** What was in flight when the owning scope closed (its close ends them before a test's report prints). */
+  private inFlightAtClose: ReadonlyArray<string> | undefined = undefined
 
   constructor(
     private readonly enabled: boolean,
@@ -78,15 +83,20 @@ export class FailureReporter {
 
   /** The owning scope closed: print if it failed (and tell the failing test it need not print again). */
   closed(failed: boolean): void {
-    if (!failed || !this.enabled) return
-    this.printedFor = currentTest()
+    if (!this.enabled) return
+    this.inFlightAtClose = this.inFlight()
+    if (!failed) return
+    const test = currentTest()
+    // The current test's failure prints what it did; a test that passes needs no report.
+    if (test !== undefined && test === this.hooked) return
+    this.printedFor = test
     this.print(0)
   }
 
   private print(fromCount: number): void {
     const skipped = this.count - this.entries.length
     const since = this.entries.slice(Math.max(0, fromCount - skipped))
-    const text = formatReport(since, this.inFlight(), this.spanTree)
+    const text = formatReport(since, this.inFlightAtClose ?? this.inFlight(), this.spanTree)
     if (text !== undefined) console.error(text)
   }
 }

@@ -65,8 +65,12 @@ describe("under vitest's default 5 s testTimeout", () => {
           ["a handler that never answers", "RequestTimeout"],
           ["a silent WebSocket", "WebSocketTimeout"],
           ["a job that never ends", "DrainTimeout"],
-          ["a client shared with it.layer an assertion fails after a request", "AssertionError"]
+          ["a client shared with it.layer an assertion fails after a request", "AssertionError"],
+          ["a test whose assertion fails after a request", "AssertionError"],
+          ["a test that fails with a stream, a failed request and one in flight", "AssertionError"]
         ]
+        const passing = "a passing test whose layer wraps only a request it expects to fail"
+        expect(byName.get(passing)?.status).toBe("passed")
         for (const [name, error] of expected) {
           const result = byName.get(name)
           expect(result?.status, name).toBe("failed")
@@ -75,10 +79,24 @@ describe("under vitest's default 5 s testTimeout", () => {
           expect(message, name).not.toContain("timed out in 5000ms")
           expect(result!.duration, name).toBeLessThan(5000)
         }
-        // One report per failing test, the it.layer one included.
-        expect(stderr.split("effect-http-testkit: the test failed").length - 1).toBe(4)
+        // One report per failing test, the it.layer one included, with what the test did: its
+        // exchanges, streams, failed requests with their error, requests still in flight, and
+        // the span trees.
+        expect(stderr.split("effect-http-testkit: the test failed").length - 1).toBe(expected.length)
         expect(stderr).toContain("GET http://testserver/never -> failed: RequestTimeout")
         expect(stderr).toContain("GET http://testserver/ok -> 200")
+        expect(stderr).toContain("GET http://testserver/users/1 -> 200")
+        expect(stderr).toContain("content-type: application/json")
+        expect(stderr).toContain('body: {"id":1,"name":"Ada"}')
+        expect(stderr).toContain("http.server GET")
+        expect(stderr).toContain("load-user")
+        expect(stderr).toContain("GET http://testserver/feed -> 200 (streamed)")
+        expect(stderr).toContain("GET http://testserver/boom -> failed: ServerError")
+        expect(stderr).toContain("kaboom")
+        expect(stderr).toContain("still in flight:")
+        expect(stderr).toContain("GET /hang")
+        // A passing test prints nothing, though a layer it gave one request closed failing.
+        expect(stderr).not.toContain("/expected-boom")
       }),
     { timeout: 60_000 }
   )

@@ -107,26 +107,21 @@ describe("failure report", () => {
     HttpRouter.get("/users/1", Effect.withSpan(HttpServerResponse.json({ id: 1, name: "Ada" }), "load-user"))
   )
 
-  it.scoped("a failing test prints its last exchanges and their span trees", () =>
+  // What a failing test prints is shown by test/Runner.test.ts, whose child vitest has tests
+  // that fail; here the test passes.
+  it.scoped("a layer given to one request whose failure the test expects prints nothing", () =>
     Effect.gen(function* () {
       const printed: Array<string> = []
       vi.spyOn(console, "error").mockImplementation((text: unknown) => {
         printed.push(String(text))
       })
       const exit = yield* Effect.exit(
-        Effect.gen(function* () {
-          yield* TestClient.get("/users/1")
-          return yield* Effect.fail("assertion failed")
-        }).pipe(Effect.provide(TestClient.layer(app)))
+        Effect.andThen(TestClient.get("/users/1"), Effect.fail("a failure the test expects")).pipe(
+          Effect.provide(TestClient.layer(app))
+        )
       )
       expect(Exit.isFailure(exit)).toBe(true)
-      const report = printed.join("\n")
-      expect(report).toContain("the test failed")
-      expect(report).toContain("GET http://testserver/users/1 -> 200")
-      expect(report).toContain("content-type: application/json")
-      expect(report).toContain('body: {"id":1,"name":"Ada"}')
-      expect(report).toContain("http.server GET")
-      expect(report).toContain("load-user")
+      expect(printed).toEqual([])
     })
   )
 

@@ -8,7 +8,6 @@ import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Exit, Layer, Stream } from "effect"
 import { TaskQueue, TestClient } from "effect-http-testkit"
-import { vi } from "vitest"
 
 /** The defects a scope close died with (the kit reports leaks as defects of the scope close). */
 const defects = (exit: Exit.Exit<unknown, unknown>): ReadonlyArray<unknown> =>
@@ -235,39 +234,6 @@ describe("scope close", () => {
       expect(error._tag).toBe("RequestTimeout")
       expect(error.message).toContain('in span "db.query"')
       expect(error.message).toContain('TestClock.adjust("10000 millis")')
-    })
-  )
-})
-
-describe("the failure report", () => {
-  it.scoped("lists streams, WebSockets, failed requests and requests still in flight", () =>
-    Effect.gen(function* () {
-      const printed: Array<string> = []
-      const spy = vi.spyOn(console, "error").mockImplementation((text: unknown) => {
-        printed.push(String(text))
-      })
-      yield* Effect.addFinalizer(() => Effect.sync(() => spy.mockRestore()))
-      const started = yield* Deferred.make<void>()
-      const app = HttpRouter.empty.pipe(
-        HttpRouter.get("/feed", Effect.succeed(HttpServerResponse.stream(Stream.make(new TextEncoder().encode("a"))))),
-        HttpRouter.get("/boom", Effect.die(new Error("kaboom"))),
-        HttpRouter.get("/hang", Effect.zipRight(Deferred.succeed(started, undefined), Effect.never))
-      )
-      yield* Effect.exit(
-        Effect.gen(function* () {
-          yield* TestClient.stream("GET", "/feed")
-          yield* Effect.exit(TestClient.get("/boom"))
-          yield* Effect.fork(TestClient.get("/hang"))
-          yield* Deferred.await(started)
-          return yield* Effect.fail("assertion failed")
-        }).pipe(Effect.scoped, Effect.provide(TestClient.layer(app)))
-      )
-      const report = printed.join("\n")
-      expect(report).toContain("GET http://testserver/feed -> 200 (streamed)")
-      expect(report).toContain("GET http://testserver/boom -> failed: ServerError")
-      expect(report).toContain("kaboom")
-      expect(report).toContain("still in flight:")
-      expect(report).toContain("GET /hang")
     })
   )
 })

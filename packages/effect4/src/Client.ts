@@ -455,8 +455,10 @@ const makeService = (options: Options | undefined) =>
     // The exchange log and the failure report, with the span trees of the client's tracer.
     const log = new Ring<Exchange>(fallback.exchangeLimit)
     const tracer = yield* Effect.serviceOption(TestTracer.TestTracer)
-    const reporter = new FailureReporter(fallback.report !== "never", (spanId) =>
-      Option.isSome(tracer) ? Effect.runSync(tracer.value.render(spanId)) : "(no TestTracer)"
+    const reporter = new FailureReporter(
+      fallback.report !== "never",
+      (spanId) => (Option.isSome(tracer) ? Effect.runSync(tracer.value.render(spanId)) : "(no TestTracer)"),
+      () => inProcess.inFlight()
     )
     yield* Effect.addFinalizer((exit) => Effect.sync(() => reporter.closed(exit._tag === "Failure")))
     const record = (response: TestResponse) => {
@@ -474,7 +476,7 @@ const makeService = (options: Options | undefined) =>
       (method: string, url: string) =>
       (error: { readonly _tag: string; readonly message: string; readonly url?: string; readonly cause?: unknown }) =>
         Effect.sync(() =>
-          reporter.failure(method, error.url ?? url, "", {
+          reporter.failure(method, error.url ?? url, errors.spanIdOf(error), {
             _tag: error._tag,
             // A server error shows the app's own Cause.
             message: Cause.isCause(error.cause) ? `${error.message}\n${Cause.pretty(error.cause)}` : error.message
@@ -578,6 +580,10 @@ const makeService = (options: Options | undefined) =>
             "streamed"
           )
         })
+      ).pipe(
+        HttpClient.tapError((error) =>
+          Effect.sync(() => reporter.failure(error.request.method, error.request.url, "", error))
+        )
       )
     return { inProcess, service, base, timeoutMillis, tracked, client }
   })

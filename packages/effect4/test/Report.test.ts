@@ -90,27 +90,20 @@ describe("failure report", () => {
     return printed
   }
 
-  it.effect("a failing test prints its last exchanges, a failed request's error, and their span trees", () =>
+  // What a failing test prints is shown by test/Runner.test.ts, whose child vitest has tests
+  // that fail; here the test passes.
+  it.effect("a layer given to one request whose failure the test expects prints nothing", () =>
     Effect.gen(function* () {
       const printed = capture()
+      const error = yield* Effect.flip(TestClient.get("/die").pipe(Effect.provide(TestClient.layer(App))))
+      expect(error._tag).toBe("ServerError")
       const exit = yield* Effect.exit(
-        Effect.gen(function* () {
-          yield* TestClient.get("/users/1")
-          yield* Effect.flip(TestClient.get("/die"))
-          return yield* Effect.fail("assertion failed")
-        }).pipe(Effect.provide(TestClient.layer(App)))
+        Effect.andThen(TestClient.get("/users/1"), Effect.fail("a failure the test expects")).pipe(
+          Effect.provide(TestClient.layer(App))
+        )
       )
       expect(Exit.isFailure(exit)).toBe(true)
-      const report = printed.join("\n")
-      expect(report).toContain("the test failed")
-      expect(report).toContain("GET http://testserver/users/1 -> 200")
-      expect(report).toContain("content-type: application/json")
-      expect(report).toContain('body: {"id":1,"name":"Ada"}')
-      // Effect 4 names the server span after the method.
-      expect(report).toMatch(/\n {4}GET \(/)
-      expect(report).toContain("load-user")
-      expect(report).toContain("GET http://testserver/die -> failed: ServerError")
-      expect(report).toContain("kaboom")
+      expect(printed).toEqual([])
     })
   )
 

@@ -27,7 +27,7 @@ interface Result {
 const runFixtures = Effect.acquireUseRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "kit4-runner-"))),
   (dir) =>
-    Effect.callback<ReadonlyArray<Result>>((resume) => {
+    Effect.callback<{ readonly results: ReadonlyArray<Result>; readonly stderr: string }>((resume) => {
       const output = join(dir, "results.json")
       const child = execFile(
         process.execPath,
@@ -36,15 +36,17 @@ const runFixtures = Effect.acquireUseRelease(
           "run",
           "--config",
           "test/fixtures/runner/vitest.config.ts",
+          // The default reporter prints the tests' console (the kit's reports) to stderr.
+          "--reporter=default",
           "--reporter=json",
           `--outputFile=${output}`
         ],
         { cwd: root, env: { ...process.env, CI: "true" } },
-        () => {
+        (_error, _stdout, stderr) => {
           const json = JSON.parse(readFileSync(output, "utf8")) as {
             readonly testResults: ReadonlyArray<{ readonly assertionResults: ReadonlyArray<Result> }>
           }
-          resume(Effect.succeed(json.testResults.flatMap((file) => file.assertionResults)))
+          resume(Effect.succeed({ results: json.testResults.flatMap((file) => file.assertionResults), stderr }))
         }
       )
       return Effect.sync(() => child.kill())
@@ -57,7 +59,7 @@ describe("under vitest's default 5 s testTimeout", () => {
     "a hung request, a silent stream or WebSocket and leaked jobs fail with the kit's errors first",
     () =>
       Effect.gen(function* () {
-        const results = yield* runFixtures
+        const { results, stderr } = yield* runFixtures
         const byName = new Map(results.map((result) => [result.fullName, result]))
         const expected: ReadonlyArray<readonly [string, string]> = [
           ["a handler that never answers", "RequestTimeout"],
@@ -65,9 +67,13 @@ describe("under vitest's default 5 s testTimeout", () => {
           ["layerTest's HttpClient, a handler that never answers", "no response within"],
           ["a job that never ends", "DrainTimeout"],
           ["drainTasks on a job that never ends", "DrainTimeout"],
-          ["a silent WebSocket", "WebSocketTimeout"]
+          ["a silent WebSocket", "WebSocketTimeout"],
+          ["a test whose assertion fails after its requests", "AssertionError"],
+          ["a test that fails with a stream, a failed request and one in flight", "AssertionError"]
         ]
-        expect(results).toHaveLength(expected.length)
+        const passing = "a passing test whose layer wraps only a request it expects to fail"
+        expect(byName.get(passing)?.status).toBe("passed")
+        expect(results).toHaveLength(expected.length + 1)
         for (const [name, error] of expected) {
           const result = byName.get(name)
           expect(result?.status, name).toBe("failed")
@@ -76,6 +82,23 @@ describe("under vitest's default 5 s testTimeout", () => {
           expect(message, name).not.toContain("Test timed out")
           expect(result!.duration, name).toBeLessThan(5000)
         }
+        // One report per failing test, with what it did: the exchanges, the failed request's
+        // error, the span trees (Effect 4 names the server span after the method).
+        expect(stderr.split("effect-http-testkit: the test failed").length - 1).toBe(expected.length)
+        expect(stderr).toContain("GET http://testserver/users/1 -> 200")
+        expect(stderr).toContain("content-type: application/json")
+        expect(stderr).toContain('body: {"id":1,"name":"Ada"}')
+        expect(stderr).toMatch(/\n {4}GET \(/)
+        expect(stderr).toContain("load-user")
+        expect(stderr).toContain("GET http://testserver/die -> failed: ServerError")
+        expect(stderr).toContain("kaboom")
+        // A failed request's entry shows its server span (named after the method).
+        expect(stderr).toMatch(/-> failed: ServerError[\s\S]*?spans:\n {4}GET \(/)
+        expect(stderr).toContain("GET http://testserver/feed -> 200 (streamed)")
+        expect(stderr).toContain("still in flight:")
+        expect(stderr).toContain("GET http://testserver/hang")
+        // A passing test prints nothing, though a layer it gave one request closed failing.
+        expect(stderr).not.toContain("/expected-die")
       }),
     { timeout: 60_000 }
   )

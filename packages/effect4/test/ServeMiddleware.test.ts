@@ -9,7 +9,7 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
-import { Cause, Effect, Layer, Logger, Option, Result, Schema, Stream } from "effect"
+import { Cause, Deferred, Effect, Layer, Logger, Option, Result, Schema, Stream } from "effect"
 import { HttpClient, HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { IpNetwork } from "effect/net"
@@ -171,6 +171,76 @@ describe("middleware that maps errors to responses", () => {
   )
 })
 
+describe("a middleware given to serve that fails, answers or works on its own", () => {
+  it.effect("one that dies before calling the app fails the request with ServerError carrying its defect", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(TestClient.get("/ok"))
+      expect(error._tag === "ServerError" && error.status).toBe(500)
+      expect(error._tag === "ServerError" && defectOf(error.cause)).toBe("gate")
+      const streamed = yield* Effect.flip(TestClient.stream("GET", "/ok"))
+      expect(streamed._tag === "ServerError" && defectOf(streamed.cause)).toBe("gate")
+      const ws = yield* Effect.flip(TestClient.websocket("/ok"))
+      expect(ws._tag === "ServerError" && defectOf(ws.cause)).toBe("gate")
+    }).pipe(Effect.provide(served(brokenGate)))
+  )
+
+  it.effect("one that answers without calling the app (an auth check refusing) gives its response", () =>
+    Effect.gen(function* () {
+      const refused = yield* TestClient.get("/boom")
+      expect(refused.status).toBe(401)
+      expect(yield* refused.text).toBe("sign in first")
+    }).pipe(
+      Effect.provide(served(() => Effect.succeed(HttpServerResponse.text("sign in first", { status: 401 })) as never))
+    )
+  )
+
+  it.effect("work it does after the response is written: request waits for it, stream does not", () =>
+    Effect.gen(function* () {
+      // An audit middleware: Effect 4 writes the response inside the app it wraps; the audit
+      // then runs, here waiting on a Deferred the test completes only at its end.
+      const audited = yield* Deferred.make<void>()
+      const auditing: Middleware = (app) => Effect.tap(app, () => Deferred.await(audited))
+      const answers = yield* Effect.gen(function* () {
+        // TestClient.stream has the response as production's client does, as it is written.
+        const streamed = yield* TestClient.stream("GET", "/ok", { timeout: 2_000 })
+        const body = yield* streamed.text
+        const failed = yield* Effect.flip(TestClient.stream("GET", "/boom", { timeout: 2_000 }))
+        // TestClient.request returns once the handler has ended: here it cannot, and its
+        // RequestTimeout says the app had answered and what kept the handler running.
+        const timedOut = yield* Effect.flip(TestClient.get("/ok", { timeout: 200 }))
+        return { streamed: [streamed.status, body, failed._tag], timedOut }
+      }).pipe(Effect.ensuring(Deferred.succeed(audited, undefined)), Effect.provide(served(auditing)))
+      expect(answers.streamed).toEqual([200, "ok", "ServerError"])
+      expect(answers.timedOut._tag === "RequestTimeout" && answers.timedOut.answered).toBe(200)
+      expect(answers.timedOut.message).toContain("the app answered 200, but its handler was still running")
+      expect(answers.timedOut.message).toContain("TestClient.stream")
+    })
+  )
+
+  it.effect("work it does after the response is written is done when request returns", () =>
+    Effect.gen(function* () {
+      const audit: Array<string> = []
+      const auditing: Middleware = (app) =>
+        Effect.tap(app, (response) =>
+          Effect.andThen(
+            Effect.yieldNow,
+            Effect.sync(() => audit.push(`audited ${response.status}`))
+          )
+        )
+      const r = yield* TestClient.get("/ok").pipe(Effect.provide(served(auditing)))
+      expect(r.status).toBe(200)
+      expect(audit).toEqual(["audited 200"])
+    })
+  )
+
+  it.effect("a failure it has after the app's response is written is only on the server, as in production", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/ok")
+      expect([r.status, yield* r.text]).toEqual([200, "ok"])
+    }).pipe(Effect.provide(served((app) => Effect.tap(app, () => Effect.die(new Error("audit store down"))))))
+  )
+})
+
 describe("HttpRouter.serve(HttpApiBuilder.layer(Api), { middleware: HttpMiddleware.logger })", () => {
   class Unavailable extends Schema.Error<Unavailable>("Unavailable")(
     { _tag: Schema.tag("Unavailable"), reason: Schema.String },
@@ -179,13 +249,19 @@ describe("HttpRouter.serve(HttpApiBuilder.layer(Api), { middleware: HttpMiddlewa
   const Api = HttpApi.make("api").add(
     HttpApiGroup.make("items").add(
       HttpApiEndpoint.get("boom", "/boom", { success: Schema.String }),
-      HttpApiEndpoint.get("typed", "/typed", { success: Schema.String, error: Unavailable })
+      HttpApiEndpoint.get("typed", "/typed", { success: Schema.String, error: Unavailable }),
+      HttpApiEndpoint.get("count", "/count", {
+        success: Schema.Struct({ n: Schema.Int }),
+        query: { order: Schema.optional(Schema.Literals(["asc", "desc"])) }
+      })
     )
   )
   const ItemsLive = HttpApiBuilder.group(Api, "items", (handlers) =>
     handlers
       .handle("boom", () => Effect.die(new Error("kaboom")))
       .handle("typed", () => Effect.fail(new Unavailable({ reason: "maintenance" })))
+      // An app bug: 1.5 is not the Int the success schema declares.
+      .handle("count", () => Effect.succeed({ n: 1.5 }))
   )
   const ServerLive = HttpRouter.serve(HttpApiBuilder.layer(Api).pipe(Layer.provide(ItemsLive)), {
     disableListenLog: true,
@@ -200,6 +276,46 @@ describe("HttpRouter.serve(HttpApiBuilder.layer(Api), { middleware: HttpMiddlewa
       expect(typed.status).toBe(503)
       expect(yield* typed.json).toEqual({ _tag: "Unavailable", reason: "maintenance" })
     }).pipe(Effect.provide(TestClient.layerServer(ServerLive).pipe(Layer.provide(quiet))))
+  )
+
+  // Production answers an empty 500 and reports the schema error; a request failing its own
+  // schema is the 400 the Api answers (an HttpApiSchemaError error reporters ignore).
+  it.effect("a success value that fails its schema is a ServerError naming the schema error, as served or not", () =>
+    Effect.gen(function* () {
+      for (const layer of [
+        TestClient.layerServer(ServerLive).pipe(Layer.provide(quiet)),
+        TestClient.layer(HttpApiBuilder.layer(Api).pipe(Layer.provide(ItemsLive)))
+      ]) {
+        const error = yield* Effect.flip(TestClient.get("/count").pipe(Effect.provide(layer)))
+        expect(error._tag === "ServerError" && error.status).toBe(500)
+        const defect = error._tag === "ServerError" ? Cause.findDefect(error.cause) : undefined
+        expect(defect !== undefined && Result.isSuccess(defect) && (defect.success as { _tag: string })._tag).toBe(
+          "HttpApiSchemaError"
+        )
+        const invalid = yield* TestClient.get("/count", { params: { order: "sideways" } }).pipe(Effect.provide(layer))
+        expect(invalid.status).toBe(400)
+      }
+    })
+  )
+
+  it.live("the same answers as production: an empty 500 for the bad success value, 400 for the bad query", () =>
+    Effect.gen(function* () {
+      const production = yield* Effect.gen(function* () {
+        yield* Layer.build(ServerLive)
+        const bad = yield* HttpClient.get("/count")
+        const invalid = yield* HttpClient.get("/count?order=sideways")
+        return [bad.status, yield* bad.text, invalid.status]
+      }).pipe(Effect.scoped, Effect.provide(NodeHttpServer.layerTest), Effect.provide(quiet))
+      const kit = yield* Effect.gen(function* () {
+        const bad = yield* TestClient.get("/count")
+        const invalid = yield* TestClient.get("/count?order=sideways")
+        return [bad.status, yield* bad.text, invalid.status]
+      }).pipe(
+        Effect.provide(TestClient.layerServer(ServerLive, { serverErrors: "respond" }).pipe(Layer.provide(quiet)))
+      )
+      expect(production).toEqual([500, "", 400])
+      expect(kit).toEqual(production)
+    })
   )
 })
 

@@ -33,7 +33,7 @@ import * as Effect from "effect/Effect"
 import { Headers } from "effect/http"
 import * as Stream from "effect/Stream"
 import type { Options, RequestOptions, TestResponse } from "../Client.js"
-import { InvalidRequest, RequestTimeout, ResponseError, ServerError, TooManyRedirects } from "./errors.js"
+import { InvalidRequest, RequestTimeout, ResponseError, ServerError, TooManyRedirects, withSpanId } from "./errors.js"
 import { appendParams, durationMillis as durationOf, entriesOf, mergeLines, notServing } from "./options.js"
 import { BufferedResponse } from "./response.js"
 import {
@@ -465,7 +465,12 @@ const send = (
         const hopUrl = hop.url.href
         if (wire._tag === "Timeout") {
           return Effect.fail(
-            new RequestTimeout({ method: hop.method, url: hopUrl, timeout: Duration.millis(timeoutMillis) })
+            new RequestTimeout({
+              method: hop.method,
+              url: hopUrl,
+              timeout: Duration.millis(timeoutMillis),
+              answered: wire.answered
+            })
           )
         }
         if (wire._tag === "NotServing") {
@@ -479,12 +484,15 @@ const send = (
         }
         if (wire.failure !== undefined && config.serverErrors === "fail" && isUnhandled(wire.failure)) {
           return Effect.fail(
-            new ServerError({
-              method: hop.method,
-              url: hopUrl,
-              status: wire.response.status,
-              cause: withoutResponseMarker(wire.failure)
-            })
+            withSpanId(
+              new ServerError({
+                method: hop.method,
+                url: hopUrl,
+                status: wire.response.status,
+                cause: withoutResponseMarker(wire.failure)
+              }),
+              wire.response.spanId
+            )
           )
         }
         const response = toTestResponse(hop, wire.response, [...history], sent)

@@ -38,8 +38,22 @@ export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
   readonly method: string
   readonly url: string
   readonly timeout: Duration.Duration
+  /**
+   * The status the app had already answered with when the timeout fired, its handler still
+   * running (a serve middleware or a scope finalizer working after the response was written).
+   */
+  readonly answered?: number | undefined
 }> {
   override get message(): string {
+    if (this.answered !== undefined) {
+      return (
+        `${this.method} ${this.url}: the app answered ${this.answered}, but its handler was still running when the ` +
+        "timeout fired (wall clock, also under TestClock): a serve middleware or a finalizer of the request's scope " +
+        "kept working after the response was written. TestClient.request returns once the handler has ended, so " +
+        "that the request's spans, logs and middleware work are complete when the test reads it; read the response " +
+        "with TestClient.stream to have it as soon as it is written. The handler was interrupted as a client abort"
+      )
+    }
     return (
       `${this.method} ${this.url}: no response within the timeout (wall clock, also under TestClock). ` +
       "The handler was interrupted as a client abort; raise `timeout` if the app is just slow"
@@ -68,3 +82,15 @@ export class ResponseError extends Data.TaggedError("ResponseError")<{
     return `${this.url}: ${this.reason}`
   }
 }
+
+/** The server span of the request an error is about, for the failure report (not a field of the error). */
+const spanIds = new WeakMap<object, string>()
+
+/** Notes the server span of the request `error` is about; returns `error`. */
+export const withSpanId = <E extends object>(error: E, spanId: string | undefined): E => {
+  if (spanId !== undefined && spanId !== "") spanIds.set(error, spanId)
+  return error
+}
+
+/** The server span noted for `error` (`""` when none). */
+export const spanIdOf = (error: object): string => spanIds.get(error) ?? ""

@@ -12,8 +12,9 @@ import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as ErrorReporter from "effect/ErrorReporter"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
+import type * as Fiber from "effect/Fiber"
 import {
   Cookies,
   HttpEffect,
@@ -53,8 +54,11 @@ class Sink extends Context.Service<
     readonly deliver: (response: StreamingResponse) => void
     /** Whether a Stream body goes to the client as it is written (else it is read whole first). */
     readonly streaming: boolean
-    /** Called with the Cause the app's response failed with, inside the server's middleware. */
-    readonly failed: (cause: Cause.Cause<unknown>) => void
+    /**
+     * Called inside the server's middleware: with the app's exit once its response is written
+     * (`outer: false`), and with the middleware's own exit (`outer: true`).
+     */
+    readonly observed: (exit: Exit.Exit<unknown, unknown>, outer: boolean) => void
   }
 >()("@effect-http-testkit/effect4/internal/Sink") {}
 
@@ -319,13 +323,13 @@ const streamBody = (
     )
   })
 
-/** Hands a failed response's Cause to the request's sink. */
-const observeFailure = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
-  Exit.isFailure(exit)
-    ? (Effect.flatMap(Effect.service(Sink), (sink) =>
-        Effect.sync(() => sink.failed(exit.cause))
-      ) as Effect.Effect<void>)
-    : Effect.void
+/** Hands the app's exit (`outer: false`) or the middleware's (`outer: true`) to the request's sink. */
+const observeExit =
+  (outer: boolean) =>
+  (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
+    Effect.flatMap(Effect.service(Sink), (sink) => Effect.sync(() => sink.observed(exit, outer))) as Effect.Effect<void>
+const observeApp = observeExit(false)
+const observeMiddleware = observeExit(true)
 
 /**
  * Whether a handler's Cause holds a failure production did not turn into a response of the
@@ -337,9 +341,11 @@ export const isUnhandled = (cause: Cause.Cause<unknown>): boolean =>
   cause.reasons.some((reason) => {
     if (Cause.isFailReason(reason)) return !HttpServerRespondable.isRespondable(reason.error)
     if (Cause.isDieReason(reason)) {
-      return (
-        !HttpServerRespondable.isRespondable(reason.defect) && !HttpServerResponse.isHttpServerResponse(reason.defect)
-      )
+      if (HttpServerResponse.isHttpServerResponse(reason.defect)) return false
+      // A Respondable defect is an answer of the app's choosing when error reporters ignore it
+      // (an HttpApi request that fails its schema: 400); one they report is a bug production
+      // answers 500 for (an HttpApi success value that fails its schema).
+      return !(HttpServerRespondable.isRespondable(reason.defect) && ErrorReporter.isIgnored(reason.defect))
     }
     return !reason.annotations.has(HttpServerError.ClientAbort.key)
   })
@@ -365,7 +371,8 @@ export interface OutgoingRequest {
 /** The outcome of one dispatched request. */
 export type Dispatched =
   | { readonly _tag: "Response"; readonly response: WireResponse; readonly failure: Cause.Cause<unknown> | undefined }
-  | { readonly _tag: "Timeout" }
+  /** `answered`: the status the app had answered with when the bound fired, its handler still running. */
+  | { readonly _tag: "Timeout"; readonly answered?: number | undefined }
   /** `stopped`: the app was served, and has stopped (the client's scope closed). */
   | { readonly _tag: "NotServing"; readonly stopped: boolean }
 
@@ -391,6 +398,11 @@ export interface UpgradeStarted {
 
 export interface InProcessServer {
   readonly service: HttpServer.HttpServer["Service"]
+  /**
+   * The requests whose handlers are still running, one line each (`GET http://testserver/path`);
+   * once the app has stopped serving, those that were running when it stopped.
+   */
+  readonly inFlight: () => ReadonlyArray<string>
   /** Runs one request; the response comes whole once the handler ends. */
   readonly dispatch: (request: OutgoingRequest, timeoutMillis: number) => Effect.Effect<Dispatched>
   /** Runs one request; the response comes with its headers, a Stream body as it is written. */
@@ -405,6 +417,35 @@ export interface InProcessServer {
     upgrade: ServerRequest.Upgrade,
     deliver: (response: WireResponse) => void
   ) => UpgradeStarted | undefined
+}
+
+/**
+ * What the server learns of one handler inside the middleware: the app's own failure, and
+ * whether its outcome is known (the app's response written and the app ended, or the
+ * middleware ended without it).
+ */
+class Handling {
+  failure: Cause.Cause<unknown> | undefined = undefined
+  answered = false
+  private appEnded = false
+  private readonly listeners: Array<() => void> = []
+
+  observe(exit: Exit.Exit<unknown, unknown>, outer: boolean): void {
+    // The middleware's own exit counts when the app never ended (a middleware that died or
+    // answered before calling it); after the app's end, the client has its answer, as in
+    // production (a failure the middleware has afterwards is only on the server).
+    if (outer && this.appEnded) return
+    if (!outer) this.appEnded = true
+    if (Exit.isFailure(exit)) this.failure = exit.cause
+    if (this.answered) return
+    this.answered = true
+    for (const listener of this.listeners.splice(0)) listener()
+  }
+
+  onAnswered(listener: () => void): void {
+    if (this.answered) listener()
+    else this.listeners.push(listener)
+  }
 }
 
 /** The address the app sees for its server: `testserver:80`, as a test's base URL names it. */
@@ -431,6 +472,8 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
     let stopped = false
     /** The handler fibers still running, with the request each serves. */
     const handlers = new Map<Fiber.Fiber<void>, string>()
+    /** The requests in flight when the app stopped serving (its close then ends them). */
+    let inFlightAtStop: ReadonlyArray<string> = []
 
     const closeHandlers = Effect.callback<void>((resume) => {
       if (handlers.size === 0) return resume(Effect.void)
@@ -473,9 +516,18 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
           yield* Scope.addFinalizer(serveScope, closeHandlers)
           const context = yield* Effect.context<never>()
           // With middleware, toHandled answers a failed response and the fiber succeeds: the
-          // failure is seen inside the middleware, where production's middleware sees it.
+          // failure is seen inside the middleware, where production's middleware sees it. The
+          // app's exit comes once its response is written (what the middleware does after is
+          // not the client's to wait for); the middleware's own, for a middleware that fails
+          // or answers without calling the app.
           const observed: typeof middleware =
-            middleware === undefined ? undefined : (app) => middleware(Effect.onExit(app, observeFailure) as typeof app)
+            middleware === undefined
+              ? undefined
+              : (app) =>
+                  Effect.onExit(
+                    middleware(Effect.onExit(app, observeApp) as typeof app),
+                    observeMiddleware
+                  ) as ReturnType<typeof middleware>
           const handled = HttpEffect.toHandled(httpEffect, handleResponse, observed) as Effect.Effect<
             void,
             never,
@@ -488,6 +540,7 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
             Effect.sync(() => {
               serving = undefined
               stopped = true
+              inFlightAtStop = Array.from(handlers.values())
             })
           )
         })
@@ -509,13 +562,11 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
         upgrade,
         outgoing.remoteAddress
       )
-      const state: { failure: Cause.Cause<unknown> | undefined } = { failure: undefined }
+      const state = new Handling()
       const context = Context.add(Context.add(current.context, HttpServerRequest.HttpServerRequest, request), Sink, {
         deliver,
         streaming,
-        failed: (cause) => {
-          state.failure = cause
-        }
+        observed: (exit, outer) => state.observe(exit, outer)
       })
       // Registered in the fiber's first step, before the handler runs: the fork can run the
       // handler (and what it wakes, such as a test closing the client) before it returns.
@@ -532,10 +583,8 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
     }
 
     /** The handler's own Cause: its fiber's, or the one seen inside the middleware. */
-    const ownFailure = (
-      state: { readonly failure: Cause.Cause<unknown> | undefined },
-      exit: Exit.Exit<void>
-    ): Cause.Cause<unknown> | undefined => (Exit.isFailure(exit) ? exit.cause : state.failure)
+    const ownFailure = (state: Handling, exit: Exit.Exit<void>): Cause.Cause<unknown> | undefined =>
+      Exit.isFailure(exit) ? exit.cause : state.failure
 
     /**
      * Starts the handler with `run` and waits for the outcome it settles, bounded on the wall
@@ -546,7 +595,7 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
      */
     const bounded = <A>(
       timeoutMillis: number,
-      timedOut: A,
+      timedOut: () => A,
       run: (settle: (outcome: A) => void) => Fiber.Fiber<void>
     ): Effect.Effect<A> =>
       Effect.callback<A>((resume) => {
@@ -562,7 +611,7 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
         if (!settled) {
           cancel = setWallTimer(timeoutMillis, () => {
             // Settled first: the interrupt may end the handler (and call its observer) at once.
-            settle(timedOut)
+            settle(timedOut())
             fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
           })
         }
@@ -576,45 +625,61 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
       Effect.suspend(() => {
         const current = serving
         if (current === undefined) return Effect.succeed<Dispatched>({ _tag: "NotServing", stopped })
-        return bounded<Dispatched>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
-          let delivered: WireResponse | undefined
-          const { fiber, state } = start(current, outgoing, false, (response) => {
-            delivered ??= response as WireResponse
-          })
-          fiber.addObserver((exit) => {
-            // The handler's own Cause: its fiber's, or the one seen inside the middleware.
-            const failure = Exit.isFailure(exit) ? exit.cause : state.failure
-            settle(
-              delivered !== undefined
-                ? { _tag: "Response", response: delivered, failure }
-                : {
-                    _tag: "Response",
-                    response: { status: 500, headerLines: [], body: empty },
-                    failure: failure ?? Cause.die(new Error("the handler ended without a response"))
-                  }
-            )
-          })
-          return fiber
-        })
+        let delivered: WireResponse | undefined
+        // The response comes once the handler has ended (what a serve middleware does after the
+        // app's response is written included), so that a test reading it finds the request's
+        // work done: its spans ended, its logs written.
+        return bounded<Dispatched>(
+          timeoutMillis,
+          () => ({ _tag: "Timeout", answered: delivered?.status }),
+          (settle) => {
+            const { fiber, state } = start(current, outgoing, false, (response) => {
+              delivered ??= response as WireResponse
+            })
+            fiber.addObserver((exit) => {
+              const failure = ownFailure(state, exit)
+              settle(
+                delivered !== undefined
+                  ? { _tag: "Response", response: delivered, failure }
+                  : {
+                      _tag: "Response",
+                      response: { status: 500, headerLines: [], body: empty },
+                      failure: failure ?? Cause.die(new Error("the handler ended without a response"))
+                    }
+              )
+            })
+            return fiber
+          }
+        )
       })
 
     const dispatchStreaming = (outgoing: OutgoingRequest, timeoutMillis: number): Effect.Effect<DispatchedStreaming> =>
       Effect.suspend(() => {
         const current = serving
         if (current === undefined) return Effect.succeed<DispatchedStreaming>({ _tag: "NotServing", stopped })
-        return bounded<DispatchedStreaming>(timeoutMillis, { _tag: "Timeout" }, (settle) => {
-          // The response may be delivered while the handler starts: `ended` reads the handler lazily.
-          let handler: ReturnType<typeof start> | undefined
-          const failureOf = (exit: Exit.Exit<unknown, unknown>) =>
-            Exit.isFailure(exit) ? exit.cause : handler?.state.failure
-          const ended = Effect.suspend(() => Effect.map(Fiber.await(handler!.fiber), failureOf))
-          handler = start(current, outgoing, true, (response) => settle({ _tag: "Response", response, ended }))
-          const fiber = handler.fiber
-          // A handler that ends without a response: the connection closes with none, as when
-          // platform-node destroys a response whose body failed before its first byte.
-          fiber.addObserver((exit) => settle({ _tag: "Reset", failure: failureOf(exit) }))
-          return fiber
-        })
+        return bounded<DispatchedStreaming>(
+          timeoutMillis,
+          () => ({ _tag: "Timeout" }),
+          (settle) => {
+            // The response may be delivered while the handler starts: `ended` reads the handler lazily.
+            let handler: ReturnType<typeof start> | undefined
+            // The handler's end as the client sees it: its fiber's, or (behind a middleware) the
+            // app's, whatever the middleware still does after it.
+            const ended = Effect.callback<Cause.Cause<unknown> | undefined>((resume) => {
+              const { fiber, state } = handler!
+              const done = () => resume(Effect.succeed(state.failure))
+              if (state.answered) return done()
+              state.onAnswered(done)
+              fiber.addObserver((exit) => resume(Effect.succeed(ownFailure(state, exit))))
+            })
+            handler = start(current, outgoing, true, (response) => settle({ _tag: "Response", response, ended }))
+            const { fiber, state } = handler
+            // A handler that ends without a response: the connection closes with none, as when
+            // platform-node destroys a response whose body failed before its first byte.
+            fiber.addObserver((exit) => settle({ _tag: "Reset", failure: ownFailure(state, exit) }))
+            return fiber
+          }
+        )
       })
 
     const startUpgrade = (
@@ -629,5 +694,6 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
       return { fiber, failure: (exit) => ownFailure(state, exit) }
     }
 
-    return { service, dispatch, dispatchStreaming, startUpgrade }
+    const inFlight = () => (stopped ? inFlightAtStop : Array.from(handlers.values()))
+    return { service, inFlight, dispatch, dispatchStreaming, startUpgrade }
   })

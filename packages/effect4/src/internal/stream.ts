@@ -31,7 +31,7 @@ import * as Stream from "effect/Stream"
 import type { RequestOptions, StreamResponse, TestClientError } from "../Client.js"
 import * as TestStream from "../Stream.js"
 import { type ClientState, frame, loadBody, prepare } from "./client.js"
-import { InvalidRequest, RequestTimeout, ResponseError, ServerError } from "./errors.js"
+import { InvalidRequest, RequestTimeout, ResponseError, ServerError, withSpanId } from "./errors.js"
 import { notServing } from "./options.js"
 import { concat, isUnhandled, withoutResponseMarker } from "./server.js"
 
@@ -156,7 +156,7 @@ export const open = (
             // A whole body: the handler is ending. Its failure, if unhandled, is a ServerError
             // as for a buffered request.
             const failure = yield* outcome.ended
-            if (unhandled(failure)) return yield* Effect.fail(serverError(status, failure))
+            if (unhandled(failure)) return yield* Effect.fail(withSpanId(serverError(status, failure), spanId))
             got = { url: hopUrl, method: hop.method, status, headerLines, body, spanId, sent, ended: undefined }
           } else {
             got = {
