@@ -241,9 +241,7 @@ export interface CookieOptions {
  * @since 0.1.0
  * @category errors
  */
-export const InvalidRequest = errors.InvalidRequest
-/** @since 0.1.0 @category errors */
-export type InvalidRequest = errors.InvalidRequest
+export import InvalidRequest = errors.InvalidRequest
 /**
  * The app failed (an unhandled failure or a defect): `cause` is the handler's `Cause`,
  * `status` what production sends.
@@ -251,27 +249,21 @@ export type InvalidRequest = errors.InvalidRequest
  * @since 0.1.0
  * @category errors
  */
-export const ServerError = errors.ServerError
-/** @since 0.1.0 @category errors */
-export type ServerError = errors.ServerError
+export import ServerError = errors.ServerError
 /**
  * No response within `timeout`, on the wall clock; the handler was interrupted as a client abort.
  *
  * @since 0.1.0
  * @category errors
  */
-export const RequestTimeout = errors.RequestTimeout
-/** @since 0.1.0 @category errors */
-export type RequestTimeout = errors.RequestTimeout
+export import RequestTimeout = errors.RequestTimeout
 /**
  * More redirects than `maxRedirects`.
  *
  * @since 0.1.0
  * @category errors
  */
-export const TooManyRedirects = errors.TooManyRedirects
-/** @since 0.1.0 @category errors */
-export type TooManyRedirects = errors.TooManyRedirects
+export import TooManyRedirects = errors.TooManyRedirects
 
 /**
  * A response the client cannot read: a body whose `content-encoding` is unknown or corrupt.
@@ -279,9 +271,7 @@ export type TooManyRedirects = errors.TooManyRedirects
  * @since 0.1.0
  * @category errors
  */
-export const ResponseError = errors.ResponseError
-/** @since 0.1.0 @category errors */
-export type ResponseError = errors.ResponseError
+export import ResponseError = errors.ResponseError
 
 /**
  * The app's background work did not end within `drainTimeout` (on the wall clock, also under
@@ -291,9 +281,7 @@ export type ResponseError = errors.ResponseError
  * @since 0.1.0
  * @category errors
  */
-export const DrainTimeout = tasks.DrainTimeout
-/** @since 0.1.0 @category errors */
-export type DrainTimeout = tasks.DrainTimeout
+export import DrainTimeout = tasks.DrainTimeout
 
 /**
  * {@link drainTasks} was called from inside the app's own tracked work, where it would wait
@@ -302,9 +290,7 @@ export type DrainTimeout = tasks.DrainTimeout
  * @since 0.1.0
  * @category errors
  */
-export const DrainDeadlock = tasks.DrainDeadlock
-/** @since 0.1.0 @category errors */
-export type DrainDeadlock = tasks.DrainDeadlock
+export import DrainDeadlock = tasks.DrainDeadlock
 
 /**
  * Every error a request can fail with.

@@ -114,12 +114,7 @@ export interface Options {
  * @since 0.1.0
  * @category errors
  */
-export const SpanNotFound = internal.SpanNotFound
-/**
- * @since 0.1.0
- * @category errors
- */
-export type SpanNotFound = internal.SpanNotFound
+export import SpanNotFound = internal.SpanNotFound
 
 /**
  * {@link layerWith} was given options it cannot use: the message says which and why.
@@ -127,12 +122,7 @@ export type SpanNotFound = internal.SpanNotFound
  * @since 0.1.0
  * @category errors
  */
-export const InvalidOptions = internal.InvalidOptions
-/**
- * @since 0.1.0
- * @category errors
- */
-export type InvalidOptions = internal.InvalidOptions
+export import InvalidOptions = internal.InvalidOptions
 
 // ---------------------------------------------------------------------------
 // service
