@@ -18,6 +18,13 @@ export * as TestStream from "./Stream.js"
  */
 export * as TaskQueue from "./TaskQueue.js"
 /**
+ * One handler run against a request built in memory, with no router or server: the route
+ * context and search params it would get when routed, and readers for its response body.
+ *
+ * @since 0.1.0
+ */
+export * as TestRequest from "./TestRequest.js"
+/**
  * A recording tracer: assert on the spans a request produced.
  *
  * @since 0.1.0

@@ -133,8 +133,11 @@ const feed = (repo: NotesRepo["Service"], events: NotesEvents["Service"]) =>
     })
   }).pipe(Effect.catchTag("SchemaError", () => Effect.succeed(problem(400, "BadRequest", "invalid Last-Event-ID"))))
 
-/** Every note matching `?tag=`, `?q=`, `?limit=` (as for `GET /notes`), one JSON value per line. */
-const exportNotes = (repo: NotesRepo["Service"]) =>
+/**
+ * Every note matching `?tag=`, `?q=`, `?limit=` (as for `GET /notes`), one JSON value per line.
+ * Exported for its unit test (`export.test.ts`, with `TestRequest`).
+ */
+export const exportNotes = (repo: NotesRepo["Service"]) =>
   Effect.gen(function* () {
     const filter = yield* HttpServerRequest.schemaSearchParams(ListParams)
     const lines = repo.stream(filter).pipe(

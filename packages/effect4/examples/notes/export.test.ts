@@ -1,8 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { TestClient, TestStream } from "@effect-http-testkit/effect4"
-import { Effect, Schema, Stream } from "effect"
-import { HttpClientResponse } from "effect/http"
+import { TestClient, TestRequest, TestStream } from "@effect-http-testkit/effect4"
+import { Effect, Layer, Schema, Stream } from "effect"
+import { HttpClientResponse, type HttpServerResponse } from "effect/http"
 import { Note } from "./Api.js"
+import { NotesEventsLive } from "./Events.js"
+import { exportNotes } from "./Http.js"
+import { NotesRepo, NotesRepoInMemory } from "./Notes.js"
 import { ServerLive } from "./Server.js"
 
 const TestApp = TestClient.layerServer(ServerLive)
@@ -133,5 +136,42 @@ describe("GET /notes/export (NDJSON)", () => {
       )
       expect(ids).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
     }).pipe(Effect.provide(TestApp))
+  )
+})
+
+// The handler on its own: `TestRequest.run` gives it the request `GET /notes/export?...` (its
+// search params parsed as the router parses them) with no router, server or HTTP in between,
+// and hands back its HttpServerResponse. Only the repository is provided.
+describe("the export handler alone (TestRequest)", () => {
+  const Repo = NotesRepoInMemory.pipe(Layer.provide(NotesEventsLive))
+
+  const titlesOf = (response: HttpServerResponse.HttpServerResponse) =>
+    Effect.map(TestRequest.bodyText(response), (text) =>
+      text
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => (JSON.parse(line) as { title: string }).title)
+    )
+
+  it.effect("filters by the query and writes one note per line; a bad filter is a 400", () =>
+    Effect.gen(function* () {
+      const repo = yield* NotesRepo
+      yield* repo.create({ title: "Standup", body: "daily", tags: ["work"] })
+      yield* repo.create({ title: "Dentist", body: "at 3", tags: ["home"] })
+      yield* repo.create({ title: "Retro", body: "sprint", tags: ["work", "team"] })
+      const handler = exportNotes(repo)
+
+      const work = yield* TestRequest.run(handler, "GET", "/notes/export", { params: { tag: "work" } })
+      expect(work.status).toBe(200)
+      expect(work.headers["content-disposition"]).toBe('attachment; filename="notes.ndjson"')
+      expect(yield* titlesOf(work)).toEqual(["Standup", "Retro"])
+
+      const first = yield* TestRequest.run(handler, "GET", "/notes/export?tag=work&limit=1")
+      expect(yield* titlesOf(first)).toEqual(["Standup"])
+
+      const bad = yield* TestRequest.run(handler, "GET", "/notes/export", { params: { limit: "0" } })
+      expect(bad.status).toBe(400)
+      expect(yield* TestRequest.bodyJson(bad)).toEqual({ error: "BadRequest", message: "invalid export filter" })
+    }).pipe(Effect.provide(Repo))
   )
 })

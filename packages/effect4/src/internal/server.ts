@@ -83,7 +83,7 @@ const headerLinesOf = (response: HttpServerResponse.HttpServerResponse): Array<r
 }
 
 /** The body's bytes, read in the handler fiber (a Stream body runs there, as Node writes it). */
-const bodyBytes = (body: HttpServerResponse.HttpServerResponse["body"]): Effect.Effect<Uint8Array, unknown> => {
+export const bodyBytes = (body: HttpServerResponse.HttpServerResponse["body"]): Effect.Effect<Uint8Array, unknown> => {
   switch (body._tag) {
     case "Empty":
       return Effect.succeed(empty)
