@@ -57,6 +57,19 @@ export interface Service {
 export class TaskQueue extends Context.Service<TaskQueue, Service>()("@effect-http-testkit/effect4/TaskQueue") {}
 
 /**
+ * How a task is started under a test client: given the queue's own start of the task (which
+ * gives the task's fiber), the kit runs it as tracked background work. Outside a test it is
+ * not set and tasks start as they are. Not for apps: the kit sets it while it builds and serves
+ * the app, so an app's own {@link layer} is tracked as the kit's queue is.
+ *
+ * @since 0.1.0
+ * @category internals
+ */
+export const TaskTracking = Context.Reference<
+  (<A, E, R>(start: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) | undefined
+>("@effect-http-testkit/effect4/TaskQueue/TaskTracking", { defaultValue: () => undefined })
+
+/**
  * Starts `effect` in the background; see {@link Service.fork}.
  *
  * @since 0.1.0
@@ -162,8 +175,12 @@ export const make = (options?: Options): Effect.Effect<Service, InvalidOptions, 
       })
     )
     return {
-      fork: <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-        Effect.asVoid(FiberSet.run(tasks, logFailure(effect), { startImmediately: false })),
+      fork: <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> =>
+        Effect.withFiber((fiber) => {
+          const start = FiberSet.run(tasks, logFailure(effect), { startImmediately: false })
+          const track = fiber.getRef(TaskTracking)
+          return Effect.asVoid(track === undefined ? start : track(start))
+        }),
       size: FiberSet.size(tasks)
     }
   })

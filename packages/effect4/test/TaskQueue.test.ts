@@ -368,6 +368,55 @@ describe("drainTasks", () => {
   )
 })
 
+describe("an app that provides TaskQueue.layer itself", () => {
+  it.effect("its task queued at startup is drained by drainTasks, as the kit's own queue's is", () =>
+    Effect.gen(function* () {
+      const release = yield* Deferred.make<void>()
+      const log = yield* Ref.make<ReadonlyArray<string>>([])
+      const warmUp = Layer.effectDiscard(
+        TaskQueue.fork(
+          Effect.andThen(
+            Deferred.await(release),
+            Ref.update(log, (all) => [...all, "warmed up"])
+          )
+        )
+      )
+      const app = Layer.mergeAll(
+        HttpRouter.add("GET", "/", Effect.succeed(HttpServerResponse.text("up"))),
+        warmUp
+      ).pipe(Layer.provide(TaskQueue.layer))
+      yield* Effect.gen(function* () {
+        expect(yield* (yield* TestClient.get("/")).text).toBe("up")
+        const drained = yield* Effect.forkChild(
+          Effect.andThen(
+            TestClient.drainTasks,
+            Ref.update(log, (all) => [...all, "drained"])
+          ),
+          { startImmediately: true }
+        )
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(drained)
+        expect(yield* Ref.get(log)).toEqual(["warmed up", "drained"])
+      }).pipe(Effect.provide(TestClient.layer(app)))
+    })
+  )
+
+  it.effect("a task it queues outside any request that never ends is named at drainTasks' timeout", () =>
+    Effect.gen(function* () {
+      const app = Layer.mergeAll(
+        HttpRouter.add("GET", "/", Effect.succeed(HttpServerResponse.text("up"))),
+        Layer.effectDiscard(TaskQueue.fork(Effect.never))
+      ).pipe(Layer.provide(TaskQueue.layer))
+      const error = yield* Effect.flip(TestClient.drainTasks).pipe(
+        Effect.provide(TestClient.layer(app, { drainTimeout: "100 millis", backgroundWork: "interrupt" }))
+      )
+      expect(error._tag).toBe("DrainTimeout")
+      expect(error.message).toContain("TaskQueue task")
+      expect(error.message).toContain("started outside any request")
+    })
+  )
+})
+
 describe("scope close", () => {
   it.effect("a leaked forkDetach fiber fails the scope close with DrainTimeout, once, and is interrupted", () =>
     Effect.gen(function* () {
@@ -461,6 +510,8 @@ describe("scope close", () => {
         expect(more).toEqual([])
         expect(timeout?.message).toContain("after the scope began to close")
         expect(timeout?.message).toContain("started by POST /jobs")
+        // The one fiber the request left: not the TestClock's own fiber it starts to warn of a sleep.
+        expect(timeout?.running).toHaveLength(1)
         expect(timeout?.message).toContain('TestClock.adjust("3600000 millis")')
         expect(timeout?.message).toContain("only wakes when the test advances it")
         expect(timeout?.message).toContain("interrupted them")

@@ -44,7 +44,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import { HttpServer, HttpServerRequest } from "effect/http"
 import * as Metric from "effect/Metric"
@@ -52,7 +52,7 @@ import * as Option from "effect/Option"
 import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import type * as TaskQueue from "../TaskQueue.js"
+import { type Service as TaskQueueService, TaskTracking } from "../TaskQueue.js"
 import { setWallTimer } from "./clock.js"
 
 /**
@@ -102,6 +102,8 @@ export class DrainDeadlock extends Data.TaggedError("DrainDeadlock")<{
 }
 
 type AnyFiber = Fiber.Fiber<unknown, unknown>
+
+const isFiber = (value: unknown): value is AnyFiber => Fiber.isFiber(value)
 
 /**
  * The work of one request (its handler fiber and every fiber forked from it, however deeply),
@@ -269,7 +271,8 @@ export class Tracker {
         Metric.FiberRuntimeMetrics,
         metrics !== undefined && this.own.has(metrics) ? metrics : this.metrics(metrics)
       ),
-      Context.add(Clock.Clock, this.own.has(clock) ? clock : this.clock(clock))
+      Context.add(Clock.Clock, this.own.has(clock) ? clock : this.clock(clock)),
+      Context.add(TaskTracking, this.trackTask)
     ) as Context.Context<never>
   }
 
@@ -331,8 +334,9 @@ export class Tracker {
         value: (duration: Duration.Duration) =>
           Effect.withFiber((fiber) => {
             sleeping.set(fiber, { clock: inner, until: inner.currentTimeMillisUnsafe() + Duration.toMillis(duration) })
+            // Not the app's work: what the clock forks to sleep (the TestClock's warning fiber).
             return Effect.ensuring(
-              inner.sleep(duration),
+              Effect.provideService(inner.sleep(duration), CurrentWork, undefined),
               Effect.sync(() => sleeping.delete(fiber))
             )
           })
@@ -540,27 +544,37 @@ export class Tracker {
    * progress. The client's scope close drains tasks (see `beforeShutdown`), then whatever is
    * left is interrupted.
    */
-  readonly taskQueue: Effect.Effect<TaskQueue.Service, never, Scope.Scope> = Effect.map(
+  readonly taskQueue: Effect.Effect<TaskQueueService, never, Scope.Scope> = Effect.map(
     FiberSet.make<void, never>(),
     (set) => ({
       fork: <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> =>
-        Effect.withFiber((caller) => {
-          const queuedBy = caller.getRef(CurrentWork)
-          const ours = queuedBy !== undefined && queuedBy.tracker === this
-          // A caller outside the app's work (the app's startup, the test) runs with the hooks
-          // while it forks: it is marked as met, so it is not taken for the task's work.
-          if (!ours) this.seen.add(caller)
-          const run = Effect.flatMap(FiberSet.run(set, logFailure(effect), { startImmediately: false }), (fiber) =>
-            Effect.sync(() => this.tasks.add(fiber))
-          )
-          // The task's fiber is created with its work in context: counted from its creation.
-          return this.hooked(
-            Effect.provideService(run, CurrentWork, new Work(this, ours ? queuedBy.request : undefined, undefined))
-          )
-        }),
+        Effect.asVoid(this.trackTask(FiberSet.run(set, logFailure(effect), { startImmediately: false }))),
       size: FiberSet.size(set)
     })
   )
+
+  /**
+   * Starts a task (`start` gives its fiber) as background work of its own, named by the
+   * request that queued it, or as queued outside any request: the kit's TaskQueue, and an
+   * app's own `TaskQueue.layer` through `TaskTracking`.
+   */
+  readonly trackTask = <A, E, R>(start: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.withFiber((caller) => {
+      const queuedBy = caller.getRef(CurrentWork)
+      const ours = queuedBy !== undefined && queuedBy.tracker === this
+      // A caller outside the app's work (the app's startup, the test) runs with the hooks
+      // while it forks: it is marked as met, so it is not taken for the task's work.
+      if (!ours) this.seen.add(caller)
+      const run = Effect.tap(start, (fiber) =>
+        Effect.sync(() => {
+          if (isFiber(fiber)) this.tasks.add(fiber)
+        })
+      )
+      // The task's fiber is created with its work in context: counted from its creation.
+      return this.hooked(
+        Effect.provideService(run, CurrentWork, new Work(this, ours ? queuedBy.request : undefined, undefined))
+      )
+    })
 }
 
 /** A task as the queue runs it: its value dropped, a failure logged with its cause, as in production. */
