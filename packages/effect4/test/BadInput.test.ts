@@ -229,6 +229,7 @@ const websocket = (name: string, run: Run, says: string | RegExp, tag = "Invalid
 const connect = (options: unknown) => TestClient.websocket("/ws", bad(options))
 
 const websocketCases: ReadonlyArray<Case> = [
+  websocket("options null", connect(null), "options must be an object"),
   websocket("options a string", connect("chat"), "options must be an object"),
   websocket("an unknown option", connect({ protocol: ["chat"] }), /unknown option "protocol"/),
   websocket("protocols a string", connect({ protocols: "chat" }), /protocols.*array/),
