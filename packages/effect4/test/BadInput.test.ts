@@ -50,6 +50,7 @@ const bad = <T>(value: unknown): T => value as T
 
 const get: Run = TestClient.get("/ok")
 const ws = (f: (socket: TestWebSocket.TestWebSocket) => Run): Run => Effect.flatMap(TestClient.websocket("/ws"), f)
+const stream = (f: (r: TestClient.StreamResponse) => Run): Run => Effect.flatMap(TestClient.stream("GET", "/stream"), f)
 const circular: Record<string, unknown> = {}
 circular.self = circular
 
@@ -77,6 +78,7 @@ const clientCases: ReadonlyArray<Case> = [
   clientOption("baseUrl a number", { baseUrl: 42 }, "baseUrl"),
   clientOption("baseUrl not a URL", { baseUrl: "not a url" }, "baseUrl"),
   clientOption("baseUrl ftp", { baseUrl: "ftp://files.example.com" }, "baseUrl"),
+  clientOption("baseUrl with a query", { baseUrl: "http://testserver/api?x=1" }, /baseUrl.*query/),
   clientOption("headers a string", { headers: "x-a: 1" }, "headers"),
   clientOption("headers null", { headers: null }, "headers"),
   clientOption("headers an array of pairs", { headers: [["x-a", "1"]] }, "headers"),
@@ -141,9 +143,15 @@ const requestCases: ReadonlyArray<Case> = [
   request("options an unknown key", TestClient.get("/ok", bad({ header: { a: "1" } })), /unknown option "header"/),
   request("method a number", TestClient.request(bad(42), "/ok"), "method"),
   request("method not a token", TestClient.request("GET /", "/ok"), "method"),
+  request("url a number", TestClient.get(bad(42)), "URL"),
+  request("url null", TestClient.get(bad(null)), "URL"),
   request("url unparsable", TestClient.get("http://[::1"), "URL"),
   request("url ftp", TestClient.get("ftp://files.example.com/x"), /only http\(s\) URLs/),
   request("params a string", TestClient.get("/ok", { params: bad("a=1") }), "params"),
+  request("params a function value", TestClient.get("/ok", { params: bad({ a: () => 1 }) }), /params.*"a"/),
+  request("params NaN", TestClient.get("/ok", { params: { a: Number.NaN } }), /params.*"a"/),
+  request("params null value", TestClient.get("/ok", { params: bad({ a: null }) }), /params.*"a"/),
+  request("params an object in an array", TestClient.get("/ok", { params: bad({ a: [1, {}] }) }), /params.*"a"/),
   request("headers a string", TestClient.get("/ok", { headers: bad("x-a: 1") }), "headers"),
   request("headers null", TestClient.get("/ok", { headers: bad(null) }), "headers"),
   request("headers a value with LF", TestClient.get("/ok", { headers: { "x-a": "1\nx-b: 2" } }), '"x-a"'),
@@ -157,6 +165,7 @@ const requestCases: ReadonlyArray<Case> = [
   request("json circular", post({ json: circular }), "json"),
   request("json a function", post({ json: () => 1 }), "json"),
   request("form a string", post({ form: "a=1" }), "form"),
+  request("form a symbol value", post({ form: { a: Symbol("s") } }), /form.*"a"/),
   request("multipart a string", post({ multipart: "a=1" }), "multipart"),
   request("multipart a number field", post({ multipart: { f: 1 } }), "multipart"),
   request("body a number", post({ body: 42 }), "body"),
@@ -213,7 +222,19 @@ const cookieCases: ReadonlyArray<Case> = [
   cookie("httpOnly 1", setCookie({ httpOnly: 1 }), "httpOnly"),
   cookie('sameSite "loose"', setCookie({ sameSite: "loose" }), "sameSite"),
   cookie("url a number", setCookie({ url: 42 }), "url"),
-  cookie("url ftp", setCookie({ url: "ftp://testserver/" }), "url")
+  cookie("url ftp", setCookie({ url: "ftp://testserver/" }), "url"),
+  {
+    name: "cookieHeader: url a number",
+    run: TestClient.cookieHeader(bad(42)),
+    tag: "InvalidRequest",
+    says: "url must be a string"
+  },
+  {
+    name: "cookieHeader: url ftp",
+    run: TestClient.cookieHeader("ftp://testserver/"),
+    tag: "InvalidRequest",
+    says: "scheme"
+  }
 ]
 
 // ---------------------------------------------------------------------------
@@ -347,7 +368,32 @@ const websocketCases: ReadonlyArray<Case> = [
 // ---------------------------------------------------------------------------
 
 const streamCases: ReadonlyArray<Case> = [
-  // A body read twice: Streaming.test.ts (an HttpClientError whose reason is a DecodeError, in Effect 4).
+  // A body read twice fails with Effect 4's HttpClientError (its reason a DecodeError), as the
+  // platform's own response readers fail; Streaming.test.ts shows who read it first.
+  {
+    name: "stream: r.stream read a second time",
+    run: stream((r) => Effect.andThen(Stream.runDrain(r.stream), Stream.runDrain(r.stream))),
+    tag: "HttpClientError",
+    says: "already read"
+  },
+  {
+    name: "stream: r.text after r.stream consumed the body",
+    run: stream((r) => Effect.andThen(Stream.runDrain(r.stream), r.text)),
+    tag: "HttpClientError",
+    says: "already read"
+  },
+  {
+    name: "stream: r.stream after r.text",
+    run: stream((r) => Effect.andThen(r.text, Stream.runDrain(r.stream))),
+    tag: "HttpClientError",
+    says: "already read"
+  },
+  {
+    name: "stream: r.events after r.stream",
+    run: stream((r) => Effect.andThen(Stream.runDrain(r.stream), Stream.runDrain(r.events))),
+    tag: "HttpClientError",
+    says: "already read"
+  },
   {
     name: "TestStream.ndjson: a line that is not JSON",
     run: Stream.runDrain(TestStream.ndjson(Stream.make(encoder.encode('{"a":1}\n{nope\n')))),
