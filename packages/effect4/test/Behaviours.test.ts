@@ -291,6 +291,7 @@ describe("responses and errors", () => {
         const error = yield* Effect.flip(TestClient.get("/hang", { timeout: "50 millis" }))
         expect(error._tag).toBe("RequestTimeout")
         expect(error._tag === "RequestTimeout" && error.timeout).toEqual(Duration.millis(50))
+        expect(error.message).toContain("no response within the timeout of 50ms")
         // Interrupted as a client abort, as platform-node does when the socket closes.
         expect(isClientAbort(yield* Deferred.await(ended))).toBe(true)
       }).pipe(Effect.provide(TestClient.layer(Hang)))
