@@ -160,6 +160,7 @@ const requestCases: ReadonlyArray<Case> = [
   request("cookies a string", TestClient.get("/ok", { cookies: bad("a=1") }), "cookies"),
   request("cookies a number value", TestClient.get("/ok", { cookies: bad({ a: 1 }) }), 'cookie "a"'),
   request("cookies null", TestClient.get("/ok", { cookies: bad(null) }), "cookies"),
+  request("cookies a name with '='", TestClient.get("/ok", { cookies: { "a=b": "1" } }), '"a=b"'),
   request("two bodies", post({ json: 1, body: "x" }), "at most one of json, body, form and multipart"),
   request("json a bigint", post({ json: 10n }), "json"),
   request("json circular", post({ json: circular }), "json"),
