@@ -60,6 +60,7 @@ describe("the Effect-free core", () => {
       "report.ts",
       "ring.ts",
       "runner.ts",
+      "scenarios/badInput.ts",
       "scenarios/cookies.ts",
       "scenarios/index.ts",
       "scenarios/parity.ts",

@@ -1,7 +1,10 @@
+import { Readable } from "node:stream"
+import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
-import { Effect, Layer, Logger, Schema } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Option, Ref, Schema, Stream } from "effect"
 import {
+  Cookies,
   HttpClient,
   HttpClientResponse,
   HttpRouter,
@@ -9,6 +12,7 @@ import {
   HttpServerRequest,
   HttpServerResponse
 } from "effect/http"
+import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 
 const Routes = Layer.mergeAll(
   HttpRouter.add("GET", "/hello/:name", (request) =>
@@ -260,5 +264,356 @@ describe("TestClient on Effect 4: what a Node client sends, and what it refuses"
         "accept-encoding": "gzip, deflate"
       })
     }).pipe(Effect.provide(TestClient.layerTest))
+  )
+})
+
+// ---------------------------------------------------------------------------------------------
+// The rest of the Effect 3 edition's Client.test.ts: requests, responses, layers, lifecycle
+// ---------------------------------------------------------------------------------------------
+
+const encoder = new TextEncoder()
+
+const Kinds = Layer.mergeAll(
+  HttpRouter.add("GET", "/seen", (request) =>
+    Effect.succeed(
+      HttpServerResponse.jsonUnsafe({
+        // The cookie header is read on its own: Effect 4 redacts it when the headers are serialised.
+        headers: { ...request.headers, cookie: request.headers.cookie },
+        remoteAddress: Option.getOrNull(request.remoteAddress)
+      })
+    )
+  ),
+  HttpRouter.add("GET", "/text", HttpServerResponse.text("hello", { headers: { "x-kind": "text" } })),
+  HttpRouter.add("GET", "/json", HttpServerResponse.jsonUnsafe({ id: 1, name: "Ada" })),
+  HttpRouter.add("GET", "/empty", HttpServerResponse.empty({ status: 200 })),
+  HttpRouter.add("GET", "/no-content", HttpServerResponse.empty({ status: 204 })),
+  HttpRouter.add(
+    "GET",
+    "/stream",
+    HttpServerResponse.stream(Stream.make("a", "b", "c").pipe(Stream.encodeText), { contentType: "text/plain" })
+  ),
+  HttpRouter.add(
+    "GET",
+    "/stream-fails",
+    HttpServerResponse.stream(Stream.concat(Stream.make(encoder.encode("partial")), Stream.fail("broken")))
+  ),
+  HttpRouter.add(
+    "GET",
+    "/readable",
+    Effect.sync(() => HttpServerResponse.raw(Readable.from([Buffer.from("from "), Buffer.from("node")])))
+  ),
+  HttpRouter.add("GET", "/raw-string", HttpServerResponse.raw("raw text")),
+  HttpRouter.add(
+    "GET",
+    "/form-data",
+    Effect.sync(() => {
+      const form = new FormData()
+      form.append("field", "value")
+      return HttpServerResponse.formData(form)
+    })
+  ),
+  HttpRouter.add(
+    "GET",
+    "/cookies",
+    HttpServerResponse.empty().pipe(
+      HttpServerResponse.setCookieUnsafe("session", "abc", { httpOnly: true, path: "/" }),
+      HttpServerResponse.setCookieUnsafe("theme", "dark")
+    )
+  ),
+  HttpRouter.add("GET", "/file", HttpServerResponse.file(fileURLToPath(import.meta.url))),
+  HttpRouter.add("GET", "/bad-json", HttpServerResponse.text("{nope", { contentType: "application/json" }))
+)
+
+const Seen = Schema.Struct({
+  headers: Schema.Record(Schema.String, Schema.String),
+  remoteAddress: Schema.NullOr(Schema.String)
+})
+const seen = (r: TestClient.TestResponse) => Effect.flatMap(r.json, Schema.decodeUnknownEffect(Seen))
+
+describe("requests", () => {
+  it.effect("default headers: host from baseUrl, user-agent, accept, accept-encoding; the peer is 127.0.0.1", () =>
+    Effect.gen(function* () {
+      const { headers, remoteAddress } = yield* seen(yield* TestClient.get("/seen"))
+      expect(headers).toEqual({
+        host: "testserver",
+        "user-agent": "effect-http-testkit",
+        accept: "*/*",
+        "accept-encoding": "gzip, deflate, br, zstd"
+      })
+      expect(remoteAddress).toBe("127.0.0.1")
+    }).pipe(Effect.provide(TestClient.layer(Kinds)))
+  )
+
+  it.effect("client headers, cookies and remoteAddress apply to every request; call headers win", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/seen", { headers: { "X-Team": "blue" }, cookies: { b: "call" } })
+      const { headers, remoteAddress } = yield* seen(r)
+      expect(headers["x-team"]).toBe("blue")
+      expect(headers["x-tenant"]).toBe("acme")
+      expect(headers.cookie).toBe("a=1; b=call")
+      expect(headers.host).toBe("example.com:8080")
+      expect(remoteAddress).toBe("10.1.2.3")
+    }).pipe(
+      Effect.provide(
+        TestClient.layer(Kinds, {
+          baseUrl: "https://example.com:8080",
+          headers: { "x-team": "red", "x-tenant": "acme" },
+          cookies: { a: "1", b: "client" },
+          remoteAddress: "10.1.2.3"
+        })
+      )
+    )
+  )
+
+  it.effect("cookie values the header cannot carry reach the app exactly as given", () =>
+    Effect.gen(function* () {
+      const Cookies = HttpRouter.add("GET", "/", (request) =>
+        Effect.succeed(HttpServerResponse.jsonUnsafe(request.cookies))
+      )
+      const r = yield* TestClient.get("/", { cookies: { note: "a b;c", plain: "x" } }).pipe(
+        Effect.provide(TestClient.layer(Cookies))
+      )
+      expect(yield* r.json).toEqual({ note: "a b;c", plain: "x" })
+    })
+  )
+
+  it.effect("every method accessor sends its method; the service's request sends any method", () =>
+    Effect.gen(function* () {
+      const Method = HttpRouter.add("*", "/m", (request) => Effect.succeed(HttpServerResponse.text(request.method)))
+      yield* Effect.gen(function* () {
+        const client = yield* TestClient.TestClient
+        const accessors = [
+          ["GET", TestClient.get],
+          ["POST", TestClient.post],
+          ["PUT", TestClient.put],
+          ["PATCH", TestClient.patch],
+          ["DELETE", TestClient.del]
+        ] as const
+        for (const [method, send] of accessors) {
+          expect(yield* (yield* send("/m")).text).toBe(method)
+        }
+        expect(yield* (yield* client.request("PUT", "/m")).text).toBe("PUT")
+        expect(yield* (yield* TestClient.request("OPTIONS", "/m")).text).toBe("OPTIONS")
+        expect(yield* (yield* TestClient.request("purge", "/m")).text).toBe("PURGE")
+        const head = yield* TestClient.head("/m")
+        expect(head.status).toBe(200)
+        expect(head.body.length).toBe(0)
+      }).pipe(Effect.provide(TestClient.layer(Method)))
+    })
+  )
+})
+
+describe("responses", () => {
+  it.effect("TestResponse is an HttpClientResponse: schemaBodyJson, matchStatus, filterStatusOk work", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/json")
+      const user = yield* HttpClientResponse.schemaBodyJson(Schema.Struct({ id: Schema.Number, name: Schema.String }))(
+        r
+      )
+      expect(user).toEqual({ id: 1, name: "Ada" })
+      expect(HttpClientResponse.matchStatus(r, { "2xx": () => "ok", orElse: () => "other" })).toBe("ok")
+      expect((yield* HttpClientResponse.filterStatusOk(r)).status).toBe(200)
+      const notFound = yield* TestClient.get("/missing")
+      const error = yield* Effect.flip(HttpClientResponse.filterStatusOk(notFound))
+      expect(error.reason._tag).toBe("StatusCodeError")
+      expect(r.url).toBe("http://testserver/json")
+      expect(r.history).toEqual([])
+      expect(r.request.method).toBe("GET")
+      expect(r.request.url).toBe("http://testserver/json")
+    }).pipe(Effect.provide(TestClient.layer(Kinds)))
+  )
+
+  it.effect("body readers: text, json, arrayBuffer, stream; a bad JSON body is a DecodeError", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/text")
+      expect(r.headers["content-type"]).toBe("text/plain")
+      expect(r.headers["x-kind"]).toBe("text")
+      expect(r.headers["content-length"]).toBe("5")
+      expect(new TextDecoder().decode(yield* r.arrayBuffer)).toBe("hello")
+      expect(yield* r.stream.pipe(Stream.decodeText, Stream.mkString)).toBe("hello")
+      expect(yield* r.text).toBe("hello")
+      const error = yield* Effect.flip((yield* TestClient.get("/bad-json")).json)
+      expect(error._tag).toBe("HttpClientError")
+      expect(error.reason._tag).toBe("DecodeError")
+    }).pipe(Effect.provide(TestClient.layer(Kinds)))
+  )
+
+  it.effect("every HttpBody kind is delivered: Empty, Stream, Raw (Node Readable, string), FormData, file", () =>
+    Effect.gen(function* () {
+      const empty = yield* TestClient.get("/empty")
+      expect(empty.status).toBe(200)
+      expect(empty.body.length).toBe(0)
+      const noContent = yield* TestClient.get("/no-content")
+      expect(noContent.status).toBe(204)
+      expect(noContent.headers["transfer-encoding"]).toBeUndefined()
+      const stream = yield* TestClient.get("/stream")
+      expect(yield* stream.text).toBe("abc")
+      expect(stream.headers["content-type"]).toBe("text/plain")
+      expect(yield* (yield* TestClient.get("/readable")).text).toBe("from node")
+      expect(yield* (yield* TestClient.get("/raw-string")).text).toBe("raw text")
+      const form = yield* (yield* TestClient.get("/form-data")).formData
+      expect(form.get("field")).toBe("value")
+      const file = yield* TestClient.get("/file")
+      expect(yield* file.text).toContain("every HttpBody kind is delivered")
+      expect(file.headers["content-length"]).toBe(String(file.body.length))
+    }).pipe(Effect.provide(TestClient.layer(Kinds)))
+  )
+
+  it.effect("Set-Cookie headers are exposed as setCookie and platform Cookies", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/cookies")
+      expect(r.setCookie).toEqual(["session=abc; Path=/; HttpOnly", "theme=dark"])
+      expect(Option.map(Cookies.get(r.cookies, "session"), (cookie) => cookie.value)).toEqual(Option.some("abc"))
+    }).pipe(Effect.provide(TestClient.layer(Kinds)))
+  )
+})
+
+describe("layers", () => {
+  class Greeting extends Context.Service<Greeting, string>()("Greeting") {}
+
+  it.effect("layer: the app's own requirements stay to be provided by the user", () =>
+    Effect.gen(function* () {
+      const Greet = HttpRouter.add(
+        "GET",
+        "/",
+        Effect.map(Effect.service(Greeting), (greeting) => HttpServerResponse.text(greeting))
+      )
+      const r = yield* TestClient.get("/").pipe(
+        Effect.provide(TestClient.layer(Greet).pipe(Layer.provide(Layer.succeed(Greeting, "hi"))))
+      )
+      expect(yield* r.text).toBe("hi")
+    })
+  )
+
+  it.effect("layerServer: startup completes before the first request, shutdown runs at scope close", () =>
+    Effect.gen(function* () {
+      const events = yield* Ref.make<ReadonlyArray<string>>([])
+      const log = (event: string) => Ref.update(events, (all) => [...all, event])
+      const Resource = Layer.effectDiscard(Effect.acquireRelease(log("startup"), () => log("shutdown")))
+      const App = HttpRouter.add("GET", "/", Effect.as(log("request"), HttpServerResponse.text("ok")))
+      const ServerLive = HttpRouter.serve(App, { disableListenLog: true, disableLogger: true }).pipe(
+        Layer.provide(Resource)
+      )
+      yield* TestClient.get("/").pipe(Effect.provide(TestClient.layerServer(ServerLive)))
+      expect(yield* Ref.get(events)).toEqual(["startup", "request", "shutdown"])
+    })
+  )
+
+  it.effect("layerServer: shutdown runs even when the test fails", () =>
+    Effect.gen(function* () {
+      const shutdown = yield* Deferred.make<void>()
+      const ServerLive = HttpRouter.serve(HttpRouter.add("GET", "/", HttpServerResponse.empty()), {
+        disableListenLog: true,
+        disableLogger: true
+      }).pipe(Layer.provide(Layer.effectDiscard(Effect.addFinalizer(() => Deferred.succeed(shutdown, undefined)))))
+      const exit = yield* Effect.exit(
+        Effect.fail("test failed").pipe(Effect.provide(TestClient.layerServer(ServerLive, { report: "never" })))
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(yield* Deferred.isDone(shutdown)).toBe(true)
+    })
+  )
+
+  it.effect("layerServer keeps the bootstrap's outputs, so tests can reach the app's services", () =>
+    Effect.gen(function* () {
+      class Counter extends Context.Service<Counter, Ref.Ref<number>>()("Counter") {}
+      const CounterLive = Layer.effect(Counter)(Ref.make(0))
+      const Hit = HttpRouter.add(
+        "POST",
+        "/hit",
+        Effect.flatMap(Effect.service(Counter), (counter) =>
+          Effect.as(
+            Ref.update(counter, (n) => n + 1),
+            HttpServerResponse.empty()
+          )
+        )
+      )
+      const ServerLive = HttpRouter.serve(Hit, { disableListenLog: true, disableLogger: true }).pipe(
+        Layer.provideMerge(CounterLive)
+      )
+      yield* Effect.gen(function* () {
+        yield* TestClient.post("/hit")
+        yield* TestClient.post("/hit")
+        expect(yield* Ref.get(yield* Effect.service(Counter))).toBe(2)
+      }).pipe(Effect.provide(TestClient.layerServer(ServerLive)))
+    })
+  )
+
+  describe("an HttpApi app through HttpRouter.serve(HttpApiBuilder.layer(Api))", () => {
+    class User extends Schema.Class<User>("User")({ id: Schema.Number, name: Schema.String }) {}
+    class UserNotFound extends Schema.Error<UserNotFound>("UserNotFound")(
+      { _tag: Schema.tag("UserNotFound"), id: Schema.Number },
+      { httpApiStatus: 404 }
+    ) {}
+    class Users extends HttpApiGroup.make("users").add(
+      HttpApiEndpoint.get("get", "/users/:id", {
+        params: { id: Schema.NumberFromString },
+        success: User,
+        error: UserNotFound
+      }),
+      HttpApiEndpoint.post("create", "/users", { payload: Schema.Struct({ name: Schema.String }), success: User })
+    ) {}
+    class Api extends HttpApi.make("api").add(Users) {}
+    const UsersLive = HttpApiBuilder.group(Api, "users", (handlers) =>
+      handlers
+        .handle("get", ({ params }) =>
+          params.id === 1
+            ? Effect.succeed(new User({ id: 1, name: "Ada" }))
+            : Effect.fail(new UserNotFound({ id: params.id }))
+        )
+        .handle("create", ({ payload }) => Effect.succeed(new User({ id: 2, name: payload.name })))
+    )
+    const TestApi = TestClient.layerServer(
+      HttpRouter.serve(HttpApiBuilder.layer(Api).pipe(Layer.provide(UsersLive)), {
+        disableListenLog: true,
+        disableLogger: true
+      })
+    )
+
+    it.effect("typed successes decode with the endpoint's schema", () =>
+      Effect.gen(function* () {
+        const r = yield* TestClient.get("/users/1")
+        expect(yield* HttpClientResponse.schemaBodyJson(User)(r)).toEqual(new User({ id: 1, name: "Ada" }))
+        const created = yield* TestClient.post("/users", { json: { name: "Grace" } })
+        expect(yield* created.json).toEqual({ id: 2, name: "Grace" })
+      }).pipe(Effect.provide(TestApi))
+    )
+
+    it.effect("typed errors and invalid payloads are plain responses", () =>
+      Effect.gen(function* () {
+        const missing = yield* TestClient.get("/users/7")
+        expect(missing.status).toBe(404)
+        expect(yield* missing.json).toEqual({ _tag: "UserNotFound", id: 7 })
+        const invalid = yield* TestClient.post("/users", { json: { nom: "x" } })
+        expect(invalid.status).toBe(400)
+      }).pipe(Effect.provide(TestApi))
+    )
+  })
+})
+
+describe("lifecycle", () => {
+  it.effect("closing the client's scope disconnects requests still in flight and waits for them", () =>
+    Effect.gen(function* () {
+      const started = yield* Deferred.make<void>()
+      const finalized = yield* Deferred.make<void>()
+      const Hang = HttpRouter.add(
+        "GET",
+        "/",
+        Deferred.succeed(started, undefined).pipe(
+          Effect.andThen(Effect.never),
+          Effect.ensuring(Deferred.succeed(finalized, undefined))
+        )
+      )
+      const fiber = yield* Effect.gen(function* () {
+        const fiber = yield* Effect.forkDetach(Effect.exit(TestClient.get("/")))
+        yield* Deferred.await(started)
+        return fiber
+      }).pipe(Effect.provide(TestClient.layer(Hang)))
+      // The scope closed when Effect.provide finished: the handler was already finalized.
+      expect(yield* Deferred.isDone(finalized)).toBe(true)
+      // The request ends with the scope too, as a failure (the Effect 3 edition's in-process
+      // transport answered the 499 the disconnected app wrote; a socket has no answer).
+      expect(Exit.isFailure(yield* Fiber.join(fiber))).toBe(true)
+    })
   )
 })

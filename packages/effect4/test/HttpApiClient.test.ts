@@ -4,7 +4,7 @@
  * `baseUrl`, so the typed client needs no `baseUrl` of its own.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { TestClient } from "@effect-http-testkit/effect4"
+import { TestClient, TestTracer } from "@effect-http-testkit/effect4"
 import { Cause, Deferred, Effect, Fiber, FileSystem, Layer, Logger, Ref, Schema } from "effect"
 import { HttpRouter, HttpServerError, type HttpServerRequest, HttpServerResponse, Multipart } from "effect/http"
 import { HttpApi, HttpApiBuilder, HttpApiClient, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
@@ -236,6 +236,32 @@ describe("HttpApiClient.make(Api) in process, through TestClient.layerServer", (
         expect(server._tag).toBe("ServerError")
         expect(server._tag === "ServerError" && Cause.pretty(server.cause)).toContain("kaboom")
       }).pipe(Effect.provide(TestApp))
+  )
+
+  it.effect("its exchanges show up in TestClient.exchanges, its server span in TestTracer", () =>
+    Effect.gen(function* () {
+      const api = yield* client
+      yield* api.items.get({ params: { id: 1 } })
+      yield* Effect.flip(api.items.get({ params: { id: 9 } }))
+      const exchanges = yield* TestClient.exchanges
+      expect(exchanges.map((e) => `${e.request.method} ${e.request.url} ${e.response.status}`)).toEqual([
+        "GET http://testserver/items/1 200",
+        "GET http://testserver/items/9 404"
+      ])
+      // The typed client's responses are the platform's (the body was the caller's to read),
+      // not the kit's buffered TestResponses, which keep their redirect `history`.
+      expect(exchanges.every((e) => !("history" in e.response))).toBe(true)
+      // Like a client on a socket, the typed client returns once it has read the body, which
+      // can be before the handler has finished and ended its span; drainTasks waits for the
+      // app's work to settle first.
+      yield* TestClient.drainTasks
+      // The platform client's own span parents the server span: one trace from the typed call to the handler.
+      const [first] = yield* TestTracer.findSpans("GET", { kind: "client" })
+      const server = yield* TestTracer.findSpan("GET", { rootId: first!.spanId, kind: "server" })
+      expect(server.attributes.get("http.route")).toBe("/items/:id")
+      expect(server.attributes.get("http.response.status_code")).toBe(200)
+      expect(server.traceId).toBe(first!.traceId)
+    }).pipe(Effect.provide(TestApp))
   )
 })
 

@@ -243,6 +243,33 @@ describe("response framing, as Node frames it", () => {
   )
 })
 
+describe("request headers, from TestClient's options", () => {
+  const Headers = HttpRouter.add("GET", "/headers", (request) =>
+    Effect.succeed(HttpServerResponse.jsonUnsafe(request.headers))
+  )
+
+  it.effect("an explicit host header reaches the app, as Node's client sends the caller's", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/headers", { headers: { host: "tenant-a.example.com" } })
+      expect(((yield* r.json) as Record<string, string>).host).toBe("tenant-a.example.com")
+      // Without one, the URL's host.
+      const plain = yield* TestClient.get("/headers")
+      expect(((yield* plain.json) as Record<string, string>).host).toBe("testserver")
+    }).pipe(Effect.provide(TestClient.layer(Headers)))
+  )
+
+  it.effect("a header given as undefined removes the kit's default, per request or for the client", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/headers", { headers: { "user-agent": undefined, accept: undefined } })
+      const headers = (yield* r.json) as Record<string, string>
+      expect(headers["user-agent"]).toBeUndefined()
+      expect(headers.accept).toBeUndefined()
+      expect(headers["accept-encoding"]).toBeUndefined()
+      expect(headers.host).toBe("testserver")
+    }).pipe(Effect.provide(TestClient.layer(Headers, { headers: { "accept-encoding": undefined } })))
+  )
+})
+
 describe("request bodies and the peer, from TestClient's options", () => {
   const Parts = HttpRouter.add("POST", "/parts", (request) =>
     Effect.gen(function* () {

@@ -261,6 +261,51 @@ describe("TestClient.stream: failures", () => {
     })
   )
 
+  it.live("a handler that ignores interruption is reported with DrainTimeout at scope close, not a hang", () =>
+    Effect.gen(function* () {
+      const started = yield* Deferred.make<void>()
+      const finished = yield* Deferred.make<void>()
+      const Stubborn = HttpRouter.add(
+        "GET",
+        "/stubborn",
+        HttpServerResponse.stream(
+          Stream.concat(
+            Stream.make(utf8("x")),
+            Stream.fromEffect(
+              Effect.ensuring(
+                Effect.uninterruptible(
+                  Effect.andThen(Deferred.succeed(started, undefined), Effect.sleep("300 millis"))
+                ),
+                Deferred.succeed(finished, undefined)
+              )
+            ).pipe(Stream.drain)
+          )
+        )
+      )
+      const exit = yield* Effect.exit(
+        // The test reads the body, so the handler goes on to its uninterruptible part; the
+        // stream's scope closes once it is there.
+        Effect.scoped(
+          Effect.andThen(
+            Effect.flatMap(TestClient.stream("GET", "/stubborn"), (r) => Effect.forkScoped(Stream.runDrain(r.stream))),
+            Deferred.await(started)
+          )
+        ).pipe(Effect.provide(TestClient.layer(Stubborn, { drainTimeout: "50 millis", report: "never" })))
+      )
+      const timeouts = Exit.isFailure(exit)
+        ? exit.cause.reasons.flatMap((reason) =>
+            Cause.isDieReason(reason) && (reason.defect as { _tag?: string })._tag === "DrainTimeout"
+              ? [reason.defect as TestClient.DrainTimeout]
+              : []
+          )
+        : []
+      expect(timeouts).toHaveLength(1)
+      expect(timeouts[0]!.message).toContain("GET http://testserver/stubborn")
+      // It ends by itself, as it was bound to: nothing of it is left once the test ends.
+      yield* Deferred.await(finished)
+    })
+  )
+
   it.effect("bad options, methods and URLs fail with InvalidRequest, as for TestClient.request", () =>
     Effect.gen(function* () {
       const Ok = HttpRouter.add("GET", "/stream", HttpServerResponse.text("ok"))

@@ -1,6 +1,6 @@
 import type * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 
 /**
  * A request the kit refuses to send, or an option it refuses: the message says what to fix.
@@ -55,7 +55,7 @@ export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
       )
     }
     return (
-      `${this.method} ${this.url}: no response within the timeout (wall clock, also under TestClock). ` +
+      `${this.method} ${this.url}: no response within the timeout of ${Duration.format(this.timeout)} (wall clock, also under TestClock). ` +
       "The handler was interrupted as a client abort; raise `timeout` if the app is just slow"
     )
   }

@@ -218,7 +218,8 @@ export const handshakeRequest = (
   rawUrl: unknown,
   input: unknown
 ): HandshakeRequest | { readonly problem: string } => {
-  const options = input ?? {}
+  // Only a missing argument means no options: `null` is a mistake to name, as for a request.
+  const options = input === undefined ? {} : input
   if (!isOptionBag(options)) {
     return {
       problem: `the websocket options must be an object such as { protocols: ["chat"] }, got ${describe(options)}`
