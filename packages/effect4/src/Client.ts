@@ -48,6 +48,7 @@ import * as internal from "./internal/client.js"
 import * as connect from "./internal/connect.js"
 import * as errors from "./internal/errors.js"
 import * as httpClient from "./internal/httpClient.js"
+import { resolveUrl } from "./internal/options.js"
 import * as server from "./internal/server.js"
 import * as socketClient from "./internal/socketClient.js"
 import * as streamed from "./internal/stream.js"
@@ -435,7 +436,10 @@ const makeService = (options: Options | undefined) =>
     }
     const invalid = (method: string, url: string, reason: string) =>
       Effect.fail(new errors.InvalidRequest({ method, url, reason }))
-    const problem = typeof config === "string" ? config : background.problem
+    const problem =
+      [typeof config === "string" ? config : undefined, background.problem]
+        .filter((found) => found !== undefined)
+        .join("; ") || undefined
     // With bad options every TestClient request fails; layerTest's HttpClient uses the defaults.
     const fallback = typeof config === "string" ? (internal.makeConfig(undefined) as internal.Config) : config
     // The exchange log and the failure report, with the span trees of the client's tracer.
@@ -482,7 +486,7 @@ const makeService = (options: Options | undefined) =>
             return invalid("COOKIE-HEADER", String(url), `url must be a string such as "/admin", got ${describe(url)}`)
           }
           try {
-            const target = new URL(url ?? "/", config.base)
+            const target = resolveUrl(config.base, url ?? "/")
             if (target.protocol !== "http:" && target.protocol !== "https:") {
               return invalid(
                 "COOKIE-HEADER",

@@ -106,7 +106,11 @@ const requestCases: ReadonlyArray<Case> = [
   request("cookies a number value", TestClient.get("/ok", { cookies: bad({ a: 1 }) }), 'cookie "a"'),
   request("cookies null", TestClient.get("/ok", { cookies: bad(null) }), "cookies"),
   request("cookies a name with '='", TestClient.get("/ok", { cookies: { "a=b": "1" } }), '"a=b"'),
-  request("two bodies", post({ json: 1, body: "x" }), "at most one of json, body, form and multipart"),
+  request(
+    "two bodies",
+    post({ json: 1, body: "x" }),
+    "json and body were given: choose one of json, body, form and multipart"
+  ),
   request("json a bigint", post({ json: 10n }), "json"),
   request("json circular", post({ json: circular }), "json"),
   request("json a function", post({ json: () => 1 }), "json"),
@@ -387,5 +391,27 @@ describe("what the rejections protect", () => {
         })
       )
     )
+  )
+})
+
+describe("bad client options, all at once", () => {
+  it.effect("a bad client option fails every request, naming each bad option, while the layer still builds", () =>
+    Effect.gen(function* () {
+      const first = yield* Effect.flip(TestClient.get("/ok"))
+      const second = yield* Effect.flip(TestClient.post("/echo", { body: "x" }))
+      for (const error of [first, second]) {
+        expect(error._tag).toBe("InvalidRequest")
+        expect(error.message).toContain("timeout")
+        expect(error.message).toContain("serverErrors")
+        expect(error.message).toContain("drainTimeout")
+      }
+    }).pipe(Effect.provide(TestClient.layer(app, bad({ timeout: -1, serverErrors: "Fail", drainTimeout: "soon" }))))
+  )
+
+  it.effect("a misspelt background-work option gets a did-you-mean", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(TestClient.get("/ok"))
+      expect(error.message).toContain("drainTimeout")
+    }).pipe(Effect.provide(TestClient.layer(app, bad({ drainTimout: "1 second" }))))
   )
 })

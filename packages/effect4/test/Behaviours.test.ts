@@ -347,3 +347,58 @@ describe("lifecycle", () => {
     })
   )
 })
+
+describe("URLs, bodies and cookies as the Effect 3 edition sends them", () => {
+  it.effect("a baseUrl path prefix is kept: http://h/api/v1/ + /bar reaches /api/v1/bar", () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/bar")
+      const seen = yield* echoed(r)
+      expect(seen.url).toBe("/api/v1/bar")
+      expect(seen.headers.host).toBe("h")
+      expect(r.url).toBe("http://h/api/v1/bar")
+      // Without a trailing slash too; an absolute URL is kept as given.
+      const absolute = yield* echoed(yield* TestClient.get("http://h/echo"))
+      expect(absolute.url).toBe("/echo")
+    }).pipe(Effect.provide(TestClient.layer(EchoRoutes, { baseUrl: "http://h/api/v1/" })))
+  )
+
+  it.effect("two bodies fail with InvalidRequest naming both", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(TestClient.post("/echo", { json: { a: 1 }, form: { a: "1" } }))
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain("json and form were given")
+    }).pipe(Effect.provide(TestClient.layer(EchoRoutes)))
+  )
+
+  it.effect("repeated cookie header lines and the call's cookies all reach the app, folded as Node folds them", () =>
+    Effect.gen(function* () {
+      const headers = new Headers()
+      for (const value of ["a=1", "b=2"]) headers.append("cookie", value)
+      const r = yield* TestClient.get("/cookie", { headers, cookies: { c: "3" } })
+      expect(yield* r.text).toBe("a=1; b=2; c=3")
+    }).pipe(
+      Effect.provide(
+        TestClient.layer(
+          HttpRouter.add("GET", "/cookie", (request) =>
+            Effect.succeed(HttpServerResponse.text(request.headers.cookie ?? ""))
+          )
+        )
+      )
+    )
+  )
+
+  // Production answers the response the app failed with (toHandled takes it as the answer).
+  it.effect("an HttpServerResponse failed with is a plain response, never ServerError", () =>
+    Effect.gen(function* () {
+      const conflict = yield* TestClient.get("/response-as-error")
+      expect(conflict.status).toBe(409)
+      expect(yield* conflict.text).toBe("as error")
+    }).pipe(
+      Effect.provide(
+        TestClient.layer(
+          HttpRouter.add("GET", "/response-as-error", Effect.fail(HttpServerResponse.text("as error", { status: 409 })))
+        )
+      )
+    )
+  )
+})

@@ -510,7 +510,7 @@ describe("TestRequest: failures", () => {
         })
 
       expect(yield* reasonFor("POST", "/", { json: {}, body: "x" })).toMatch(
-        /at most one of json, body, form and multipart/
+        /json and body were given: choose one of json, body, form and multipart/
       )
       expect(yield* reasonFor("GET", "/", { headers: { "bad header": "x" } })).toMatch(/invalid header name/)
       expect(yield* reasonFor("GET", "/", { headers: { "x-a": "1\r\n2" } })).toMatch(/character a header cannot carry/)

@@ -72,3 +72,19 @@ export const notServing = (stopped: boolean): string =>
   stopped
     ? "the client's scope has closed, and the app with it: make requests inside the scope that provides TestClient"
     : "the app is not served: the layer given to TestClient.layerServer never called HttpServer.serve"
+
+const absoluteUrlRe = /^[a-zA-Z][a-zA-Z\d+\-.]*:/
+
+/**
+ * A request's URL against the client's base URL: an absolute URL as given; anything else
+ * joined as text after the base URL's path, which is a prefix (`http://h/api/v1` and `/bar`
+ * give `http://h/api/v1/bar`; `//x` stays a path). Throws as `new URL` does on what does not
+ * parse.
+ */
+export const resolveUrl = (base: URL, url: string): URL => {
+  if (absoluteUrlRe.test(url)) return new URL(url)
+  const prefix = base.pathname.endsWith("/") ? base.pathname.slice(0, -1) : base.pathname
+  const path =
+    url === "" || url.startsWith("?") || url.startsWith("#") ? `/${url}` : url.startsWith("/") ? url : `/${url}`
+  return new URL(`${base.origin}${prefix}${path}`)
+}

@@ -339,7 +339,11 @@ const observeMiddleware = observeExit(true)
  */
 export const isUnhandled = (cause: Cause.Cause<unknown>): boolean =>
   cause.reasons.some((reason) => {
-    if (Cause.isFailReason(reason)) return !HttpServerRespondable.isRespondable(reason.error)
+    if (Cause.isFailReason(reason)) {
+      return (
+        !HttpServerRespondable.isRespondable(reason.error) && !HttpServerResponse.isHttpServerResponse(reason.error)
+      )
+    }
     if (Cause.isDieReason(reason)) {
       if (HttpServerResponse.isHttpServerResponse(reason.defect)) return false
       // A Respondable defect is an answer of the app's choosing when error reporters ignore it

@@ -39,7 +39,7 @@ import {
 } from "../WebSocket.js"
 import type { Config } from "./client.js"
 import { wallClockSleep } from "./clock.js"
-import { appendParams, durationMillis, entriesOf, mergeLines } from "./options.js"
+import { appendParams, durationMillis, entriesOf, mergeLines, resolveUrl } from "./options.js"
 
 // ---------------------------------------------------------------------------
 // the connection
@@ -179,7 +179,7 @@ export const handshakeUrl = (base: URL, raw: unknown): URL | string => {
   if (typeof raw !== "string") return `the WebSocket URL must be a string such as "/chat", got ${describe(raw)}`
   let url: URL
   try {
-    url = new URL(raw, base)
+    url = resolveUrl(base, raw)
   } catch {
     return `the URL ${describe(raw)} does not resolve against the base URL ${base.href}: give a path such as "/chat" or a ws:// URL`
   }
