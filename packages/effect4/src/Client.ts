@@ -553,6 +553,7 @@ const makeService = (options: Options | undefined) =>
     // The app is served with the tracker's hooks, and gets the kit's TaskQueue.
     const tracked = {
       server: tracker.server(inProcess.service),
+      boundShutdown: <A, E, R>(layer: Layer.Layer<A, E, R>) => tracker.boundShutdown(layer),
       taskQueue: yield* tracker.taskQueue,
       hooks: yield* tracker.hooks
     }
@@ -623,7 +624,8 @@ export const layerServer = <A, E, R>(
       ).pipe(
         // Built with the tracker's hooks: a handler that restores its layer's context
         // (HttpApiBuilder's) keeps them, so what it forks is tracked by request.
-        Layer.merge(bootstrap.pipe(Layer.provide(Layer.succeedContext(tracked.hooks)))),
+        // Its shutdown is bounded by drainTimeout on the wall clock.
+        Layer.merge(tracked.boundShutdown(bootstrap.pipe(Layer.provide(Layer.succeedContext(tracked.hooks))))),
         Layer.provide(
           Layer.mergeAll(
             Layer.succeed(HttpServer.HttpServer)(tracked.server),

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
-import { Cause, Deferred, Effect, Exit, Stream } from "effect"
+import { Cause, Deferred, Effect, Exit, Layer, Stream } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 
 const endless = (first: string) =>
@@ -57,6 +57,65 @@ describe("a handler that ignores interruption", () => {
       expect(timeouts[0]!.message).toContain("ignore interruption")
       // It ends by itself once released: nothing of it is left once the test ends.
       yield* Deferred.succeed(release, undefined)
+    })
+  )
+})
+
+describe("the app's shutdown", () => {
+  const drainTimeouts = (exit: Exit.Exit<unknown, unknown>): ReadonlyArray<TestClient.DrainTimeout> =>
+    Exit.isFailure(exit)
+      ? exit.cause.reasons.flatMap((reason) =>
+          Cause.isDieReason(reason) && (reason.defect as { _tag?: string })._tag === "DrainTimeout"
+            ? [reason.defect as TestClient.DrainTimeout]
+            : []
+        )
+      : []
+
+  const served = (shutdown: Layer.Layer<never>) =>
+    HttpRouter.serve(HttpRouter.add("GET", "/", HttpServerResponse.text("up")), {
+      disableListenLog: true,
+      disableLogger: true
+    }).pipe(Layer.provide(shutdown))
+
+  // Bounded on the wall clock, under it.effect's TestClock too.
+  it.effect("one that never ends fails the scope close with DrainTimeout naming it instead of hanging", () =>
+    Effect.gen(function* () {
+      const stuckShutdown = Layer.effectDiscard(Effect.addFinalizer(() => Effect.never))
+      const exit = yield* Effect.exit(
+        Effect.gen(function* () {
+          expect((yield* TestClient.get("/")).status).toBe(200)
+        }).pipe(
+          Effect.provide(TestClient.layerServer(served(stuckShutdown), { drainTimeout: "100 millis", report: "never" }))
+        )
+      )
+      const [timeout, ...more] = drainTimeouts(exit)
+      expect(more).toEqual([])
+      expect(timeout?.message).toContain("the app's shutdown (the finalizers of its layers)")
+      expect(timeout?.message).toContain("goes on in the background")
+    })
+  )
+
+  it.live("one that ends within drainTimeout after a background job drained for most of it passes", () =>
+    Effect.gen(function* () {
+      // The job runs ~150 ms of a 250 ms drainTimeout, then the app's own finalizer ~150 ms:
+      // the serving part (the drain) does not count against the shutdown's bound.
+      const App = HttpRouter.add(
+        "POST",
+        "/job",
+        Effect.as(Effect.forkDetach(Effect.sleep("150 millis")), HttpServerResponse.empty({ status: 202 }))
+      )
+      const slowShutdown = Layer.effectDiscard(Effect.addFinalizer(() => Effect.sleep("150 millis")))
+      const exit = yield* Effect.exit(
+        Effect.asVoid(TestClient.post("/job")).pipe(
+          Effect.provide(
+            TestClient.layerServer(
+              HttpRouter.serve(App, { disableListenLog: true, disableLogger: true }).pipe(Layer.provide(slowShutdown)),
+              { drainTimeout: "250 millis", report: "never" }
+            )
+          )
+        )
+      )
+      expect(exit).toEqual(Exit.void)
     })
   )
 })

@@ -47,10 +47,11 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import { HttpServer, HttpServerRequest } from "effect/http"
+import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Scheduler from "effect/Scheduler"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { type Service as TaskQueueService, TaskTracking } from "../TaskQueue.js"
 import { setWallTimer } from "./clock.js"
@@ -255,10 +256,87 @@ export class Tracker {
       address: inner.address,
       serve: (httpEffect, middleware) =>
         Effect.andThen(
-          this.hooked(middleware === undefined ? inner.serve(httpEffect) : inner.serve(httpEffect, middleware)),
-          Effect.addFinalizer(() => Effect.orDie(this.beforeShutdown))
+          // Run last in the serve scope, after the server has waited for its handlers: the
+          // serving part of the app's shutdown (bounded on its own) is over.
+          Effect.addFinalizer(() => Effect.sync(() => this.serveClosed())),
+          Effect.andThen(
+            this.hooked(middleware === undefined ? inner.serve(httpEffect) : inner.serve(httpEffect, middleware)),
+            Effect.addFinalizer(() =>
+              Effect.andThen(
+                Effect.sync(() => {
+                  this.serveClosing = true
+                }),
+                Effect.orDie(this.beforeShutdown)
+              )
+            )
+          )
         )
     })
+  }
+
+  /** Whether the serving part of the app's shutdown (drain, handlers' end; bounded on their own) runs. */
+  private serveClosing = false
+  private readonly serveClosedListeners = new Set<() => void>()
+
+  private serveClosed(): void {
+    this.serveClosing = false
+    for (const listener of Array.from(this.serveClosedListeners)) listener()
+  }
+
+  /**
+   * `layer` (the app) built in a scope of its own, whose close (the app's shutdown: its layers'
+   * finalizers) is bounded by `drainTimeout` on the wall clock: a shutdown still running
+   * then fails the client's scope close with `DrainTimeout` instead of hanging the test, and
+   * goes on in the background. The time the serving part of the shutdown takes (draining
+   * background work, waiting for handlers: each bounded by drainTimeout already) does not count.
+   */
+  boundShutdown<A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> {
+    return Layer.effectContext(
+      Effect.flatMap(Scope.make(), (appScope) =>
+        Effect.andThen(
+          Effect.addFinalizer((exit) => this.shutdown(appScope, exit)),
+          Layer.buildWithScope(layer, appScope)
+        )
+      )
+    )
+  }
+
+  private shutdown(appScope: Scope.Closeable, exit: Parameters<typeof Scope.close>[1]): Effect.Effect<void> {
+    return Effect.flatMap(Effect.forkDetach(Scope.close(appScope, exit)), (closing) =>
+      Effect.callback<void>((resume) => {
+        const timeout = this.settings.drainTimeout
+        const expired = () => {
+          // The serving part is bounded on its own: the bound restarts once it is over.
+          if (this.serveClosing) return
+          resume(
+            Effect.die(
+              new DrainTimeout({
+                timeout,
+                during: "scope close",
+                running: ["the app's shutdown (the finalizers of its layers)"],
+                notes: ["It goes on in the background; make its finalizers finish, or raise drainTimeout."]
+              })
+            )
+          )
+        }
+        let cancelTimer = setWallTimer(Duration.toMillis(timeout), expired)
+        const restart = () => {
+          cancelTimer()
+          cancelTimer = setWallTimer(Duration.toMillis(timeout), expired)
+        }
+        this.serveClosedListeners.add(restart)
+        const cancel = () => {
+          cancelTimer()
+          this.serveClosedListeners.delete(restart)
+        }
+        // The shutdown's own failure (a DrainTimeout of the serving part, a finalizer's defect) is the close's.
+        closing.addObserver((closed) => {
+          cancel()
+          resume(closed._tag === "Failure" ? (Effect.failCause(closed.cause) as Effect.Effect<never>) : Effect.void)
+        })
+        return Effect.sync(() => cancel())
+      })
+    )
   }
 
   /** The tracker's hooks around the scheduler, runtime metrics and clock `fiber` has. */
