@@ -426,6 +426,7 @@ const makeService = (options: Options | undefined) =>
     // Serving the app drains its background work when it stops serving; registered first,
     // this runs last: once the app has shut down, whatever is left of its work is interrupted.
     const tracker = new tasks.Tracker(background.settings)
+    inProcess.describeWith(tracker.whereIs)
     yield* Effect.addFinalizer(() => Effect.orDie(tracker.afterShutdown))
     const jar = new Jar()
     // The client option's cookies seed the jar, for the base URL's host on every path.

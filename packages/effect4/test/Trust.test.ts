@@ -119,3 +119,22 @@ describe("the app's shutdown", () => {
     })
   )
 })
+
+describe("a request's timeout", () => {
+  it.effect("says where the handler was: its open span, and the TestClock it sleeps on", () =>
+    Effect.gen(function* () {
+      const Report = HttpRouter.add(
+        "GET",
+        "/report",
+        Effect.as(Effect.withSpan(Effect.sleep("10 seconds"), "db.query"), HttpServerResponse.empty())
+      )
+      const layer = TestClient.layer(Report, { timeout: "100 millis", report: "never" })
+      for (const send of [TestClient.get("/report"), Effect.asVoid(TestClient.stream("GET", "/report"))]) {
+        const error = yield* Effect.flip(send.pipe(Effect.provide(layer)))
+        expect(error._tag).toBe("RequestTimeout")
+        expect(error.message).toContain('It was in span "db.query"')
+        expect(error.message).toContain('TestClock.adjust("10000 millis")')
+      }
+    })
+  )
+})

@@ -490,7 +490,8 @@ const send = (
               method: hop.method,
               url: hopUrl,
               timeout: Duration.millis(timeoutMillis),
-              answered: wire.answered
+              answered: wire.answered,
+              where: wire.where
             })
           )
         }

@@ -43,20 +43,25 @@ export class RequestTimeout extends Data.TaggedError("RequestTimeout")<{
    * running (a serve middleware or a scope finalizer working after the response was written).
    */
   readonly answered?: number | undefined
+  /** Where the handler was when the timeout fired: its open span, the clock it slept on. */
+  readonly where?: string | undefined
 }> {
   override get message(): string {
+    const where = this.where === undefined || this.where === "" ? "" : ` It was ${this.where}.`
     if (this.answered !== undefined) {
       return (
         `${this.method} ${this.url}: the app answered ${this.answered}, but its handler was still running when the ` +
         "timeout fired (wall clock, also under TestClock): a serve middleware or a finalizer of the request's scope " +
         "kept working after the response was written. TestClient.request returns once the handler has ended, so " +
         "that the request's spans, logs and middleware work are complete when the test reads it; read the response " +
-        "with TestClient.stream to have it as soon as it is written. The handler was interrupted as a client abort"
+        "with TestClient.stream to have it as soon as it is written. The handler was interrupted as a client abort." +
+        where
       )
     }
     return (
       `${this.method} ${this.url}: no response within the timeout of ${Duration.format(this.timeout)} (wall clock, also under TestClock). ` +
-      "The handler was interrupted as a client abort; raise `timeout` if the app is just slow"
+      "The handler was interrupted as a client abort; raise `timeout` if the app is just slow." +
+      where
     )
   }
 }

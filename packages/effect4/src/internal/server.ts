@@ -375,8 +375,11 @@ export interface OutgoingRequest {
 /** The outcome of one dispatched request. */
 export type Dispatched =
   | { readonly _tag: "Response"; readonly response: WireResponse; readonly failure: Cause.Cause<unknown> | undefined }
-  /** `answered`: the status the app had answered with when the bound fired, its handler still running. */
-  | { readonly _tag: "Timeout"; readonly answered?: number | undefined }
+  /**
+   * `answered`: the status the app had answered with when the bound fired, its handler still
+   * running; `where`: where the handler was (see `InProcessServer.describeWith`).
+   */
+  | { readonly _tag: "Timeout"; readonly answered?: number | undefined; readonly where?: string | undefined }
   /** `stopped`: the app was served, and has stopped (the client's scope closed). */
   | { readonly _tag: "NotServing"; readonly stopped: boolean }
 
@@ -389,7 +392,7 @@ export type DispatchedStreaming =
       readonly ended: Effect.Effect<Cause.Cause<unknown> | undefined>
     }
   | { readonly _tag: "Reset"; readonly failure: Cause.Cause<unknown> | undefined }
-  | { readonly _tag: "Timeout" }
+  | { readonly _tag: "Timeout"; readonly where?: string | undefined }
   /** `stopped`: the app was served, and has stopped (the client's scope closed). */
   | { readonly _tag: "NotServing"; readonly stopped: boolean }
 
@@ -407,6 +410,8 @@ export interface InProcessServer {
    * once the app has stopped serving, those that were running when it stopped.
    */
   readonly inFlight: () => ReadonlyArray<string>
+  /** Sets how a handler fiber is described when its request times out (the tracker knows its sleeps). */
+  readonly describeWith: (describe: (fiber: Fiber.Fiber<unknown, unknown>) => string) => void
   /** Runs one request; the response comes whole once the handler ends. */
   readonly dispatch: (request: OutgoingRequest, timeoutMillis: number) => Effect.Effect<Dispatched>
   /** Runs one request; the response comes with its headers, a Stream body as it is written. */
@@ -476,6 +481,11 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
     let stopped = false
     /** The handler fibers still running, with the request each serves. */
     const handlers = new Map<Fiber.Fiber<void>, string>()
+    /** How a timed-out handler is described (the client's tracker sets it). */
+    let describeFiber = (fiber: Fiber.Fiber<unknown, unknown>): string => {
+      const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+      return span !== undefined && span._tag === "Span" ? `in span "${span.name}"` : ""
+    }
     /** The requests in flight when the app stopped serving (its close then ends them). */
     let inFlightAtStop: ReadonlyArray<string> = []
 
@@ -599,7 +609,7 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
      */
     const bounded = <A>(
       timeoutMillis: number,
-      timedOut: () => A,
+      timedOut: (fiber: Fiber.Fiber<void>) => A,
       run: (settle: (outcome: A) => void) => Fiber.Fiber<void>
     ): Effect.Effect<A> =>
       Effect.callback<A>((resume) => {
@@ -615,7 +625,7 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
         if (!settled) {
           cancel = setWallTimer(timeoutMillis, () => {
             // Settled first: the interrupt may end the handler (and call its observer) at once.
-            settle(timedOut())
+            settle(timedOut(fiber))
             fiber.interruptUnsafe(undefined, HttpServerError.ClientAbort.annotation)
           })
         }
@@ -635,7 +645,7 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
         // work done: its spans ended, its logs written.
         return bounded<Dispatched>(
           timeoutMillis,
-          () => ({ _tag: "Timeout", answered: delivered?.status }),
+          (fiber) => ({ _tag: "Timeout", answered: delivered?.status, where: describeFiber(fiber) }),
           (settle) => {
             const { fiber, state } = start(current, outgoing, false, (response) => {
               delivered ??= response as WireResponse
@@ -663,7 +673,7 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
         if (current === undefined) return Effect.succeed<DispatchedStreaming>({ _tag: "NotServing", stopped })
         return bounded<DispatchedStreaming>(
           timeoutMillis,
-          () => ({ _tag: "Timeout" }),
+          (fiber) => ({ _tag: "Timeout", where: describeFiber(fiber) }),
           (settle) => {
             // The response may be delivered while the handler starts: `ended` reads the handler lazily.
             let handler: ReturnType<typeof start> | undefined
@@ -699,5 +709,8 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
     }
 
     const inFlight = () => (stopped ? inFlightAtStop : Array.from(handlers.values()))
-    return { service, inFlight, dispatch, dispatchStreaming, startUpgrade }
+    const describeWith = (describe: (fiber: Fiber.Fiber<unknown, unknown>) => string) => {
+      describeFiber = describe
+    }
+    return { service, inFlight, describeWith, dispatch, dispatchStreaming, startUpgrade }
   })

@@ -120,7 +120,12 @@ export const open = (
       switch (outcome._tag) {
         case "Timeout":
           return yield* Effect.fail(
-            new RequestTimeout({ method: hop.method, url: hopUrl, timeout: Duration.millis(prepared.timeoutMillis) })
+            new RequestTimeout({
+              method: hop.method,
+              url: hopUrl,
+              timeout: Duration.millis(prepared.timeoutMillis),
+              where: outcome.where
+            })
           )
         case "NotServing":
           return yield* Effect.fail(

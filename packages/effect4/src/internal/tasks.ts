@@ -467,17 +467,32 @@ export class Tracker {
 
   private describe(fiber: AnyFiber, work: Work): { readonly line: string; readonly onTestClock: boolean } {
     const what = this.tasks.has(fiber) ? `TaskQueue task (fiber #${fiber.id})` : `fiber #${fiber.id}`
-    const by = work.startedBy
+    const { inSpan, sleeping, onTestClock } = this.whereOf(fiber)
+    return { line: `${what} ${work.startedBy}${inSpan === "" ? "" : `, ${inSpan}`}${sleeping}`, onTestClock }
+  }
+
+  /** A fiber's open span (`in span "db.query"`) and, if it sleeps on a clock of ours, when it wakes. */
+  private whereOf(fiber: AnyFiber): {
+    readonly inSpan: string
+    readonly sleeping: string
+    readonly onTestClock: boolean
+  } {
     const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
-    const inSpan = span !== undefined && span._tag === "Span" ? `, in span "${span.name}"` : ""
+    const inSpan = span !== undefined && span._tag === "Span" ? `in span "${span.name}"` : ""
     const sleep = this.sleeping.get(fiber)
-    if (sleep === undefined) return { line: `${what} ${by}${inSpan}`, onTestClock: false }
+    if (sleep === undefined) return { inSpan, sleeping: "", onTestClock: false }
     const due = Math.max(0, Math.ceil(sleep.until - sleep.clock.currentTimeMillisUnsafe()))
     const onTestClock = isTestClock(sleep.clock)
     const sleeping = onTestClock
       ? ` (it sleeps on the TestClock, due in ${Duration.format(Duration.millis(due))}: TestClock.adjust("${due} millis") wakes it)`
       : ` (it sleeps, due in ${Duration.format(Duration.millis(due))})`
-    return { line: `${what} ${by}${inSpan}${sleeping}`, onTestClock }
+    return { inSpan, sleeping, onTestClock }
+  }
+
+  /** Where a request's handler was when its request timed out, for the RequestTimeout's message. */
+  readonly whereIs = (fiber: AnyFiber): string => {
+    const { inSpan, sleeping } = this.whereOf(fiber)
+    return `${inSpan}${sleeping}`.trim()
   }
 
   /** What background work still runs, one line each, and whether any of it sleeps on a TestClock. */
