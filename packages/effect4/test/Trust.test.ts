@@ -138,3 +138,17 @@ describe("a request's timeout", () => {
     })
   )
 })
+
+describe("a streamed body read after its client's scope closed", () => {
+  it.effect("says the handler was disconnected, not that the app failed", () =>
+    Effect.gen(function* () {
+      const response = yield* TestClient.stream("GET", "/feed").pipe(
+        Effect.provide(TestClient.layer(HttpRouter.add("GET", "/feed", endless("first")), { report: "never" }))
+      )
+      const error = yield* Effect.flip(Stream.runDrain(response.stream))
+      expect(error.message).toContain("disconnected")
+      expect(error.message).toContain("TestClient's scope closed")
+      expect(error.message).not.toContain("the handler failed")
+    })
+  )
+})

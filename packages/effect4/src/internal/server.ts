@@ -250,6 +250,13 @@ const lengthMismatch = (written: number, declared: number): Error =>
     { code: "ERR_HTTP_CONTENT_LENGTH_MISMATCH" }
   )
 
+/** A streamed body ended by interrupting its handler (the app stopped serving, the client went away), not by its failure. */
+export class BodyDisconnected extends Error {
+  constructor() {
+    super("the handler was interrupted while writing the body")
+  }
+}
+
 /**
  * Runs a Stream body in the handler fiber into a ReadableStream the client reads, handed over
  * with the headers when the first chunk is written (or the body ends empty). The handler waits while the client has
@@ -316,7 +323,13 @@ const streamBody = (
           }),
         onFailure: (cause) =>
           Effect.andThen(
-            Effect.sync(() => controller.error(new Error("the response body failed after its headers were sent"))),
+            Effect.sync(() =>
+              controller.error(
+                cause.reasons.length > 0 && cause.reasons.every(Cause.isInterruptReason)
+                  ? new BodyDisconnected()
+                  : new Error("the response body failed after its headers were sent")
+              )
+            ),
             Effect.failCause(cause)
           )
       })

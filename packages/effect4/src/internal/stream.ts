@@ -33,7 +33,7 @@ import * as TestStream from "../Stream.js"
 import { type ClientState, frame, loadBody, prepare } from "./client.js"
 import { InvalidRequest, RequestTimeout, ResponseError, ServerError, withSpanId } from "./errors.js"
 import { notServing } from "./options.js"
-import { concat, isUnhandled, withoutResponseMarker } from "./server.js"
+import { BodyDisconnected, concat, isUnhandled, withoutResponseMarker } from "./server.js"
 
 const empty = new Uint8Array(0)
 
@@ -294,13 +294,20 @@ class StreamResponseImpl extends Inspectable.Class implements StreamResponse {
         "the scope TestClient.stream was opened in has closed, which disconnected the handler: read the body " +
           "inside that scope"
       )
+    const stopped = () =>
+      this.decodeError(
+        "the app stopped serving (the TestClient's scope closed), which disconnected the handler before the body " +
+          "was complete: read the body before that scope closes"
+      )
     const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>, HttpClientError.HttpClientError> = Effect.suspend(
       () =>
         wire.scopeClosed
           ? Effect.fail(closed())
           : Effect.flatMap(
               Effect.catch(Effect.tryPromise({ try: () => wire.read(), catch: (cause) => cause }), (cause) =>
-                this.failedAfterHeaders(cause)
+                cause instanceof BodyDisconnected
+                  ? Effect.fail(wire.scopeClosed ? closed() : stopped())
+                  : this.failedAfterHeaders(cause)
               ),
               (result): Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>, HttpClientError.HttpClientError> =>
                 result.done ? (wire.scopeClosed ? Effect.fail(closed()) : Cause.done()) : Effect.succeed([result.value])
