@@ -10,7 +10,7 @@ import { Readable } from "node:stream"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
-import { ByteSize, Cause, Effect, Layer, Option, Stream, Tracer } from "effect"
+import { ByteSize, Cause, Deferred, Effect, Layer, Option, Stream, Tracer } from "effect"
 import {
   HttpClient,
   HttpClientRequest,
@@ -403,4 +403,63 @@ describe("a body that does not match its content-length", () => {
       })
     )
   }
+})
+
+describe("a Stream request body", () => {
+  const encoder = new TextEncoder()
+
+  it.effect("reaches the handler as it is produced, chunk by chunk (buffered and streamed requests)", () =>
+    Effect.gen(function* () {
+      for (const send of ["request", "stream"] as const) {
+        const firstChunkSeen = yield* Deferred.make<void>()
+        const Ingest = HttpRouter.add("POST", "/ingest", (request) =>
+          Effect.map(
+            request.stream.pipe(
+              Stream.decodeText,
+              Stream.tap(() => Deferred.succeed(firstChunkSeen, undefined)),
+              Stream.runCollect
+            ),
+            (chunks) => HttpServerResponse.jsonUnsafe(Array.from(chunks))
+          )
+        )
+        // The second chunk is only produced once the handler has seen the first: a client that
+        // read the body whole before sending it would wait for ever (here: time out).
+        const body = Stream.concat(
+          Stream.make(encoder.encode("first")),
+          Stream.fromEffect(Effect.as(Deferred.await(firstChunkSeen), encoder.encode("second")))
+        )
+        const got = yield* (
+          send === "request"
+            ? Effect.flatMap(TestClient.post("/ingest", { body }), (r) => r.json)
+            : Effect.scoped(Effect.flatMap(TestClient.stream("POST", "/ingest", { body }), (r) => r.json))
+        ).pipe(Effect.provide(TestClient.layer(Ingest, { timeout: "2 seconds" })))
+        expect(got, send).toEqual(["first", "second"])
+      }
+    })
+  )
+
+  it.effect("that fails midway fails the request with InvalidRequest, after the app had its first chunk", () =>
+    Effect.gen(function* () {
+      const seen = yield* Deferred.make<string>()
+      const Ingest = HttpRouter.add("POST", "/ingest", (request) =>
+        request.stream.pipe(
+          Stream.decodeText,
+          Stream.tap((text) => Deferred.succeed(seen, text)),
+          Stream.runDrain,
+          Effect.as(HttpServerResponse.text("whole")),
+          Effect.catch(() => Effect.succeed(HttpServerResponse.text("cut off", { status: 400 })))
+        )
+      )
+      const body = Stream.concat(
+        Stream.make(encoder.encode("first")),
+        Stream.fromEffect(Effect.andThen(Deferred.await(seen), Effect.fail("disk gone")))
+      )
+      const error = yield* Effect.flip(TestClient.post("/ingest", { body })).pipe(
+        Effect.provide(TestClient.layer(Ingest, { timeout: "2 seconds" }))
+      )
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toContain("the request body stream failed: disk gone")
+      expect(yield* Deferred.await(seen)).toBe("first")
+    })
+  )
 })

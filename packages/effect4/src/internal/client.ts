@@ -28,6 +28,7 @@ import {
   unknownKeys,
   validateCookies
 } from "@effect-http-testkit/core"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { Headers } from "effect/http"
@@ -37,6 +38,8 @@ import { InvalidRequest, RequestTimeout, ResponseError, ServerError, TooManyRedi
 import { appendParams, durationMillis as durationOf, entriesOf, mergeLines, notServing, resolveUrl } from "./options.js"
 import { BufferedResponse } from "./response.js"
 import {
+  type BodySource,
+  concat,
   type Dispatched,
   type InProcessServer,
   isUnhandled,
@@ -223,7 +226,9 @@ type Body =
   | { readonly _tag: "Empty" }
   /** `chunked`: sent with `transfer-encoding: chunked` (a Stream body), else with its content-length. */
   | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly chunked?: boolean }
-  /** A multipart or Stream body, read into bytes before the first hop (see `loadBody`). */
+  /** A Stream body: sent chunked as it is produced, read by the app as it runs (see `openBody`). */
+  | { readonly _tag: "Stream"; readonly stream: Stream.Stream<Uint8Array, unknown> }
+  /** A multipart body, read into bytes before the first hop (see `loadBody`). */
   | {
       readonly _tag: "Load"
       readonly load: Effect.Effect<
@@ -281,32 +286,7 @@ const bodyOf = (
     }
   }
   if (Stream.isStream(options.body)) {
-    const body = options.body as Stream.Stream<Uint8Array, unknown>
-    return {
-      body: {
-        _tag: "Load",
-        load: Stream.runCollect(body).pipe(
-          Effect.map((chunks) => {
-            const list = Array.from(chunks)
-            if (list.some((chunk) => !(chunk instanceof Uint8Array))) return undefined
-            let size = 0
-            for (const chunk of list) size += chunk.length
-            const bytes = new Uint8Array(size)
-            let offset = 0
-            for (const chunk of list) {
-              bytes.set(chunk, offset)
-              offset += chunk.length
-            }
-            return { bytes, chunked: true, contentType: undefined }
-          }),
-          Effect.mapError((cause) => `the request body stream failed: ${String(cause)}`),
-          Effect.flatMap((loaded) =>
-            loaded === undefined ? Effect.fail("a Stream body must emit Uint8Array chunks") : Effect.succeed(loaded)
-          )
-        )
-      },
-      lines: []
-    }
+    return { body: { _tag: "Stream", stream: options.body as Stream.Stream<Uint8Array, unknown> }, lines: [] }
   }
   if (options.json !== undefined) {
     let text: string | undefined
@@ -434,7 +414,76 @@ export const prepare = (
   return { first, callCookies, timeoutMillis, follow, maxRedirects }
 }
 
-/** Reads a multipart or Stream body into bytes (with its content-type and framing), before the first hop. */
+/** A Stream body opened for one hop: produced in the caller's context as the app reads it. */
+export interface OpenedBody {
+  readonly source: BodySource
+  /** What went wrong with the body, once it failed (the request then fails with InvalidRequest). */
+  readonly problem: () => string | undefined
+  /** Stops producing it: the hop is over. */
+  readonly close: () => void
+}
+
+/** Opens a Stream body for one hop (see `OpenedBody`). */
+export const openBody = (stream: Stream.Stream<Uint8Array, unknown>): Effect.Effect<OpenedBody> =>
+  Effect.withFiber((fiber) => {
+    const reader = Stream.toReadableStreamWith(stream, fiber.context as Context.Context<never>).getReader()
+    let problem: string | undefined
+    const fail = (reason: string): never => {
+      problem ??= reason
+      throw new Error(reason)
+    }
+    return Effect.succeed({
+      source: {
+        read: () =>
+          reader.read().then(
+            (result) => {
+              if (result.done) return undefined
+              if (!(result.value instanceof Uint8Array)) {
+                reader.cancel().catch(() => {})
+                return fail("a Stream body must emit Uint8Array chunks")
+              }
+              return result.value
+            },
+            (cause: unknown) => fail(`the request body stream failed: ${String(cause)}`)
+          )
+      },
+      problem: () => problem,
+      close: () => {
+        reader.cancel().catch(() => {})
+      }
+    })
+  })
+
+/**
+ * A prepared request whose Stream body is read whole first (for `TestRequest`, which hands the
+ * handler a request with no client producing its body alongside); sent chunked all the same.
+ */
+export const loadStreamWhole = (
+  prepared: Prepared,
+  method: string,
+  url: string
+): Effect.Effect<Prepared, InvalidRequest> => {
+  const body = prepared.first.body
+  if (body._tag !== "Stream") return Effect.succeed(prepared)
+  return Stream.runCollect(body.stream).pipe(
+    Effect.mapError(
+      (cause) => new InvalidRequest({ method, url, reason: `the request body stream failed: ${String(cause)}` })
+    ),
+    Effect.flatMap((chunks) => {
+      const list = Array.from(chunks) as ReadonlyArray<unknown>
+      if (list.some((chunk) => !(chunk instanceof Uint8Array))) {
+        return Effect.fail(new InvalidRequest({ method, url, reason: "a Stream body must emit Uint8Array chunks" }))
+      }
+      const bytes = concat(list as ReadonlyArray<Uint8Array>)
+      return Effect.succeed({
+        ...prepared,
+        first: { ...prepared.first, body: { _tag: "Bytes", bytes, chunked: true } }
+      })
+    })
+  )
+}
+
+/** Reads a multipart body into bytes (with its content-type and framing), before the first hop. */
 export const loadBody = (prepared: Prepared, method: string, url: string): Effect.Effect<Prepared, InvalidRequest> => {
   const body = prepared.first.body
   if (body._tag !== "Load") return Effect.succeed(prepared)
@@ -482,8 +531,12 @@ const send = (
     const loop = (
       hop: Hop<Body>
     ): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> =>
-      Effect.flatMap(sendHop(state, hop, callCookies, timeoutMillis), ([wire, sent]) => {
+      Effect.flatMap(sendHop(state, hop, callCookies, timeoutMillis), ([wire, sent, bodyProblem]) => {
         const hopUrl = hop.url.href
+        // The request's own body failed: what the app answered to a cut-off request is beside the point.
+        if (bodyProblem !== undefined) {
+          return Effect.fail(new InvalidRequest({ method: hop.method, url: hopUrl, reason: bodyProblem }))
+        }
         if (wire._tag === "Timeout") {
           return Effect.fail(
             new RequestTimeout({
@@ -546,7 +599,9 @@ export const frame = (
   jar: Jar,
   hop: Hop<Body>,
   callCookies: Readonly<Record<string, string>> | undefined,
-  remoteAddress?: string
+  remoteAddress?: string,
+  /** A Stream body's source, opened for this hop. */
+  streamed?: BodySource
 ):
   | { readonly _tag: "Refused"; readonly response: WireResponse }
   | { readonly _tag: "Send"; readonly outgoing: OutgoingRequest } => {
@@ -556,12 +611,12 @@ export const frame = (
   const cookie = cookieHeader(jarCookies, callCookies)
   const bytes = hop.body._tag === "Bytes" ? hop.body.bytes : undefined
   const framing: Array<readonly [string, string]> =
-    bytes === undefined
-      ? hop.method === "POST" || hop.method === "PUT" || hop.method === "PATCH"
-        ? [["content-length", "0"]]
-        : []
-      : hop.body._tag === "Bytes" && hop.body.chunked === true
-        ? [["transfer-encoding", "chunked"]]
+    hop.body._tag === "Stream" || (hop.body._tag === "Bytes" && hop.body.chunked === true)
+      ? [["transfer-encoding", "chunked"]]
+      : bytes === undefined
+        ? hop.method === "POST" || hop.method === "PUT" || hop.method === "PATCH"
+          ? [["content-length", "0"]]
+          : []
         : [["content-length", String(bytes.length)]]
   const lines = mergeLines([["host", hop.url.host]], hop.headerLines)
   if (cookie !== "") lines.push(["cookie", cookie])
@@ -577,27 +632,43 @@ export const frame = (
   }
   const url = new URL(hop.url.href)
   url.hash = ""
-  return { _tag: "Send", outgoing: { method: hop.method, url, headers: foldLines(lines), body: bytes, remoteAddress } }
+  return {
+    _tag: "Send",
+    outgoing: { method: hop.method, url, headers: foldLines(lines), body: bytes ?? streamed, remoteAddress }
+  }
 }
 
-/** One hop on the wire, refused as Node refuses it. */
+/** One hop on the wire, refused as Node refuses it; with what went wrong with a Stream body, if it failed. */
 const sendHop = (
   state: ClientState,
   hop: Hop<Body>,
   callCookies: Readonly<Record<string, string>> | undefined,
   timeoutMillis: number
-): Effect.Effect<readonly [Dispatched, Readonly<Record<string, string>>]> =>
-  Effect.suspend(() => {
-    const framed = frame(state.jar, hop, callCookies, state.config.remoteAddress)
-    if (framed._tag === "Refused") {
-      return Effect.succeed([{ _tag: "Response", response: framed.response, failure: undefined }, {}] as const)
-    }
-    // The headers as sent go with the response's request (the exchange log shows them).
-    return Effect.map(
-      state.server.dispatch(framed.outgoing, timeoutMillis),
-      (dispatched) => [dispatched, framed.outgoing.headers] as const
+): Effect.Effect<readonly [Dispatched, Readonly<Record<string, string>>, string | undefined]> => {
+  const send = (opened: OpenedBody | undefined) =>
+    Effect.suspend(() => {
+      const framed = frame(state.jar, hop, callCookies, state.config.remoteAddress, opened?.source)
+      if (framed._tag === "Refused") {
+        return Effect.succeed([
+          { _tag: "Response", response: framed.response, failure: undefined },
+          {},
+          undefined
+        ] as const)
+      }
+      // The headers as sent go with the response's request (the exchange log shows them).
+      return Effect.map(
+        state.server.dispatch(framed.outgoing, timeoutMillis),
+        (dispatched) => [dispatched, framed.outgoing.headers, opened?.problem()] as const
+      )
+    })
+  if (hop.body._tag !== "Stream") return send(undefined)
+  return Effect.flatMap(openBody(hop.body.stream), (opened) =>
+    Effect.ensuring(
+      send(opened),
+      Effect.sync(() => opened.close())
     )
-  })
+  )
+}
 
 /** The response as a client reads it: headers folded, Set-Cookie lines kept apart, the body decoded. */
 const toTestResponse = (

@@ -45,14 +45,29 @@ export const incomingMessage = (
   method: string,
   url: string,
   headers: Readonly<Record<string, string>>,
-  body: Uint8Array | undefined,
+  body: Uint8Array | { readonly read: () => Promise<Uint8Array | undefined> } | undefined,
   peer: string = remoteAddress
 ): Http.IncomingMessage => {
   // In the pieces a socket hands Node's parser (64 KiB reads), one a read, so body limits and
-  // multipart limits are checked between pieces as in production.
+  // multipart limits are checked between pieces as in production. A body the client is still
+  // producing arrives chunk by chunk as the app reads it; one that fails destroys the message,
+  // as a connection reset mid-body does.
   let offset = 0
   const source = new Readable({
     read() {
+      if (body !== undefined && !(body instanceof Uint8Array)) {
+        body.read().then(
+          (chunk) => this.push(chunk === undefined ? null : chunk),
+          (error: unknown) =>
+            this.destroy(
+              Object.assign(new Error("aborted: the client's request body failed"), {
+                code: "ECONNRESET",
+                cause: error
+              })
+            )
+        )
+        return
+      }
       if (body === undefined || offset >= body.length) {
         this.push(null)
         return
@@ -225,7 +240,7 @@ export const make = (
   method: string,
   url: string,
   headers: Readonly<Record<string, string>>,
-  body: Uint8Array | undefined,
+  body: Uint8Array | { readonly read: () => Promise<Uint8Array | undefined> } | undefined,
   upgrade?: Upgrade,
   peer?: string
 ): HttpServerRequest.HttpServerRequest =>

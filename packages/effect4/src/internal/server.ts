@@ -375,12 +375,20 @@ export const withoutResponseMarker = (cause: Cause.Cause<unknown>): Cause.Cause<
     )
   )
 
+/**
+ * A request body that arrives as the client produces it (a Stream body, sent chunked): each
+ * `read` gives the next chunk, `undefined` at its end, and rejects if the body fails.
+ */
+export interface BodySource {
+  readonly read: () => Promise<Uint8Array | undefined>
+}
+
 /** A request as the kit sends it: header lines already folded as Node's parser folds them. */
 export interface OutgoingRequest {
   readonly method: string
   readonly url: URL
   readonly headers: Readonly<Record<string, string>>
-  readonly body: Uint8Array | undefined
+  readonly body: Uint8Array | BodySource | undefined
   /** The client's address, as the app's `remoteAddress` (default `127.0.0.1`). */
   readonly remoteAddress?: string | undefined
 }

@@ -30,7 +30,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { RequestOptions, StreamResponse, TestClientError } from "../Client.js"
 import * as TestStream from "../Stream.js"
-import { type ClientState, frame, loadBody, prepare } from "./client.js"
+import { type ClientState, frame, loadBody, openBody, prepare } from "./client.js"
 import { InvalidRequest, RequestTimeout, ResponseError, ServerError, withSpanId } from "./errors.js"
 import { notServing } from "./options.js"
 import { BodyDisconnected, concat, isUnhandled, withoutResponseMarker } from "./server.js"
@@ -89,7 +89,14 @@ export const open = (
     const prepared = yield* loadBody(checked, method, url)
     const hop = prepared.first
     const hopUrl = hop.url.href
-    const framed = frame(state.jar, hop, prepared.callCookies, state.config.remoteAddress)
+    // A Stream body is produced as the app reads it, for as long as the exchange lasts.
+    const opened = hop.body._tag === "Stream" ? yield* openBody(hop.body.stream) : undefined
+    if (opened !== undefined)
+      yield* Scope.addFinalizer(
+        scope,
+        Effect.sync(() => opened.close())
+      )
+    const framed = frame(state.jar, hop, prepared.callCookies, state.config.remoteAddress, opened?.source)
     const sent = framed._tag === "Send" ? framed.outgoing.headers : {}
     const serverError = (status: number, failure: Cause.Cause<unknown>) =>
       new ServerError({ method: hop.method, url: hopUrl, status, cause: withoutResponseMarker(failure) })
@@ -117,6 +124,11 @@ export const open = (
           )
         })
       )
+      // The request's own body failed: that is the request's failure.
+      const bodyProblem = opened?.problem()
+      if (bodyProblem !== undefined) {
+        return yield* Effect.fail(new InvalidRequest({ method: hop.method, url: hopUrl, reason: bodyProblem }))
+      }
       switch (outcome._tag) {
         case "Timeout":
           return yield* Effect.fail(

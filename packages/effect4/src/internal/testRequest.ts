@@ -11,7 +11,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Handler, Options, Provided } from "../TestRequest.js"
-import { frame, loadBody, makeConfig, prepare } from "./client.js"
+import { frame, loadBody, loadStreamWhole, makeConfig, prepare } from "./client.js"
 import { InvalidRequest } from "./errors.js"
 import * as ServerRequest from "./request.js"
 import { bodyBytes as responseBytes } from "./server.js"
@@ -144,7 +144,8 @@ export const context = (
 
     const checked = prepare(config, method, url, requestOptions)
     if (checked instanceof InvalidRequest) return Effect.fail(checked)
-    return Effect.flatMap(loadBody(checked, method, url), (prepared) => {
+    const loaded = Effect.flatMap(loadBody(checked, method, url), (prepared) => loadStreamWhole(prepared, method, url))
+    return Effect.flatMap(loaded, (prepared) => {
       // The first hop as the client frames it: host first, the call's cookies, content-length
       // or transfer-encoding, header lines folded as Node's parser folds them.
       const framed = frame(new Jar(), prepared.first, prepared.callCookies, config.remoteAddress)
