@@ -2,7 +2,7 @@ import { Readable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Option, Ref, Schema, Stream } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Option, Ref, Schema, Stream } from "effect"
 import {
   Cookies,
   HttpClient,
@@ -614,6 +614,32 @@ describe("lifecycle", () => {
       // The request ends with the scope too, as a failure (the Effect 3 edition's in-process
       // transport answered the 499 the disconnected app wrote; a socket has no answer).
       expect(Exit.isFailure(yield* Fiber.join(fiber))).toBe(true)
+    })
+  )
+})
+
+describe("a body that fails midway, read whole", () => {
+  const Failing = HttpRouter.add(
+    "GET",
+    "/stream-fails",
+    HttpServerResponse.stream(Stream.concat(Stream.make(new TextEncoder().encode("partial")), Stream.fail("broken")))
+  )
+
+  // Node sent the headers with "partial", then cut the connection: there is no response to
+  // give, so serverErrors: "respond" still fails, with the status the app had sent.
+  it.effect('fails the request with ServerError, also with serverErrors: "respond", never a short body', () =>
+    Effect.gen(function* () {
+      for (const serverErrors of ["fail", "respond"] as const) {
+        const error = yield* Effect.flip(TestClient.get("/stream-fails")).pipe(
+          Effect.provide(TestClient.layer(Failing, { serverErrors, report: "never" }))
+        )
+        expect(error._tag, serverErrors).toBe("ServerError")
+        if (error._tag !== "ServerError") continue
+        expect(error.status).toBe(200)
+        expect(error.afterHeaders).toBe(true)
+        expect(error.message).toContain("the app answered 200, then its body failed midway")
+        expect(Cause.pretty(error.cause)).toContain("broken")
+      }
     })
   )
 })

@@ -557,14 +557,21 @@ const send = (
             })
           )
         }
-        if (wire.failure !== undefined && config.serverErrors === "fail" && isUnhandled(wire.failure)) {
+        // A body that failed midway leaves no response to give, even with serverErrors: "respond".
+        const cutOff = wire.cutOff
+        if (
+          wire.failure !== undefined &&
+          (config.serverErrors === "fail" || cutOff !== undefined) &&
+          isUnhandled(wire.failure)
+        ) {
           return Effect.fail(
             withSpanId(
               new ServerError({
                 method: hop.method,
                 url: hopUrl,
-                status: wire.response.status,
-                cause: withoutResponseMarker(wire.failure)
+                status: cutOff ?? wire.response.status,
+                cause: withoutResponseMarker(wire.failure),
+                ...(cutOff === undefined ? {} : { afterHeaders: true })
               }),
               wire.response.spanId
             )

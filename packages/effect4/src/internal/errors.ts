@@ -24,8 +24,19 @@ export class ServerError extends Data.TaggedError("ServerError")<{
   /** The status production would have sent (usually 500). */
   readonly status: number
   readonly cause: Cause.Cause<unknown>
+  /**
+   * The app failed after its response's headers went out (its body failed midway): production
+   * cuts the connection, so there is no response to give, whatever `serverErrors` says.
+   */
+  readonly afterHeaders?: boolean | undefined
 }> {
   override get message(): string {
+    if (this.afterHeaders === true) {
+      return (
+        `${this.method} ${this.url}: the app answered ${this.status}, then its body failed midway; production ` +
+        "cuts the connection there, so the client gets no whole response. `cause` holds the handler's Cause"
+      )
+    }
     return (
       `${this.method} ${this.url}: the app failed and production would answer ${this.status}. ` +
       '`cause` holds the handler\'s Cause; pass serverErrors: "respond" to get the response instead'

@@ -59,6 +59,8 @@ class Sink extends Context.Service<
      * (`outer: false`), and with the middleware's own exit (`outer: true`).
      */
     readonly observed: (exit: Exit.Exit<unknown, unknown>, outer: boolean) => void
+    /** A body read whole failed after its first chunk, when Node had sent the headers with `status`. */
+    readonly cutOff: (status: number) => void
   }
 >()("@effect-http-testkit/effect4/internal/Sink") {}
 
@@ -83,7 +85,11 @@ const headerLinesOf = (response: HttpServerResponse.HttpServerResponse): Array<r
 }
 
 /** The body's bytes, read in the handler fiber (a Stream body runs there, as Node writes it). */
-export const bodyBytes = (body: HttpServerResponse.HttpServerResponse["body"]): Effect.Effect<Uint8Array, unknown> => {
+export const bodyBytes = (
+  body: HttpServerResponse.HttpServerResponse["body"],
+  /** Called as each chunk of a Stream body is written. */
+  written?: () => void
+): Effect.Effect<Uint8Array, unknown> => {
   switch (body._tag) {
     case "Empty":
       return Effect.succeed(empty)
@@ -119,6 +125,7 @@ export const bodyBytes = (body: HttpServerResponse.HttpServerResponse["body"]): 
         body.stream,
         () => [] as Array<Uint8Array>,
         (chunks, chunk) => {
+          written?.()
           chunks.push(chunk)
           return chunks
         }
@@ -234,7 +241,18 @@ const handleResponse = (
         })
       })
     }
-    return Effect.flatMap(Effect.interruptible(bodyBytes(response.body)), (body) => {
+    // Node sends the headers with a Stream body's first chunk: a body failing after it leaves
+    // the client a cut-off response, not production's 500.
+    let started = false
+    const read = Effect.tapCause(
+      Effect.interruptible(
+        bodyBytes(response.body, () => {
+          started = true
+        })
+      ),
+      () => Effect.sync(() => started && sink.cutOff(response.status))
+    )
+    return Effect.flatMap(read, (body) => {
       if (expected !== undefined && body.length !== expected) return Effect.die(lengthMismatch(body.length, expected))
       send({ status: response.status, headerLines: framed, body })
       return Effect.void
@@ -395,7 +413,13 @@ export interface OutgoingRequest {
 
 /** The outcome of one dispatched request. */
 export type Dispatched =
-  | { readonly _tag: "Response"; readonly response: WireResponse; readonly failure: Cause.Cause<unknown> | undefined }
+  | {
+      readonly _tag: "Response"
+      readonly response: WireResponse
+      readonly failure: Cause.Cause<unknown> | undefined
+      /** The status the app had sent when its body failed midway (no whole response exists). */
+      readonly cutOff?: number | undefined
+    }
   /**
    * `answered`: the status the app had answered with when the bound fired, its handler still
    * running; `where`: where the handler was (see `InProcessServer.describeWith`).
@@ -456,6 +480,8 @@ export interface InProcessServer {
  */
 class Handling {
   failure: Cause.Cause<unknown> | undefined = undefined
+  /** The status the app had sent when its body, read whole, failed midway. */
+  cutOff: number | undefined = undefined
   answered = false
   private appEnded = false
   private readonly listeners: Array<() => void> = []
@@ -601,7 +627,10 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
       const context = Context.add(Context.add(current.context, HttpServerRequest.HttpServerRequest, request), Sink, {
         deliver,
         streaming,
-        observed: (exit, outer) => state.observe(exit, outer)
+        observed: (exit, outer) => state.observe(exit, outer),
+        cutOff: (status) => {
+          state.cutOff = status
+        }
       })
       // Registered in the fiber's first step, before the handler runs: the fork can run the
       // handler (and what it wakes, such as a test closing the client) before it returns.
@@ -679,7 +708,8 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
                   : {
                       _tag: "Response",
                       response: { status: 500, headerLines: [], body: empty },
-                      failure: failure ?? Cause.die(new Error("the handler ended without a response"))
+                      failure: failure ?? Cause.die(new Error("the handler ended without a response")),
+                      cutOff: state.cutOff
                     }
               )
             })
