@@ -11,6 +11,7 @@ import { TestClient, TestStream } from "@effect-http-testkit/effect4"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Queue, Ref, Schema, Scope, Stream } from "effect"
 import { type HttpClientError, HttpRouter, HttpServerError, HttpServerResponse } from "effect/http"
 import { concatBytes, utf8 } from "./support/bytes.js"
+import { drainTimeouts } from "./support/exits.js"
 
 const sseFrame = (n: number) => utf8(`id: ${n}\nevent: tick\ndata: ${n}\n\n`)
 
@@ -292,13 +293,7 @@ describe("TestClient.stream: failures", () => {
           )
         ).pipe(Effect.provide(TestClient.layer(Stubborn, { drainTimeout: "50 millis", report: "never" })))
       )
-      const timeouts = Exit.isFailure(exit)
-        ? exit.cause.reasons.flatMap((reason) =>
-            Cause.isDieReason(reason) && (reason.defect as { _tag?: string })._tag === "DrainTimeout"
-              ? [reason.defect as TestClient.DrainTimeout]
-              : []
-          )
-        : []
+      const timeouts = drainTimeouts(exit)
       expect(timeouts).toHaveLength(1)
       expect(timeouts[0]!.message).toContain("GET http://testserver/stubborn")
       // It ends by itself, as it was bound to: nothing of it is left once the test ends.

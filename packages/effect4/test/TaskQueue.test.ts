@@ -10,11 +10,12 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { TaskQueue, TestClient } from "@effect-http-testkit/effect4"
 import * as ProductionTaskQueue from "@effect-http-testkit/effect4/TaskQueue"
-import { Cause, Deferred, Duration, Effect, Exit, Fiber, Layer, Logger, Ref, Schema, Scope, Stream } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Layer, Logger, Ref, Schema, Scope, Stream } from "effect"
 import { HttpClient, HttpRouter, HttpServerResponse } from "effect/http"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { TestClock } from "effect/testing"
 import ts from "typescript"
+import { drainTimeouts } from "./support/exits.js"
 
 /** A logger that keeps each message, to assert on what the queue logs. */
 const capturing = (messages: Array<string>) =>
@@ -23,13 +24,6 @@ const capturing = (messages: Array<string>) =>
       messages.push(Array.isArray(message) ? message.map(String).join(" ") : String(message))
     })
   ])
-
-/** The defects a scope close died with (the kit reports leaked work as a defect of the scope close). */
-const defects = (exit: Exit.Exit<unknown, unknown>): ReadonlyArray<unknown> =>
-  Exit.isFailure(exit) ? exit.cause.reasons.filter(Cause.isDieReason).map((reason) => reason.defect) : []
-
-const drainTimeouts = (exit: Exit.Exit<unknown, unknown>) =>
-  defects(exit).filter((d): d is TestClient.DrainTimeout => (d as { _tag?: string })._tag === "DrainTimeout")
 
 const accepted = HttpServerResponse.empty({ status: 202 })
 

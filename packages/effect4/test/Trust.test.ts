@@ -7,8 +7,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
-import { Cause, Deferred, Effect, Exit, Layer, Stream } from "effect"
+import { Deferred, Effect, Exit, Layer, Stream } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
+import { drainTimeouts } from "./support/exits.js"
 
 const endless = (first: string) =>
   HttpServerResponse.stream(Stream.concat(Stream.make(new TextEncoder().encode(first)), Stream.never))
@@ -45,13 +46,7 @@ describe("a handler that ignores interruption", () => {
           yield* Deferred.await(started)
         }).pipe(Effect.provide(TestClient.layer(Stuck, { drainTimeout: "50 millis" })))
       )
-      const timeouts = Exit.isFailure(exit)
-        ? exit.cause.reasons.flatMap((reason) =>
-            Cause.isDieReason(reason) && (reason.defect as { _tag?: string })._tag === "DrainTimeout"
-              ? [reason.defect as Error]
-              : []
-          )
-        : []
+      const timeouts = drainTimeouts(exit)
       expect(timeouts).toHaveLength(1)
       expect(timeouts[0]!.message).toContain("the handler of GET http://testserver/stuck")
       expect(timeouts[0]!.message).toContain("ignore interruption")
@@ -62,15 +57,6 @@ describe("a handler that ignores interruption", () => {
 })
 
 describe("the app's shutdown", () => {
-  const drainTimeouts = (exit: Exit.Exit<unknown, unknown>): ReadonlyArray<TestClient.DrainTimeout> =>
-    Exit.isFailure(exit)
-      ? exit.cause.reasons.flatMap((reason) =>
-          Cause.isDieReason(reason) && (reason.defect as { _tag?: string })._tag === "DrainTimeout"
-            ? [reason.defect as TestClient.DrainTimeout]
-            : []
-        )
-      : []
-
   const served = (shutdown: Layer.Layer<never>) =>
     HttpRouter.serve(HttpRouter.add("GET", "/", HttpServerResponse.text("up")), {
       disableListenLog: true,
