@@ -31,7 +31,7 @@ import {
   Etag,
   HttpClient,
   HttpClientError,
-  type HttpClientRequest,
+  HttpClientRequest,
   type HttpClientResponse,
   type HttpPlatform,
   HttpRouter,
@@ -663,7 +663,7 @@ const makeService = (options: Options | undefined) =>
                   })
                 })
               )
-            )
+            ).pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl(base.origin)))
       )
     return { service, tracked, platformClient }
   })

@@ -154,4 +154,192 @@ describe("transport: socket", () => {
       expect(inProcess[2]).toMatchObject({ body: "streamed", headers: { "transfer-encoding": "chunked" } })
     })
   )
+
+  it.effect("after the scope closes no server or socket of the transport is left", () =>
+    Effect.gen(function* () {
+      const before = networkHandles()
+      const started = yield* Deferred.make<void>()
+      const finalized = yield* Deferred.make<void>()
+      const slow = Layer.mergeAll(
+        HttpRouter.add(
+          "GET",
+          "/slow",
+          HttpServerResponse.stream(
+            Stream.concat(
+              Stream.make(encoder.encode("first")),
+              Stream.fromEffect(Effect.andThen(Deferred.succeed(started, undefined), Effect.never))
+            ).pipe(Stream.ensuring(Deferred.succeed(finalized, undefined)))
+          )
+        ),
+        Routes
+      )
+      const during = yield* Effect.scoped(
+        Effect.gen(function* () {
+          yield* TestClient.get("/greet")
+          yield* TestClient.websocket("/chat")
+          // A stream left open, disconnected by the scope close.
+          yield* TestClient.stream("GET", "/slow")
+          yield* Deferred.await(started)
+          return networkHandles()
+        }).pipe(Effect.provide(TestClient.layer(slow, { transport: "socket" })))
+      )
+      expect(during).toBeGreaterThan(before)
+      // The handler was disconnected and its finalizers ran before the scope close returned.
+      expect(yield* Deferred.isDone(finalized)).toBe(true)
+      expect(networkHandles()).toBe(before)
+    })
+  )
+
+  it.effect(
+    "a port in use gives SocketUnavailable naming it, on requests, streams, WebSockets, HttpClient and address",
+    () =>
+      Effect.gen(function* () {
+        const holder = Http.createServer()
+        const port = yield* Effect.callback<number>((resume) => {
+          holder.listen(0, "127.0.0.1", () => resume(Effect.succeed((holder.address() as { port: number }).port)))
+        })
+        yield* Effect.addFinalizer(() =>
+          Effect.callback<void>((resume) => {
+            holder.close(() => resume(Effect.void))
+          })
+        )
+        const before = networkHandles()
+        const [request, stream, websocket, address, platform] = yield* Effect.provide(
+          Effect.all([
+            Effect.flip(TestClient.get("/greet")),
+            Effect.flip(Effect.scoped(TestClient.stream("GET", "/greet"))),
+            Effect.flip(Effect.scoped(TestClient.websocket("/chat"))),
+            Effect.flip(TestClient.address),
+            Effect.flip(HttpClient.get("/greet"))
+          ]),
+          TestClient.layer(Routes, { transport: "socket", port })
+        )
+        for (const error of [request, stream, websocket, address]) {
+          expect(error._tag).toBe("SocketUnavailable")
+          expect(error.message).toContain(`127.0.0.1:${port}`)
+          expect(error.message).toContain("EADDRINUSE")
+          expect(error.message).toContain("port: 0")
+        }
+        expect(platform.message).toContain(`127.0.0.1:${port}`)
+        expect(platform.message).toContain("EADDRINUSE")
+        // The server that could not listen left nothing behind.
+        expect(networkHandles()).toBe(before)
+      })
+  )
+
+  it.effect(
+    "scope close interrupts another tool's request too, as production's shutdown does, and awaits its finalizers",
+    () =>
+      Effect.gen(function* () {
+        const { hanging, started, released } = yield* hangingApp
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(TestClient.layer(hanging, { transport: "socket" }), scope)
+        const address = yield* Effect.provide(TestClient.address, context)
+        const outcome = Effect.runPromise(
+          Effect.callback<string>((resume) => {
+            Http.get(`${address}/hang`, (response) => resume(Effect.succeed(`status ${response.statusCode}`))).on(
+              "error",
+              (error) => resume(Effect.succeed(`error: ${error.message}`))
+            )
+          })
+        )
+        yield* Deferred.await(started)
+        yield* Scope.close(scope, Exit.void)
+        expect(yield* Deferred.isDone(released)).toBe(true)
+        // platform-node answers a handler interrupted by the shutdown (no socket is left either way).
+        expect(yield* Effect.promise(() => outcome)).toBe("status 503")
+      })
+  )
+
+  it.effect("the app of a socket client listens on the port it was given", () =>
+    Effect.gen(function* () {
+      const free = yield* freePort
+      const address = yield* Effect.provide(
+        TestClient.address,
+        TestClient.layer(Routes, { transport: "socket", port: free })
+      )
+      expect(address).toBe(`http://127.0.0.1:${free}`)
+    })
+  )
+
+  it.effect("an in-process client has no address: SocketUnavailable says how to get one", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(TestClient.address)
+      expect(error._tag).toBe("SocketUnavailable")
+      expect(error.message).toContain('transport: "socket"')
+      expect(error.message).toContain("EFFECT_HTTP_TESTKIT_TRANSPORT")
+    }).pipe(Effect.provide(TestClient.layer(Routes, { transport: "in-process" })))
+  )
+
+  it.effect("bad transport options fail requests with InvalidRequest saying what to fix", () =>
+    Effect.gen(function* () {
+      const problem = (options: TestClient.Options) =>
+        Effect.map(
+          Effect.flip(Effect.provide(TestClient.get("/greet"), TestClient.layer(Routes, options))),
+          (error) => {
+            expect(error._tag).toBe("InvalidRequest")
+            return error.message
+          }
+        )
+      expect(yield* problem({ transport: "tcp" as "socket" })).toContain(
+        'transport must be "in-process" or "socket", got "tcp"'
+      )
+      expect(yield* problem({ transport: "in-process", port: 8080 })).toContain(
+        'port applies to transport "socket" only'
+      )
+      expect(yield* problem({ transport: "socket", port: 70000 })).toContain(
+        "port must be a whole number from 0 (a free port) to 65535, got 70000"
+      )
+      expect(yield* problem({ transport: "socket", remoteAddress: "10.0.0.7" })).toContain(
+        'remoteAddress cannot be set with transport "socket"'
+      )
+      // With invalid options no socket is opened: the address says why.
+      const address = yield* Effect.flip(
+        Effect.provide(TestClient.address, TestClient.layer(Routes, { transport: "socket", port: -1 }))
+      )
+      expect(address._tag).toBe("SocketUnavailable")
+      expect(address.message).toContain("no socket was opened, because the client's options are invalid")
+      expect(address.message).toContain("port must be a whole number")
+    })
+  )
+
+  it.effect("the environment variable picks the transport when no option does, and a bad value is named", () =>
+    Effect.gen(function* () {
+      const variable = "EFFECT_HTTP_TESTKIT_TRANSPORT"
+      const saved = process.env[variable]
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          if (saved === undefined) delete process.env[variable]
+          else process.env[variable] = saved
+        })
+      )
+      process.env[variable] = "socket"
+      const address = yield* Effect.provide(TestClient.address, TestClient.layer(Routes))
+      expect(address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      // An explicit option wins over the variable.
+      const inProcess = yield* Effect.flip(
+        Effect.provide(TestClient.address, TestClient.layer(Routes, { transport: "in-process" }))
+      )
+      expect(inProcess._tag).toBe("SocketUnavailable")
+      process.env[variable] = "sockets"
+      const bad = yield* Effect.flip(Effect.provide(TestClient.get("/greet"), TestClient.layer(Routes)))
+      expect(bad.message).toContain(
+        `the environment variable ${variable} must be "in-process" or "socket", got "sockets"`
+      )
+    })
+  )
+
+  it.effect("a socket client's scope close disconnects a handler still running and awaits its finalizers", () =>
+    Effect.gen(function* () {
+      const { hanging, started, released } = yield* hangingApp
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(TestClient.layer(hanging, { transport: "socket" }), scope)
+      const request = yield* Effect.forkChild(Effect.provide(TestClient.get("/hang"), context))
+      yield* Deferred.await(started)
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* Deferred.isDone(released)).toBe(true)
+      const exit = yield* Fiber.await(request)
+      expect(Exit.isFailure(exit)).toBe(true)
+    })
+  )
 })

@@ -546,10 +546,8 @@ export const make = (
     /** Destroys one end of a connection and waits until it has closed. */
     const closeSocket = (socket: Net.Socket): Effect.Effect<void> =>
       Effect.callback<void>((resume) => {
-        if (!sockets.has(socket) || socket.destroyed) {
-          sockets.delete(socket)
-          return resume(Effect.void)
-        }
+        // In the set until it emits `close` (its handle released), destroyed or not.
+        if (!sockets.has(socket)) return resume(Effect.void)
         socket.once("close", () => resume(Effect.void))
         socket.destroy()
       })
@@ -560,10 +558,14 @@ export const make = (
     const stop = Effect.suspend(() => {
       agent.destroy()
       ownAgent.destroy()
+      // Uninterruptible: the server's own finalizers run with the context of the handler that
+      // first used them (its WebSocket server), whose work the kit interrupts at scope close.
       const closing = Effect.runFork(
-        Effect.forEach(Array.from(sockets), closeSocket, { concurrency: "unbounded", discard: true }).pipe(
-          Effect.andThen(Scope.close(listenScope, Exit.void)),
-          Effect.andThen(handlesClosed)
+        Effect.uninterruptible(
+          Effect.forEach(Array.from(sockets), closeSocket, { concurrency: "unbounded", discard: true }).pipe(
+            Effect.andThen(Scope.close(listenScope, Exit.void)),
+            Effect.andThen(handlesClosed)
+          )
         )
       )
       return Effect.callback<void>((resume) => awaitBounded([closing], closeBound(), () => resume(Effect.void)))

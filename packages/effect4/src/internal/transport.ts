@@ -25,10 +25,12 @@ export interface Split {
 
 /** Takes `transport` and `port` out of the client's options and checks them. */
 export const splitTransport = (options: unknown): Split => {
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+  // Options that are no object are the client's to refuse; with none, the variable decides.
+  if (options !== undefined && (options === null || typeof options !== "object" || Array.isArray(options))) {
     return { transport: "in-process", port: 0, problem: undefined, rest: options }
   }
-  const { transport: given, port: givenPort, ...rest } = options as Record<string, unknown>
+  const { transport: given, port: givenPort, ...others } = (options ?? {}) as Record<string, unknown>
+  const rest = options === undefined ? undefined : others
   const fromVariable = given === undefined
   const raw = fromVariable ? process.env[transportVariable] : given
   let transport: Transport = "in-process"
@@ -53,7 +55,7 @@ export const splitTransport = (options: unknown): Split => {
       )
     } else port = givenPort
   }
-  const remoteAddress = (rest as { remoteAddress?: unknown }).remoteAddress
+  const remoteAddress = others.remoteAddress
   if (transport === "socket" && remoteAddress !== undefined && remoteAddress !== "127.0.0.1") {
     problems.push(
       'remoteAddress cannot be set with transport "socket": the app sees the socket\'s real peer, 127.0.0.1; drop remoteAddress or use the in-process transport'
