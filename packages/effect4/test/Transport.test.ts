@@ -7,7 +7,7 @@ import { NodeHttpServerRequest } from "@effect/platform-node"
 import { WebSocket } from "@effect/platform-node/NodeWS"
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
-import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Result, Scope, Stream } from "effect"
+import { ByteSize, Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import { HttpClient, HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Socket from "effect/socket/Socket"
 
@@ -340,6 +340,292 @@ describe("transport: socket", () => {
       expect(yield* Deferred.isDone(released)).toBe(true)
       const exit = yield* Fiber.await(request)
       expect(Exit.isFailure(exit)).toBe(true)
+    })
+  )
+})
+
+describe("transport: the same answers both ways", () => {
+  const both = ["in-process", "socket"] as const
+
+  it.effect("a WebSocket handshake the app never accepts is cut at the timeout and its handler interrupted", () =>
+    Effect.gen(function* () {
+      for (const transport of both) {
+        const interrupted = yield* Deferred.make<void>()
+        const never = HttpRouter.add(
+          "GET",
+          "/never",
+          Effect.onInterrupt(Effect.never, () => Deferred.succeed(interrupted, undefined))
+        )
+        const error = yield* Effect.flip(
+          Effect.scoped(
+            Effect.provide(
+              TestClient.websocket("/never", { timeout: "200 millis" }),
+              TestClient.layer(never, { transport, drainTimeout: "5 seconds" })
+            )
+          )
+        )
+        expect([transport, error._tag]).toEqual([transport, "RequestTimeout"])
+        expect(error.message).toContain("interrupted as a client abort")
+        expect(yield* Deferred.isDone(interrupted)).toBe(true)
+      }
+    })
+  )
+
+  it.effect("requests Node's server refuses are refused alike: bad framing 400, an unknown expectation 417", () =>
+    Effect.gen(function* () {
+      const requests: ReadonlyArray<readonly [string, TestClient.RequestOptions]> = [
+        ["expect: foo", { headers: { expect: "foo" } }],
+        ["expect: 100-continue", { headers: { expect: "100-continue" }, body: "hi" }],
+        ["transfer-encoding and content-length", { headers: { "transfer-encoding": "chunked" }, body: "hi" }],
+        ["content-length: abc", { headers: { "content-length": "abc" }, body: "hi" }],
+        ["transfer-encoding: gzip", { headers: { "transfer-encoding": "gzip" }, body: "hi" }]
+      ]
+      const statuses = (transport: "in-process" | "socket") =>
+        Effect.provide(
+          Effect.forEach(requests, ([name, options]) =>
+            Effect.map(TestClient.post("/echo", options), (r) => `${name}: ${r.status}`)
+          ),
+          TestClient.layer(Routes, { transport })
+        )
+      const inProcess = yield* statuses("in-process")
+      expect(yield* statuses("socket")).toEqual(inProcess)
+      expect(inProcess).toEqual([
+        "expect: foo: 417",
+        "expect: 100-continue: 200",
+        // The kit sends the test's transfer-encoding alone (no content-length of its own).
+        "transfer-encoding and content-length: 200",
+        "content-length: abc: 400",
+        "transfer-encoding: gzip: 400"
+      ])
+    })
+  )
+
+  it.effect("the platform HttpClient gets a whole response while the handler's finalizers still run", () =>
+    Effect.gen(function* () {
+      for (const transport of both) {
+        const release = yield* Deferred.make<void>()
+        const finalized = yield* Deferred.make<void>()
+        const lingering = HttpRouter.add(
+          "GET",
+          "/f",
+          Effect.andThen(
+            Effect.addFinalizer(() => Effect.andThen(Deferred.await(release), Deferred.succeed(finalized, undefined))),
+            Effect.succeed(HttpServerResponse.text("ok"))
+          )
+        )
+        yield* Effect.gen(function* () {
+          const response = yield* HttpClient.get("/f")
+          expect([transport, response.status, yield* response.text]).toEqual([transport, 200, "ok"])
+          expect(yield* Deferred.isDone(finalized)).toBe(false)
+          yield* Deferred.succeed(release, undefined)
+          yield* Deferred.await(finalized)
+        }).pipe(Effect.provide(TestClient.layer(lingering, { transport })))
+      }
+    })
+  )
+
+  it.effect("a body over the app's MaxBodySize is answered alike", () =>
+    Effect.gen(function* () {
+      const limited = HttpRouter.add(
+        "POST",
+        "/limited",
+        Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => request.text).pipe(
+          Effect.as(HttpServerResponse.text("read")),
+          Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(10))
+        )
+      )
+      const outcomes: Array<unknown> = []
+      for (const transport of both) {
+        const outcome = yield* Effect.provide(
+          TestClient.post("/limited", { body: "x".repeat(100_000) }),
+          TestClient.layer(limited, { transport, serverErrors: "respond" })
+        )
+        outcomes.push(outcome.status)
+      }
+      expect(outcomes).toEqual([413, 413])
+    })
+  )
+
+  it.effect("Socket.makeWebSocket reads a burst the app sends and closes with right after the upgrade", () =>
+    Effect.gen(function* () {
+      const burst = HttpRouter.add(
+        "GET",
+        "/burst",
+        Effect.gen(function* () {
+          const socket = yield* (yield* HttpServerRequest.HttpServerRequest).upgrade
+          const { write } = yield* socket.writer
+          yield* socket.reader
+          for (const message of ["a", "b", "c"]) yield* write(message)
+          yield* write(new Socket.CloseEvent(1000, "done"))
+          return HttpServerResponse.empty()
+        })
+      )
+      const ends: Array<string> = []
+      for (const transport of both) {
+        const received = yield* Effect.gen(function* () {
+          const socket = yield* Socket.makeWebSocket("/burst")
+          const { pull } = yield* socket.reader
+          const messages: Array<string> = []
+          const end = yield* Effect.exit(
+            Effect.forever(
+              Effect.flatMap(pull, (frames) =>
+                Effect.sync(() => {
+                  for (const data of frames)
+                    messages.push(typeof data === "string" ? data : new TextDecoder().decode(data))
+                })
+              )
+            )
+          )
+          return [messages, Exit.isFailure(end) ? String(Cause.squash(end.cause)) : "ended"] as const
+        }).pipe(
+          Effect.provide(TestClient.layerWebSocketConstructor),
+          Effect.provide(TestClient.layer(burst, { transport }))
+        )
+        ends.push(received[1])
+        expect([transport, received[0]]).toEqual([transport, ["a", "b", "c"]])
+      }
+      // The app's close (1000, "done") ends the reader alike.
+      expect(ends[1]).toBe(ends[0])
+    })
+  )
+
+  it.effect("a request that asks to upgrade, answered with plain HTTP, leaves the next request unharmed", () =>
+    Effect.gen(function* () {
+      for (const transport of both) {
+        const statuses = yield* Effect.provide(
+          Effect.all([
+            Effect.map(
+              TestClient.get("/greet", { headers: { upgrade: "h2c", connection: "Upgrade" } }),
+              (r) => r.status
+            ),
+            Effect.map(TestClient.get("/greet"), (r) => r.status)
+          ]),
+          TestClient.layer(Routes, { transport })
+        )
+        expect([transport, statuses]).toEqual([transport, [200, 200]])
+      }
+    })
+  )
+
+  it.effect("the handshake's version header, when the test gives one, is what the app sees", () =>
+    Effect.gen(function* () {
+      const version = HttpRouter.add(
+        "GET",
+        "/version",
+        Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+          HttpServerResponse.text(request.headers["sec-websocket-version"] ?? "", { status: 426 })
+        )
+      )
+      for (const transport of both) {
+        const rejected = yield* Effect.flip(
+          Effect.scoped(
+            Effect.provide(
+              TestClient.websocket("/version", { headers: { "sec-websocket-version": "8" } }),
+              TestClient.layer(version, { transport })
+            )
+          )
+        )
+        expect([transport, rejected._tag === "WebSocketRejected" && new TextDecoder().decode(rejected.body)]).toEqual([
+          transport,
+          "8"
+        ])
+      }
+    })
+  )
+
+  it.effect("a body that fails short of its Content-Length fails, with the bytes sent before", () =>
+    Effect.gen(function* () {
+      for (const transport of both) {
+        const read = yield* Deferred.make<void>()
+        const failing = (after: Effect.Effect<void>) =>
+          HttpServerResponse.stream(
+            Stream.concat(
+              Stream.make(encoder.encode("part")),
+              Stream.fromEffect(Effect.andThen(after, Effect.fail(new Error("disk read failed"))))
+            ),
+            { headers: { "content-length": "100" } }
+          )
+        const download = Layer.mergeAll(
+          HttpRouter.add("GET", "/download", failing(Effect.void)),
+          // Fails once the test has read the first chunk.
+          HttpRouter.add("GET", "/download-slowly", failing(Deferred.await(read)))
+        )
+        const outcome = yield* Effect.gen(function* () {
+          const buffered = yield* Effect.flip(TestClient.get("/download"))
+          const streamed = yield* TestClient.stream("GET", "/download-slowly")
+          const chunks: Array<string> = []
+          const failure = yield* streamed.stream.pipe(
+            Stream.runForEach((chunk) =>
+              Effect.andThen(
+                Effect.sync(() => chunks.push(new TextDecoder().decode(chunk))),
+                Deferred.succeed(read, undefined)
+              )
+            ),
+            Effect.flip
+          )
+          return [buffered._tag, chunks.join(""), failure._tag, String(failure)]
+        }).pipe(Effect.provide(TestClient.layer(download, { transport, timeout: "20 seconds" })))
+        expect([transport, ...outcome.slice(0, 3)]).toEqual([transport, "ServerError", "part", "HttpClientError"])
+        expect(outcome[3]).toContain("disk read failed")
+      }
+    })
+  )
+
+  it.effect("an invalid status dies as Node's writeHead makes it; over a socket header values arrive trimmed", () =>
+    Effect.gen(function* () {
+      const quirks = Layer.mergeAll(
+        HttpRouter.add("GET", "/status/:code", (request) =>
+          Effect.succeed(
+            HttpServerResponse.empty({ status: Number(new URL(request.url, "http://x").pathname.split("/")[2]) })
+          )
+        ),
+        HttpRouter.add(
+          "GET",
+          "/padded",
+          Effect.succeed(
+            HttpServerResponse.text("ok", { headers: { "x-padded": "  value\t" } }).pipe(
+              HttpServerResponse.setHeader("set-cookie", " sid=1; Path=/ ")
+            )
+          )
+        )
+      )
+      const answers = (transport: "in-process" | "socket") =>
+        Effect.gen(function* () {
+          const invalid = yield* Effect.flip(TestClient.get("/status/42"))
+          const padded = yield* TestClient.get("/padded")
+          return {
+            invalid:
+              invalid._tag === "ServerError" ? [invalid.status, String(Cause.squash(invalid.cause))] : invalid._tag,
+            padded: [padded.headers["x-padded"], padded.setCookie, yield* TestClient.cookieHeader()]
+          }
+        }).pipe(Effect.provide(TestClient.layer(quirks, { transport })))
+      const inProcess = yield* answers("in-process")
+      const overSocket = yield* answers("socket")
+      expect(overSocket.invalid).toEqual(inProcess.invalid)
+      expect(inProcess.invalid).toEqual([500, "RangeError: Invalid final response status: 42"])
+      // Over a socket the header values are as Node's parser hands them: trimmed.
+      expect(overSocket.padded).toEqual(["value", ["sid=1; Path=/"], "sid=1"])
+    })
+  )
+
+  it.effect("a request in flight when the client's scope closes fails alike, saying the handler was interrupted", () =>
+    Effect.gen(function* () {
+      const outcomes: Array<unknown> = []
+      for (const transport of both) {
+        const started = yield* Deferred.make<void>()
+        const hang = HttpRouter.add("GET", "/", Effect.andThen(Deferred.succeed(started, undefined), Effect.never))
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(TestClient.layer(hang, { transport }), scope)
+        const request = yield* Effect.forkChild(Effect.provide(TestClient.get("/"), context))
+        yield* Deferred.await(started)
+        yield* Scope.close(scope, Exit.void)
+        const error = yield* Effect.flip(Fiber.join(request))
+        outcomes.push([error._tag, error._tag === "ServerError" && Cause.hasInterruptsOnly(error.cause)])
+      }
+      expect(outcomes).toEqual([
+        ["ServerError", true],
+        ["ServerError", true]
+      ])
     })
   )
 })
