@@ -8,7 +8,14 @@ import { WebSocket } from "@effect/platform-node/NodeWS"
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
 import { ByteSize, Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
-import { HttpClient, HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import {
+  HttpClient,
+  HttpIncomingMessage,
+  HttpRouter,
+  HttpServer,
+  HttpServerRequest,
+  HttpServerResponse
+} from "effect/http"
 import * as Socket from "effect/socket/Socket"
 
 const encoder = new TextEncoder()
@@ -340,6 +347,48 @@ describe("transport: socket", () => {
       expect(yield* Deferred.isDone(released)).toBe(true)
       const exit = yield* Fiber.await(request)
       expect(Exit.isFailure(exit)).toBe(true)
+    })
+  )
+})
+
+describe("transport: socket, the other layers and bounds", () => {
+  it.effect(
+    "layerTestWith serves the test's own app over a socket: HttpServer.serve, its HttpClient, the address",
+    () =>
+      Effect.gen(function* () {
+        yield* HttpServer.serveEffect()(Effect.succeed(HttpServerResponse.text("served by the test")))
+        const viaClient = yield* Effect.flatMap(HttpClient.get("/"), (response) => response.text)
+        const address = yield* TestClient.address
+        const viaFetch = yield* Effect.promise(() => fetch(`${address}/`).then((response) => response.text()))
+        expect([viaClient, viaFetch]).toEqual(["served by the test", "served by the test"])
+      }).pipe(Effect.provide(TestClient.layerTestWith({ transport: "socket" })))
+  )
+
+  it.effect("a handler that ignores interruption fails the scope close with DrainTimeout naming it, on time", () =>
+    Effect.gen(function* () {
+      const started = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const stubborn = HttpRouter.add(
+        "GET",
+        "/stubborn",
+        Effect.uninterruptible(Effect.andThen(Deferred.succeed(started, undefined), Deferred.await(release))).pipe(
+          Effect.as(HttpServerResponse.empty())
+        )
+      )
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        TestClient.layer(stubborn, { transport: "socket", drainTimeout: "200 millis" }),
+        scope
+      )
+      yield* Effect.forkChild(Effect.provide(TestClient.get("/stubborn"), context))
+      yield* Deferred.await(started)
+      const closed = yield* Effect.exit(Scope.close(scope, Exit.void))
+      // Let the handler end, so nothing outlives the test.
+      yield* Deferred.succeed(release, undefined)
+      expect(Exit.isFailure(closed)).toBe(true)
+      const pretty = Exit.isFailure(closed) ? Cause.pretty(closed.cause) : ""
+      expect(pretty).toContain("DrainTimeout")
+      expect(pretty).toContain("GET /stubborn")
     })
   )
 })
