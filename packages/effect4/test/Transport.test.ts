@@ -6,7 +6,7 @@ import * as Http from "node:http"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { WebSocket } from "@effect/platform-node/NodeWS"
 import { describe, expect, it } from "@effect/vitest"
-import { TestClient } from "@effect-http-testkit/effect4"
+import { TestClient, TestTracer } from "@effect-http-testkit/effect4"
 import { ByteSize, Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import {
   HttpClient,
@@ -110,6 +110,9 @@ describe("transport: socket", () => {
       })
       expect(viaFetch).toEqual({ status: viaKit.status, kind: viaKit.headers["x-kind"], text: yield* viaKit.text })
       expect(viaFetch).toEqual({ status: 200, kind: "greeting", text: "hello" })
+      // The server runs in this process: the kit's response names its server span.
+      const span = yield* TestTracer.getSpan(viaKit.spanId)
+      expect([span.kind, span.attributes.get("http.route")]).toEqual(["server", "/greet"])
 
       const kitSocket = yield* TestClient.websocket("/chat")
       yield* kitSocket.send("hi")
