@@ -30,8 +30,8 @@ import {
   Cookies,
   Etag,
   HttpClient,
-  type HttpClientError,
-  type HttpClientRequest,
+  HttpClientError,
+  HttpClientRequest,
   type HttpClientResponse,
   type HttpPlatform,
   HttpRouter,
@@ -51,8 +51,10 @@ import * as httpClient from "./internal/httpClient.js"
 import { resolveUrl } from "./internal/options.js"
 import * as server from "./internal/server.js"
 import * as socketClient from "./internal/socketClient.js"
+import * as socketServer from "./internal/socketServer.js"
 import * as streamed from "./internal/stream.js"
 import * as tasks from "./internal/tasks.js"
+import { splitTransport } from "./internal/transport.js"
 import type * as TestStream from "./Stream.js"
 import { TaskQueue } from "./TaskQueue.js"
 import * as TestTracer from "./Tracer.js"
@@ -113,6 +115,17 @@ export interface Options {
    * naming it; `"interrupt"` interrupts it at once, as a production shutdown does.
    */
   readonly backgroundWork?: "drain" | "interrupt" | undefined
+  /**
+   * How requests reach the app. `"in-process"` (default): in memory, no socket. `"socket"`:
+   * the app is served on platform-node's `NodeHttpServer` at 127.0.0.1 and every request,
+   * stream and WebSocket travels over a real connection, through the same API;
+   * {@link address} gives its URL for other tools. Given no option, the environment
+   * variable `EFFECT_HTTP_TESTKIT_TRANSPORT` (`in-process` or `socket`) decides, so a whole
+   * suite switches with it.
+   */
+  readonly transport?: "in-process" | "socket" | undefined
+  /** With transport `"socket"`: the port to listen on; 0 (default) picks a free one. */
+  readonly port?: number | undefined
 }
 
 /**
@@ -294,12 +307,28 @@ export import DrainTimeout = tasks.DrainTimeout
 export import DrainDeadlock = tasks.DrainDeadlock
 
 /**
+ * The socket transport has no socket to offer: its server could not listen (a port in use:
+ * every request fails with it, naming the port), or {@link address} was asked of an
+ * in-process client, or of one whose options are invalid.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export import SocketUnavailable = errors.SocketUnavailable
+
+/**
  * Every error a request can fail with.
  *
  * @since 0.1.0
  * @category errors
  */
-export type TestClientError = InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError
+export type TestClientError =
+  | InvalidRequest
+  | ServerError
+  | RequestTimeout
+  | TooManyRedirects
+  | ResponseError
+  | SocketUnavailable
 
 /**
  * The client service.
@@ -344,6 +373,11 @@ export interface Service {
     url: string,
     options?: TestWebSocket.WebSocketOptions
   ) => Effect.Effect<TestWebSocket.TestWebSocket, TestClientError | TestWebSocket.WebSocketRejected, Scope.Scope>
+  /**
+   * With transport `"socket"`: the URL the app is served at, e.g. `http://127.0.0.1:53117`
+   * (see {@link address}).
+   */
+  readonly address: Effect.Effect<string, SocketUnavailable>
 }
 
 /**
@@ -420,9 +454,27 @@ const makeService = (options: Options | undefined) =>
   Effect.gen(function* () {
     // The background-work options are the tracker's; the rest are the client's to check.
     const background = tasks.splitOptions(options)
+    // ... and so are the transport's.
+    const transport = splitTransport(background.rest)
+    const config = internal.makeConfig(transport.rest)
+    // Every problem with the options, named at once.
+    const problem =
+      [typeof config === "string" ? config : undefined, background.problem, transport.problem]
+        .filter((one) => one !== undefined)
+        .join("; ") || undefined
     // Handlers still running when the app stops serving are waited for up to drainTimeout.
-    const inProcess = yield* server.makeWith(() => Duration.toMillis(background.settings.drainTimeout))
-    const config = internal.makeConfig(background.rest)
+    const closeBound = () => Duration.toMillis(background.settings.drainTimeout)
+    // The socket transport listens before the app starts and stops listening last, after the
+    // app's shutdown, as NodeHttpServer.layer's server outlives the app's layers: its
+    // finalizer, registered first, runs last. With invalid options no socket is opened.
+    const socket =
+      transport.transport === "socket" && problem === undefined
+        ? yield* Effect.uninterruptible(
+            Effect.tap(socketServer.make(transport.port, closeBound), (made) => Effect.addFinalizer(() => made.stop))
+          )
+        : undefined
+    const listenFailure = socket?.server.listenFailure
+    const inProcess: server.InProcessServer = socket?.server ?? (yield* server.makeWith(closeBound))
     // Serving the app drains its background work when it stops serving; registered first,
     // this runs last: once the app has shut down, whatever is left of its work is interrupted.
     const tracker = new tasks.Tracker(background.settings)
@@ -437,10 +489,12 @@ const makeService = (options: Options | undefined) =>
     }
     const invalid = (method: string, url: string, reason: string) =>
       Effect.fail(new errors.InvalidRequest({ method, url, reason }))
-    const problem =
-      [typeof config === "string" ? config : undefined, background.problem]
-        .filter((found) => found !== undefined)
-        .join("; ") || undefined
+    // A socket that could not listen fails every exchange, naming the port.
+    const refused = (
+      method: string,
+      url: string
+    ): Effect.Effect<never, errors.InvalidRequest | errors.SocketUnavailable> =>
+      listenFailure !== undefined ? Effect.fail(listenFailure) : invalid(method, url, problem ?? "")
     // With bad options every TestClient request fails; layerTest's HttpClient uses the defaults.
     const fallback = typeof config === "string" ? (internal.makeConfig(undefined) as internal.Config) : config
     // The exchange log and the failure report, with the span trees of the client's tracer.
@@ -475,11 +529,13 @@ const makeService = (options: Options | undefined) =>
         )
     const state = typeof config === "string" ? undefined : { config, server: inProcess, jar, record }
     const service: Service = {
-      request: (method, url, requestOptions) =>
-        (problem !== undefined || state === undefined
-          ? invalid(method, url, problem ?? "")
-          : internal.request(state, method, url, requestOptions)
-        ).pipe(Effect.tapError(failed(method, url))),
+      request: (method, url, requestOptions) => {
+        const sent: Effect.Effect<TestResponse, TestClientError> =
+          listenFailure !== undefined || problem !== undefined || state === undefined
+            ? refused(method, url)
+            : internal.request(state, method, url, requestOptions)
+        return sent.pipe(Effect.tapError(failed(method, url)))
+      },
       cookieHeader: (url) =>
         Effect.suspend(() => {
           if (typeof config === "string") return invalid("GET", String(url ?? ""), config)
@@ -522,8 +578,8 @@ const makeService = (options: Options | undefined) =>
         }),
       clearCookies: (name) => Effect.sync(() => jar.clear(name)),
       stream: (method, url, requestOptions) =>
-        (problem !== undefined || state === undefined
-          ? invalid(method, url, problem ?? "")
+        (listenFailure !== undefined || problem !== undefined || state === undefined
+          ? refused(method, url)
           : Effect.tap(streamed.open(state, method, url, requestOptions), (response) =>
               Effect.sync(() => {
                 log.push({ request: response.request, response })
@@ -540,12 +596,21 @@ const makeService = (options: Options | undefined) =>
         ).pipe(Effect.tapError(failed(method, url))),
       drainTasks: tracker.drain,
       websocket: (url, wsOptions) =>
-        (problem !== undefined || state === undefined
-          ? invalid("GET", url, problem ?? "")
+        (listenFailure !== undefined || problem !== undefined || state === undefined
+          ? refused("GET", url)
           : Effect.tap(connect.openWebSocket(state, url, wsOptions), () =>
               Effect.sync(() => reporter.websocket(url, ""))
             )
-        ).pipe(Effect.tapError(failed("GET", url)))
+        ).pipe(Effect.tapError(failed("GET", url))),
+      address: Effect.suspend(() => {
+        const address = socket?.server.address
+        if (address !== undefined) return Effect.succeed(address)
+        return Effect.fail(
+          problem !== undefined
+            ? new errors.SocketUnavailable({ reason: "InvalidOptions", target: "TestClient.address", cause: problem })
+            : (listenFailure ?? new errors.SocketUnavailable({ reason: "InProcess", target: "TestClient.address" }))
+        )
+      })
     }
     socketClient.targets.set(service, typeof config === "string" ? { problem: config } : { config, server: inProcess })
     const base = fallback.base
@@ -577,7 +642,24 @@ const makeService = (options: Options | undefined) =>
           Effect.sync(() => reporter.failure(error.request.method, error.request.url, "", error))
         )
       )
-    return { inProcess, service, base, timeoutMillis, tracked, client }
+    // A socket that could not listen fails every request of the platform client too.
+    const platformClient = (): HttpClient.HttpClient =>
+      client(
+        listenFailure === undefined
+          ? httpClient.make(inProcess, base, timeoutMillis)
+          : HttpClient.make((request) =>
+              Effect.fail(
+                new HttpClientError.HttpClientError({
+                  reason: new HttpClientError.TransportError({
+                    request,
+                    description: listenFailure.message,
+                    cause: listenFailure
+                  })
+                })
+              )
+            ).pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl(base.origin)))
+      )
+    return { service, tracked, platformClient }
   })
 
 /**
@@ -617,11 +699,9 @@ export const layerServer = <A, E, R>(
   options?: Options
 ): Layer.Layer<A | TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided | TaskQueue>> =>
   Layer.unwrap(
-    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis, tracked, client }) =>
+    Effect.map(makeService(options), ({ service, tracked, platformClient }) =>
       Layer.succeedContext(
-        Context.make(TestClient, service).pipe(
-          Context.add(HttpClient.HttpClient, client(httpClient.make(inProcess, base, timeoutMillis)))
-        )
+        Context.make(TestClient, service).pipe(Context.add(HttpClient.HttpClient, platformClient()))
       ).pipe(
         // Built with the tracker's hooks: a handler that restores its layer's context
         // (HttpApiBuilder's) keeps them, so what it forks is tracked by request.
@@ -670,13 +750,13 @@ export type TestOutputs =
  */
 export const layerTestWith = (options?: Options): Layer.Layer<TestOutputs> =>
   Layer.effectContext(
-    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis, tracked, client }) =>
+    Effect.map(makeService(options), ({ service, tracked, platformClient }) =>
       Context.make(HttpServer.HttpServer, tracked.server).pipe(
         Context.add(TestClient, service),
         Context.add(TaskQueue, tracked.taskQueue),
         // The test builds its app itself: with the tracker's hooks, as layerServer builds it.
         Context.merge(tracked.hooks),
-        Context.add(HttpClient.HttpClient, client(httpClient.make(inProcess, base, timeoutMillis)))
+        Context.add(HttpClient.HttpClient, platformClient())
       )
     )
   ).pipe(
@@ -914,3 +994,23 @@ export const setCookie = (
  */
 export const clearCookies = (name?: string): Effect.Effect<void, never, TestClient> =>
   Effect.flatMap(Effect.service(TestClient), (client) => client.clearCookies(name))
+
+/**
+ * With transport `"socket"`: the URL the app is served at, e.g. `http://127.0.0.1:53117`, to
+ * hand to another tool (plain `fetch`, a `ws` client, a browser, another process). An
+ * in-process client has none and fails with {@link SocketUnavailable}, as does a socket
+ * client whose server could not listen (naming the port) or whose options are invalid.
+ *
+ * @example
+ * ```ts
+ * const address = yield* TestClient.address
+ * const text = yield* Effect.promise(() => fetch(`${address}/ping`).then((r) => r.text()))
+ * ```
+ *
+ * @since 0.1.0
+ * @category inspection
+ */
+export const address: Effect.Effect<string, SocketUnavailable, TestClient> = Effect.flatMap(
+  Effect.service(TestClient),
+  (client) => client.address
+)

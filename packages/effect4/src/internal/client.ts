@@ -65,7 +65,10 @@ const optionNames = [
   "remoteAddress",
   // Taken out before these checks (the background-work tracker's), listed for "did you mean".
   "drainTimeout",
-  "backgroundWork"
+  "backgroundWork",
+  // ... and so are the transport's.
+  "transport",
+  "port"
 ]
 const requestOptionNames = [
   "headers",

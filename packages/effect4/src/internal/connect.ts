@@ -101,7 +101,7 @@ const wsRefusal = (headers: Readonly<Record<string, string>>): WireResponse | un
 }
 
 /** A plain HTTP answer to the handshake, as the client reads it. */
-const rejected = (url: string, response: WireResponse): WebSocketRejected => {
+export const rejected = (url: string, response: WireResponse): WebSocketRejected => {
   const record: Record<string, string> = {}
   for (const [name, value] of response.headerLines) {
     const lower = name.toLowerCase()
@@ -136,6 +136,19 @@ const awaitEnd = (fiber: Fiber.Fiber<void>, millis: number, then: (ended: boolea
 }
 
 /**
+ * A server that opens WebSockets over real connections (the socket transport): it runs the
+ * whole handshake itself, reporting as `runHandshake` does.
+ */
+export interface RemoteWebSockets {
+  readonly openWebSocket: (
+    serverErrors: "fail" | "respond",
+    request: HandshakeRequest,
+    connection: Connection,
+    settle: (outcome: HandshakeOutcome) => void
+  ) => Handshake
+}
+
+/**
  * Sends the handshake through the app and reports, once, how it went: `Open` when the app has
  * upgraded and listens, or `Failed` (a rejection, a failed handler, no answer within the
  * timeout, refused before the app). `settle` may be called before this returns.
@@ -157,6 +170,7 @@ export const runHandshake = (
     settle(outcome)
   }
   const done: Handshake = { release: (release) => release() }
+  const remote = (server as InProcessServer & Partial<RemoteWebSockets>).openWebSocket
 
   // What Node's server refuses never reaches the app.
   const refusal = nodeRefusal("GET", `${request.url.pathname}${request.url.search}`, request.lines)
@@ -170,6 +184,8 @@ export const runHandshake = (
     })
     return done
   }
+  // Over a socket, the server runs the handshake on a real connection.
+  if (remote !== undefined) return remote(serverErrors, request, connection, settle)
 
   const headers = foldLines(request.lines)
   /** The test's end went away, or the connection ended with a plain HTTP answer: no upgrade now. */

@@ -110,3 +110,39 @@ export const withSpanId = <E extends object>(error: E, spanId: string | undefine
 
 /** The server span noted for `error` (`""` when none). */
 export const spanIdOf = (error: object): string => spanIds.get(error) ?? ""
+
+/**
+ * The socket transport has no socket to offer: its server could not listen (`"Listen"`: a
+ * port in use), the client is in process (`"InProcess"`), or its options are invalid
+ * (`"InvalidOptions"`), so no socket was opened.
+ *
+ * @internal
+ */
+export class SocketUnavailable extends Data.TaggedError("SocketUnavailable")<{
+  readonly reason: "Listen" | "InProcess" | "InvalidOptions"
+  /** What was tried: `127.0.0.1:8080`, or the call that needed the socket. */
+  readonly target: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    if (this.reason === "InvalidOptions") {
+      return `${this.target}: no socket was opened, because the client's options are invalid: ${String(this.cause)}`
+    }
+    if (this.reason === "InProcess") {
+      return (
+        `${this.target}: this client's transport is in-process, which opens no socket, so there is no address to ` +
+        'hand to another tool. Give the layer transport: "socket" (or set EFFECT_HTTP_TESTKIT_TRANSPORT=socket).'
+      )
+    }
+    const code = (this.cause as { code?: unknown } | undefined)?.code
+    const detail = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return (
+      `${this.target}: the socket transport's server could not listen (${detail}). ` +
+      (code === "EADDRINUSE"
+        ? "The port is in use: pass port: 0 (the default) for a free one, or stop what holds it."
+        : code === "EACCES"
+          ? "The port needs privileges: use one above 1023, or port: 0 for a free one."
+          : "Check the port option; port: 0 (the default) picks a free one.")
+    )
+  }
+}
