@@ -8,6 +8,7 @@
  */
 import * as Http from "node:http"
 import { Readable } from "node:stream"
+import { hasSurroundingWhitespace, trimOws } from "@effect-http-testkit/core"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -74,12 +75,13 @@ const headerLinesOf = (response: HttpServerResponse.HttpServerResponse): Array<r
     if ((response.status === 204 || response.status === 205) && name === "content-length") continue
     // A raw set-cookie header goes after the response's cookies, as platform-node writes it.
     if (name === "set-cookie" && !Cookies.isEmpty(response.cookies)) continue
-    lines.push([name, value])
+    // As the client's parser hands it over: without the spaces and tabs around it.
+    lines.push([name, hasSurroundingWhitespace(value) ? trimOws(value) : value])
   }
   if (!Cookies.isEmpty(response.cookies)) {
     for (const line of Cookies.toSetCookieHeaders(response.cookies)) lines.push(["set-cookie", line])
     const raw = response.headers["set-cookie"]
-    if (raw !== undefined) lines.push(["set-cookie", raw])
+    if (raw !== undefined) lines.push(["set-cookie", hasSurroundingWhitespace(raw) ? trimOws(raw) : raw])
   }
   return lines
 }
