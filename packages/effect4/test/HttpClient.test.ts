@@ -171,6 +171,24 @@ describe("the HttpClient of every TestClient layer", () => {
     }).pipe(Effect.provide(TestClient.layer(app)))
   )
 
+  // The base URL's path prefix is kept, as the Effect 3 edition keeps it; an absolute URL is
+  // kept as given (NodeHttpServer.layerTest's base is its origin only, which it prepends to an
+  // absolute URL too: see the README).
+  it.effect("layerTestWith takes client options: a baseUrl with a path prefix; an absolute URL is kept", () =>
+    Effect.gen(function* () {
+      yield* serveApp
+      const relative = yield* HttpClient.get("/x?y=1")
+      expect(yield* relative.json).toMatchObject({ url: "/seen/x?y=1" })
+      const bare = yield* HttpClient.get("x")
+      expect(yield* bare.json).toMatchObject({ url: "/seen/x" })
+      const base = yield* HttpClient.get("")
+      expect(yield* base.json).toMatchObject({ url: "/seen" })
+      const absolute = yield* HttpClient.get("http://elsewhere.test/hello")
+      expect(yield* absolute.text).toBe("hello")
+      expect(absolute.url).toBe("http://elsewhere.test/hello")
+    }).pipe(Effect.provide(TestClient.layerTestWith({ baseUrl: "http://api.test/seen", report: "never" })))
+  )
+
   // Effect 4: `mapRequest` runs after the client's own mapping (the base URL is already
   // prepended, in the kit as in NodeHttpServer.layerTest); a prefix goes in `mapRequestInput`.
   it.effect("the caller's own URL mapping composes: a prefix with mapRequestInput, as over a socket", () =>

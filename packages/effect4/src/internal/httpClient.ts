@@ -142,7 +142,25 @@ export const make = (server: InProcessServer, base: URL, timeoutMillis: () => nu
         })
       return loop(first, 0)
     })
-  ).pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl(base.origin)))
+  ).pipe(HttpClient.mapRequest((request) => withBase(base, request)))
+
+const absoluteUrlRe = /^[a-zA-Z][a-zA-Z\d+\-.]*:/
+
+/**
+ * A relative URL joined to the base URL, its path prefix kept (`/x` against
+ * `http://api.test/seen` is `http://api.test/seen/x`), as `prependUrl` joins: `""` names the
+ * base itself, `?q=1` its query. An absolute URL is kept as given (the Effect 3 edition's rule;
+ * `NodeHttpServer.layerTest`, whose base is only its origin, prepends it to an absolute URL too).
+ */
+const withBase = (base: URL, request: Request): Request => {
+  if (absoluteUrlRe.test(request.url)) return request
+  const prefix = `${base.origin}${base.pathname.endsWith("/") ? base.pathname.slice(0, -1) : base.pathname}`
+  const url = request.url
+  return HttpClientRequest.setUrl(
+    request,
+    url === "" || url.startsWith("/") || url.startsWith("?") ? `${prefix}${url}` : `${prefix}/${url}`
+  )
+}
 
 interface Outcome {
   readonly status: number
