@@ -189,6 +189,40 @@ describe("the HttpClient of every TestClient layer", () => {
     }).pipe(Effect.provide(TestClient.layerTestWith({ baseUrl: "http://api.test/seen", report: "never" })))
   )
 
+  // fetch refuses them before sending anything (a TypeError from its Headers, or undici's
+  // "invalid x-a header"): a TransportError over a socket too, whose message does not always
+  // name the header; the kit's does.
+  it.effect("a header fetch cannot send is refused with an HttpClientError naming it, as over a socket", () =>
+    Effect.gen(function* () {
+      const refused = [
+        HttpClientRequest.get("/seen").pipe(HttpClientRequest.setHeader("x-a", "€")),
+        HttpClientRequest.get("/seen").pipe(HttpClientRequest.setHeader("x-a", "a\r\nx-injected: 1")),
+        HttpClientRequest.get("/seen").pipe(HttpClientRequest.setHeader("x-a", "a\u0001b")),
+        HttpClientRequest.get("/seen").pipe(HttpClientRequest.setHeader("x a", "1"))
+      ]
+      const send = Effect.gen(function* () {
+        yield* serveApp
+        return yield* Effect.forEach(refused, (request) => Effect.flip(HttpClient.execute(request)))
+      }).pipe(Effect.scoped)
+      const inProcess = yield* Effect.provide(send, TestClient.layerTest)
+      const overSocket = yield* Effect.provide(send, NodeHttpServer.layerTest)
+      for (const [i, error] of inProcess.entries()) {
+        expect(error._tag).toBe("HttpClientError")
+        expect(error.reason._tag).toBe(overSocket[i]!.reason._tag)
+        expect(error.message).toContain(i === 3 ? '"x a"' : '"x-a"')
+      }
+      // Surrounding whitespace (CR and LF included) is trimmed, as fetch trims it: sent.
+      const sent = yield* Effect.gen(function* () {
+        yield* serveApp
+        const response = yield* HttpClient.execute(
+          HttpClientRequest.get("/seen").pipe(HttpClientRequest.setHeader("x-a", "\r\n value \r\n"))
+        )
+        return yield* response.json
+      }).pipe(Effect.scoped, Effect.provide(TestClient.layerTest))
+      expect(sent).toMatchObject({ headers: { "x-a": "value" } })
+    })
+  )
+
   // Effect 4: `mapRequest` runs after the client's own mapping (the base URL is already
   // prepended, in the kit as in NodeHttpServer.layerTest); a prefix goes in `mapRequestInput`.
   it.effect("the caller's own URL mapping composes: a prefix with mapRequestInput, as over a socket", () =>

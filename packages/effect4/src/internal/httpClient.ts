@@ -14,10 +14,12 @@ import {
   codings,
   decodeBody,
   foldLines,
+  invalidValueRe,
   isRedirect,
   nextHop,
   nodeRefusal,
-  streamDecoder
+  streamDecoder,
+  tokenRe
 } from "@effect-http-testkit/core"
 import * as Effect from "effect/Effect"
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "effect/http"
@@ -68,6 +70,27 @@ const bodyOf = (
   }
 }
 
+/** A value as fetch sends it: leading and trailing HTTP whitespace (tab, space, CR, LF) removed. */
+const trimmed = (value: string): string => value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, "")
+
+/**
+ * Why fetch refuses to send a header, if it does: a name that is not a token, or a value (once
+ * trimmed) with a CR, LF, NUL or other control character, or a character beyond Latin-1 (undici
+ * throws before sending anything).
+ */
+const refusedHeader = (name: string, value: string): string | undefined => {
+  if (!tokenRe.test(name)) {
+    return `fetch cannot send the header name ${JSON.stringify(name)}: only token characters are allowed`
+  }
+  if (invalidValueRe.test(trimmed(value))) {
+    return (
+      `fetch cannot send the value of header ${JSON.stringify(name)}: it contains a CR, LF, NUL or other control ` +
+      "character, or a character beyond Latin-1 (encode it, e.g. with encodeURIComponent)"
+    )
+  }
+  return undefined
+}
+
 /** Methods fetch refuses to send. */
 const webRefused = new Set(["CONNECT", "TRACE", "TRACK"])
 
@@ -101,7 +124,9 @@ export const make = (server: InProcessServer, base: URL, timeoutMillis: () => nu
       const headerLines: Array<readonly [string, string]> = []
       // fetch computes content-length from the body and sends it after its defaults.
       for (const [name, value] of Object.entries(request.headers)) {
-        if (name !== "content-length" || bytes === undefined) headerLines.push([name, value])
+        const refused = refusedHeader(name, value)
+        if (refused !== undefined) return Effect.fail(transportError(request, refused))
+        if (name !== "content-length" || bytes === undefined) headerLines.push([name, trimmed(value)])
       }
       for (const line of lines) if (request.headers[line[0]] === undefined) headerLines.push(line)
       // What the fetch client of NodeHttpServer.layerTest adds when the request has none.
