@@ -245,7 +245,47 @@ const toResponse = (request: Request, hop: Hop, outcome: Outcome): HttpClientRes
   const body = bodyless ? null : decoded(outcome.headers.get("content-encoding") ?? undefined, outcome.body)
   const source = new Response(body, { status: outcome.status, headers: outcome.headers })
   Object.defineProperty(source, "url", { value: hop.url.href })
-  return HttpClientResponse.fromWeb(request, source)
+  const response = HttpClientResponse.fromWeb(request, source)
+  return body === null ? response : readOnce(response)
+}
+
+/**
+ * The response with its body readable once, as `TestClient.stream`'s: a second read fails
+ * saying who read it first (fetch's own gives an empty body to a second `stream`). `text`,
+ * `json` and `urlParamsBody` go through `arrayBuffer`, whose read is shared; `toWeb` still
+ * hands over the web Response, as for the fetch client's wrappers.
+ */
+const readOnce = (original: HttpClientResponse.HttpClientResponse): HttpClientResponse.HttpClientResponse => {
+  let readBy: string | undefined
+  const alreadyRead = () =>
+    new HttpClientError.HttpClientError({
+      reason: new HttpClientError.DecodeError({
+        request: original.request,
+        response: self,
+        description:
+          `the body was already read (by ${readBy}): a streamed body can be read once. Keep what the first ` +
+          "read gave, or read it with text, json or arrayBuffer, which share one read."
+      })
+    })
+  const claim = <A>(reader: string, read: () => Effect.Effect<A, HttpClientError.HttpClientError>) =>
+    Effect.suspend(() => {
+      if (readBy !== undefined && readBy !== reader) return Effect.fail(alreadyRead())
+      readBy = reader
+      return read()
+    })
+  const self: HttpClientResponse.HttpClientResponse = Object.create(original, {
+    stream: {
+      get: () =>
+        Stream.suspend(() => {
+          if (readBy !== undefined) return Stream.fail(alreadyRead())
+          readBy = "stream"
+          return original.stream
+        })
+    },
+    arrayBuffer: { get: () => claim("text, json or arrayBuffer", () => original.arrayBuffer) },
+    formData: { get: () => claim("formData", () => original.formData) }
+  })
+  return self
 }
 
 /** The body with its content codings undone; a coding the kit does not know stays as it is, as fetch leaves it. */
