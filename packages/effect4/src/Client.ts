@@ -546,9 +546,28 @@ const makeService = (options: Options | undefined) =>
     const base = fallback.base
     // Read at each request: a default bound fits the time the current test has left.
     const timeoutMillis = () => fallback.timeoutMillis
-    // The app is served with the tracker's hooks, and gets the kit's TaskQueue.
+    // The platform HttpClient: a handler whose whole response it has is background work for drainTasks.
+    const platform = httpClient.make(inProcess, base, timeoutMillis, (handler) => tracker.answered(handler))
+    // A response body left unread disconnects its handler when the client's scope closes: with
+    // layerTestWith, the app may be served in a scope that outlives the client's.
+    yield* Effect.addFinalizer(() => Effect.sync(platform.disconnect))
+    // The app is served with the tracker's hooks, and gets the kit's TaskQueue. When it stops
+    // serving, once its background work is drained and before its handlers are interrupted,
+    // unread bodies are disconnected, so their handlers end as a client abort, as a closed
+    // connection ends them, not as a shutdown (what they forked is then interrupted with the
+    // rest once the app has shut down).
+    const disconnecting: HttpServer.HttpServer["Service"] = HttpServer.make({
+      address: inProcess.service.address,
+      serve: (httpEffect, middleware) =>
+        Effect.andThen(
+          middleware === undefined
+            ? inProcess.service.serve(httpEffect)
+            : inProcess.service.serve(httpEffect, middleware),
+          Effect.addFinalizer(() => Effect.sync(platform.disconnect))
+        )
+    })
     const tracked = {
-      server: tracker.server(inProcess.service),
+      server: tracker.server(disconnecting),
       taskQueue: yield* tracker.taskQueue,
       hooks: yield* tracker.hooks
     }
@@ -571,7 +590,7 @@ const makeService = (options: Options | undefined) =>
           Effect.sync(() => reporter.failure(error.request.method, error.request.url, "", error))
         )
       )
-    return { inProcess, service, base, timeoutMillis, tracked, client }
+    return { service, tracked, client: client(platform.client) }
   })
 
 /**
@@ -611,12 +630,8 @@ export const layerServer = <A, E, R>(
   options?: Options
 ): Layer.Layer<A | TestClient | HttpClient.HttpClient | TestTracer.TestTracer, E, Exclude<R, Provided | TaskQueue>> =>
   Layer.unwrap(
-    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis, tracked, client }) =>
-      Layer.succeedContext(
-        Context.make(TestClient, service).pipe(
-          Context.add(HttpClient.HttpClient, client(httpClient.make(inProcess, base, timeoutMillis)))
-        )
-      ).pipe(
+    Effect.map(makeService(options), ({ service, tracked, client }) =>
+      Layer.succeedContext(Context.make(TestClient, service).pipe(Context.add(HttpClient.HttpClient, client))).pipe(
         // Built with the tracker's hooks: a handler that restores its layer's context
         // (HttpApiBuilder's) keeps them, so what it forks is tracked by request.
         Layer.merge(bootstrap.pipe(Layer.provide(Layer.succeedContext(tracked.hooks)))),
@@ -663,13 +678,13 @@ export type TestOutputs =
  */
 export const layerTestWith = (options?: Options): Layer.Layer<TestOutputs> =>
   Layer.effectContext(
-    Effect.map(makeService(options), ({ inProcess, service, base, timeoutMillis, tracked, client }) =>
+    Effect.map(makeService(options), ({ service, tracked, client }) =>
       Context.make(HttpServer.HttpServer, tracked.server).pipe(
         Context.add(TestClient, service),
         Context.add(TaskQueue, tracked.taskQueue),
         // The test builds its app itself: with the tracker's hooks, as layerServer builds it.
         Context.merge(tracked.hooks),
-        Context.add(HttpClient.HttpClient, client(httpClient.make(inProcess, base, timeoutMillis)))
+        Context.add(HttpClient.HttpClient, client)
       )
     )
   ).pipe(

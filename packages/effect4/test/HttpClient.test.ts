@@ -5,6 +5,7 @@
  * the kit's follows fetch's semantics in process, checked against the real server where the
  * answer is production's to give.
  */
+import { existsSync } from "node:fs"
 import { gzipSync } from "node:zlib"
 import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
@@ -220,6 +221,79 @@ describe("the HttpClient of every TestClient layer", () => {
         return yield* response.json
       }).pipe(Effect.scoped, Effect.provide(TestClient.layerTest))
       expect(sent).toMatchObject({ headers: { "x-a": "value" } })
+    })
+  )
+
+  // Over a socket (NodeHttpServer.layerTest) the scope close waits for ever here: the Effect 3
+  // edition's rule, a client abort, applies.
+  it.effect("a body left unread when the client's scope closes: the handler is disconnected as a client abort", () =>
+    Effect.gen(function* () {
+      const ended = yield* Deferred.make<boolean>()
+      const Endless = HttpRouter.add("GET", "/endless", HttpServerResponse.stream(endless("x", ended)))
+      const response = yield* Effect.gen(function* () {
+        const response = yield* HttpClient.get("/endless")
+        expect(response.status).toBe(200)
+        return response
+      }).pipe(Effect.provide(TestClient.layer(Endless, { report: "never" })))
+      expect(yield* Deferred.await(ended)).toBe(true)
+      // A read after says the handler was disconnected.
+      const error = yield* Effect.flip(Stream.runDrain(response.stream))
+      expect(causeMessages(error).join("\n")).toContain("disconnected the handler")
+    })
+  )
+
+  it.effect("with layerTestWith, a body left unread is disconnected as the client's scope closes", () =>
+    Effect.gen(function* () {
+      const ended = yield* Deferred.make<boolean>()
+      const Endless = HttpRouter.add("GET", "/endless", HttpServerResponse.stream(endless("x", ended)))
+      yield* Effect.gen(function* () {
+        yield* HttpRouter.serve(Endless, { disableListenLog: true, disableLogger: true }).pipe(Layer.build)
+        expect((yield* HttpClient.get("/endless")).status).toBe(200)
+      }).pipe(Effect.scoped, Effect.provide(TestClient.layerTestWith({ report: "never" })))
+      expect(yield* Deferred.await(ended)).toBe(true)
+    })
+  )
+
+  // The platform client returns at the headers: the handler's request scope (which deletes
+  // the multipart temp file) closes after the response was written.
+  it.effect("drainTasks waits for a handler still finishing after its response: its request scope is closed", () =>
+    Effect.gen(function* () {
+      const Upload = HttpRouter.add("POST", "/upload", (request) =>
+        Effect.map(request.multipart, (parts) => {
+          const file = parts.file as ReadonlyArray<{ readonly path: string }>
+          return HttpServerResponse.text(file[0]!.path)
+        })
+      )
+      yield* Effect.gen(function* () {
+        const form = new FormData()
+        form.append("file", new File(["content"], "a.txt"))
+        const response = yield* HttpClient.execute(
+          HttpClientRequest.post("/upload").pipe(HttpClientRequest.bodyFormData(form))
+        )
+        const path = yield* response.text
+        yield* TestClient.drainTasks
+        expect(existsSync(path)).toBe(false)
+      }).pipe(Effect.provide(TestClient.layer(Upload, { report: "never" })))
+    })
+  )
+
+  // A streamed body the test is still reading is an exchange in progress, not background work:
+  // drainTasks does not wait for its handler (which waits for the test to read on).
+  it.effect("drainTasks does not wait for a handler whose streamed body the test is still reading", () =>
+    Effect.gen(function* () {
+      const ended = yield* Deferred.make<boolean>()
+      const Endless = HttpRouter.add("GET", "/endless", HttpServerResponse.stream(endless("x", ended)))
+      yield* Effect.gen(function* () {
+        const response = yield* HttpClient.get("/endless")
+        const first = yield* response.stream.pipe(
+          Stream.take(1),
+          Stream.runCollect,
+          Effect.andThen(TestClient.drainTasks),
+          Effect.as("drained")
+        )
+        expect(first).toBe("drained")
+        expect(yield* Deferred.await(ended)).toBe(true)
+      }).pipe(Effect.provide(TestClient.layer(Endless, { drainTimeout: "2 seconds", report: "never" })))
     })
   )
 

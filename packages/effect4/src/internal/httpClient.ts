@@ -22,6 +22,7 @@ import {
   tokenRe
 } from "@effect-http-testkit/core"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "effect/http"
 import * as Stream from "effect/Stream"
 import { notServing } from "./options.js"
@@ -108,13 +109,31 @@ type Hop = CoreHop<
   { readonly _tag: "Empty" } | { readonly _tag: "Bytes"; readonly bytes: Uint8Array; readonly chunked: boolean }
 >
 
+/** The platform client, and how to end the exchanges whose body the test has not read to its end. */
+export interface PlatformClient {
+  readonly client: HttpClient.HttpClient
+  /**
+   * Disconnects every response whose body was not read to its end: its handler is interrupted
+   * as a client abort, as a closed connection interrupts it, and a read after fails saying so.
+   * Run when the client's scope closes, before the app stops serving.
+   */
+  readonly disconnect: () => void
+}
+
 /**
  * The platform client sending to `server`, relative URLs resolved against `base`. Like the
  * fetch client of `NodeHttpServer.layerTest`, it follows redirects (up to 20, changing the
- * method as fetch does) and decodes `content-encoding`.
+ * method as fetch does) and decodes `content-encoding`. `answered` learns each handler whose
+ * whole response the client has (a body delivered whole, or a streamed one read to its end).
  */
-export const make = (server: InProcessServer, base: URL, timeoutMillis: () => number): HttpClient.HttpClient =>
-  HttpClient.make((request, url) =>
+export const make = (
+  server: InProcessServer,
+  base: URL,
+  timeoutMillis: () => number,
+  answered: (handler: Fiber.Fiber<void>) => void
+): PlatformClient => {
+  const bodies = new OpenBodies()
+  const client = HttpClient.make((request, url) =>
     Effect.flatMap(bodyOf(request), ({ bytes, lines }) => {
       const method = request.method.toUpperCase()
       if (webRefused.has(method)) return Effect.fail(transportError(request, `fetch cannot send a ${method} request`))
@@ -146,6 +165,8 @@ export const make = (server: InProcessServer, base: URL, timeoutMillis: () => nu
         redirects: number
       ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
         Effect.flatMap(sendHop(server, request, hop, timeoutMillis()), (outcome) => {
+          // A body delivered whole: the client has the whole response.
+          if (outcome.handler !== undefined && outcome.body instanceof Uint8Array) answered(outcome.handler())
           const location = outcome.headers.get("location") ?? undefined
           const next = nextHop(hop, outcome.status, location, "fetch")
           // fetch fails on a redirect it cannot follow: a Location that is no http(s) URL.
@@ -154,7 +175,14 @@ export const make = (server: InProcessServer, base: URL, timeoutMillis: () => nu
               transportError(request, `fetch cannot follow the redirect to ${JSON.stringify(location)}`)
             )
           }
-          if (next === undefined) return Effect.succeed(toResponse(request, hop, outcome))
+          if (next === undefined) {
+            const handler = outcome.handler
+            const body =
+              outcome.body instanceof Uint8Array || handler === undefined
+                ? outcome.body
+                : bodies.track(outcome.body, () => answered(handler()))
+            return Effect.succeed(toResponse(request, hop, { ...outcome, body }))
+          }
           // ... or one that must send a streamed body again.
           if (next !== undefined && !("problem" in next) && next.body._tag === "Bytes" && next.body.chunked) {
             return Effect.fail(transportError(request, "fetch cannot send a streamed request body again on a redirect"))
@@ -168,6 +196,68 @@ export const make = (server: InProcessServer, base: URL, timeoutMillis: () => nu
       return loop(first, 0)
     })
   ).pipe(HttpClient.mapRequest((request) => withBase(base, request)))
+  return { client, disconnect: () => bodies.disconnect() }
+}
+
+/**
+ * The streamed response bodies the test has not read to their end. Each is read through a
+ * stream of the kit's own (pulled only as the test reads, so the handler's backpressure is
+ * kept), so it can be disconnected whether or not the test has started reading it.
+ */
+class OpenBodies {
+  private readonly open = new Set<() => void>()
+
+  /** `body` as the test reads it; `complete` runs once it has been read to its end. */
+  track(body: ReadableStream<Uint8Array>, complete: () => void): ReadableStream<Uint8Array> {
+    const reader = body.getReader()
+    let controller!: ReadableStreamDefaultController<Uint8Array>
+    let settled = false
+    const settle = (): boolean => {
+      if (settled) return false
+      settled = true
+      this.open.delete(disconnect)
+      return true
+    }
+    const disconnect = () => {
+      if (!settle()) return
+      // The in-process body's cancel interrupts its handler as a client abort.
+      reader.cancel().catch(() => undefined)
+      controller.error(
+        new Error("the client's scope closed, which disconnected the handler: read the body inside that scope")
+      )
+    }
+    this.open.add(disconnect)
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          controller = c
+        },
+        pull: () =>
+          reader.read().then(
+            (result) => {
+              if (settled) return
+              if (!result.done) return controller.enqueue(result.value)
+              settle()
+              complete()
+              controller.close()
+            },
+            (error: unknown) => {
+              if (settle()) controller.error(error)
+            }
+          ),
+        cancel: (reason) => {
+          settle()
+          return reader.cancel(reason)
+        }
+      },
+      { highWaterMark: 0 }
+    )
+  }
+
+  disconnect(): void {
+    for (const disconnect of Array.from(this.open)) disconnect()
+  }
+}
 
 const absoluteUrlRe = /^[a-zA-Z][a-zA-Z\d+\-.]*:/
 
@@ -191,6 +281,8 @@ interface Outcome {
   readonly status: number
   readonly headers: globalThis.Headers
   readonly body: Uint8Array | ReadableStream<Uint8Array>
+  /** The handler that answered (none for a response Node's parser gives before any handler). */
+  readonly handler?: (() => Fiber.Fiber<void>) | undefined
 }
 
 const sendHop = (
@@ -233,7 +325,8 @@ const sendHop = (
       return Effect.succeed({
         status: outcome.response.status,
         headers,
-        body: outcome.response.body
+        body: outcome.response.body,
+        handler: outcome.handler
       })
     }
   )
