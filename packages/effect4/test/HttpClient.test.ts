@@ -12,6 +12,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { TestClient, TestTracer } from "@effect-http-testkit/effect4"
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import {
+  HttpBody,
   HttpClient,
   HttpClientRequest,
   HttpRouter,
@@ -454,12 +455,29 @@ describe("the HttpClient of every TestClient layer", () => {
  * must send what it sends, so the app sees the same request either way.
  */
 describe("request headers: parity with NodeHttpServer.layerTest's client over a socket", () => {
-  // The Effect 3 edition's list also has a POST with no body and a POST of a raw string: left
-  // out here while the kit's HttpClient sends them unlike fetch (fetch adds `content-length: 0`
-  // to the first, `content-type: text/plain;charset=UTF-8` to the second).
+  // fetch adds `content-length: 0` to a POST, PUT or PATCH with no body, and types a raw string
+  // `text/plain;charset=UTF-8` and a URLSearchParams urlencoded.
   const requests: ReadonlyArray<readonly [string, HttpClientRequest.HttpClientRequest]> = [
     ["GET", HttpClientRequest.get("/seen")],
     ["DELETE with no body", HttpClientRequest.delete("/seen")],
+    ["POST with no body", HttpClientRequest.post("/seen")],
+    ["PUT with no body", HttpClientRequest.put("/seen")],
+    ["PATCH with no body", HttpClientRequest.patch("/seen")],
+    ["POST a raw string", HttpClientRequest.post("/seen").pipe(HttpClientRequest.setBody(HttpBody.raw("hello")))],
+    [
+      "POST raw bytes",
+      HttpClientRequest.post("/seen").pipe(HttpClientRequest.setBody(HttpBody.raw(encoder.encode("hello"))))
+    ],
+    [
+      "POST a raw URLSearchParams",
+      HttpClientRequest.post("/seen").pipe(HttpClientRequest.setBody(HttpBody.raw(new URLSearchParams({ q: "x y" }))))
+    ],
+    [
+      "POST a raw string with its own content-type",
+      HttpClientRequest.post("/seen").pipe(
+        HttpClientRequest.setBody(HttpBody.raw("{}", { contentType: "application/json" }))
+      )
+    ],
     ["PUT text", HttpClientRequest.put("/seen").pipe(HttpClientRequest.bodyText("hello"))],
     ["POST json", HttpClientRequest.post("/seen").pipe(HttpClientRequest.bodyJsonUnsafe({ a: 1 }))],
     [

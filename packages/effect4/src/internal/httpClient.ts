@@ -57,8 +57,12 @@ const bodyOf = (
       return Effect.tryPromise({
         try: async () => {
           const web = new Response(body._tag === "FormData" ? body.formData : (body.body as BodyInit))
+          // fetch types a body it encodes itself: a string as text/plain;charset=UTF-8, a
+          // URLSearchParams as urlencoded, a Blob by its type, FormData with its boundary.
           const contentType =
-            body._tag === "FormData" ? (web.headers.get("content-type") ?? undefined) : body.contentType
+            body._tag === "FormData"
+              ? (web.headers.get("content-type") ?? undefined)
+              : (body.contentType ?? web.headers.get("content-type") ?? undefined)
           return typed(new Uint8Array(await web.arrayBuffer()), contentType)
         },
         catch: (cause) => transportError(request, "the request body could not be read", cause)
@@ -91,6 +95,9 @@ const refusedHeader = (name: string, value: string): string | undefined => {
   }
   return undefined
 }
+
+/** The methods undici frames with `content-length: 0` when they have no body. */
+const expectsPayload = new Set(["POST", "PUT", "PATCH", "QUERY", "PROPFIND", "PROPPATCH"])
 
 /** Methods fetch refuses to send. */
 const webRefused = new Set(["CONNECT", "TRACE", "TRACK"])
@@ -293,8 +300,13 @@ const sendHop = (
 ): Effect.Effect<Outcome, HttpClientError.HttpClientError> => {
   const lines: Array<readonly [string, string]> = [["host", hop.url.host], ...hop.headerLines]
   const bytes = hop.body._tag === "Bytes" ? hop.body.bytes : undefined
-  if (hop.body._tag === "Bytes" && !hop.headerLines.some(([name]) => name === "content-length")) {
+  const hasLength = hop.headerLines.some(([name]) => name === "content-length")
+  if (hop.body._tag === "Bytes" && !hasLength) {
     lines.push(hop.body.chunked ? ["transfer-encoding", "chunked"] : ["content-length", String(hop.body.bytes.length)])
+  }
+  // fetch (undici) sends `content-length: 0` when a method that expects a payload has no body.
+  if (hop.body._tag === "Empty" && !hasLength && expectsPayload.has(hop.method)) {
+    lines.push(["content-length", "0"])
   }
   const refusal = nodeRefusal(hop.method, `${hop.url.pathname}${hop.url.search}`, lines)
   if (refusal?._tag === "Reset") return Effect.fail(transportError(request, refusal.reason))
