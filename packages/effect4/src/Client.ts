@@ -616,9 +616,28 @@ const makeService = (options: Options | undefined) =>
     const base = fallback.base
     // Read at each request: a default bound fits the time the current test has left.
     const timeoutMillis = () => fallback.timeoutMillis
-    // The app is served with the tracker's hooks, and gets the kit's TaskQueue.
+    // The platform HttpClient: a handler whose whole response it has is background work for drainTasks.
+    const platform = httpClient.make(inProcess, base, timeoutMillis, (handler) => tracker.answered(handler))
+    // A response body left unread disconnects its handler when the client's scope closes: with
+    // layerTestWith, the app may be served in a scope that outlives the client's.
+    yield* Effect.addFinalizer(() => Effect.sync(platform.disconnect))
+    // The app is served with the tracker's hooks, and gets the kit's TaskQueue. When it stops
+    // serving, once its background work is drained and before its handlers are interrupted,
+    // unread bodies are disconnected, so their handlers end as a client abort, as a closed
+    // connection ends them, not as a shutdown (what they forked is then interrupted with the
+    // rest once the app has shut down).
+    const disconnecting: HttpServer.HttpServer["Service"] = HttpServer.make({
+      address: inProcess.service.address,
+      serve: (httpEffect, middleware) =>
+        Effect.andThen(
+          middleware === undefined
+            ? inProcess.service.serve(httpEffect)
+            : inProcess.service.serve(httpEffect, middleware),
+          Effect.addFinalizer(() => Effect.sync(platform.disconnect))
+        )
+    })
     const tracked = {
-      server: tracker.server(inProcess.service),
+      server: tracker.server(disconnecting),
       boundShutdown: <A, E, R>(layer: Layer.Layer<A, E, R>) => tracker.boundShutdown(layer),
       taskQueue: yield* tracker.taskQueue,
       hooks: yield* tracker.hooks
@@ -646,7 +665,7 @@ const makeService = (options: Options | undefined) =>
     const platformClient = (): HttpClient.HttpClient =>
       client(
         listenFailure === undefined
-          ? httpClient.make(inProcess, base, timeoutMillis)
+          ? platform.client
           : HttpClient.make((request) =>
               Effect.fail(
                 new HttpClientError.HttpClientError({

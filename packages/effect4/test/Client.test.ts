@@ -459,6 +459,24 @@ describe("responses", () => {
     }).pipe(Effect.provide(TestClient.layer(Kinds)))
   )
 
+  // fetch's own response gives an empty body to a second `stream`: the kit says it was read.
+  it.effect("the platform HttpClient's streamed responses are read once, as TestClient.stream's are", () =>
+    Effect.gen(function* () {
+      const r = yield* HttpClient.get("/stream")
+      expect(yield* r.stream.pipe(Stream.decodeText, Stream.mkString)).toBe("abc")
+      const error = yield* Effect.flip(Stream.runCollect(r.stream))
+      expect(error.message).toContain("already read (by stream)")
+      expect((yield* Effect.flip(r.text)).message).toContain("already read (by stream)")
+      // text, json and arrayBuffer share one read; a stream after them is a second read.
+      const whole = yield* HttpClient.get("/json")
+      expect(yield* whole.text).toBe('{"id":1,"name":"Ada"}')
+      expect(yield* whole.json).toEqual({ id: 1, name: "Ada" })
+      expect((yield* Effect.flip(Stream.runCollect(whole.stream))).message).toContain(
+        "already read (by text, json or arrayBuffer)"
+      )
+    }).pipe(Effect.provide(TestClient.layer(Kinds, { report: "never" })))
+  )
+
   it.effect("Set-Cookie headers are exposed as setCookie and platform Cookies", () =>
     Effect.gen(function* () {
       const r = yield* TestClient.get("/cookies")

@@ -437,6 +437,8 @@ export type DispatchedStreaming =
       readonly response: StreamingResponse
       /** Waits for the handler to end; its failure, if it failed (as `Dispatched`'s `failure`). */
       readonly ended: Effect.Effect<Cause.Cause<unknown> | undefined>
+      /** The handler's fiber (read once the response is delivered; none when the app never saw the request). */
+      readonly handler: () => Fiber.Fiber<void> | undefined
     }
   | { readonly _tag: "Reset"; readonly failure: Cause.Cause<unknown> | undefined }
   | { readonly _tag: "Timeout"; readonly where?: string | undefined }
@@ -548,7 +550,12 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
         resume(Effect.void)
       }
       for (const fiber of Array.from(handlers.keys())) {
-        fiber.addObserver(check)
+        // A handler can have ended with its own observer (which removes it) still to run, when
+        // what the close waited for woke on an earlier observer of the same fiber: remove it here.
+        fiber.addObserver(() => {
+          handlers.delete(fiber)
+          check()
+        })
         fiber.interruptUnsafe()
       }
       if (handlers.size > 0) {
@@ -739,7 +746,9 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
               state.onAnswered(done)
               fiber.addObserver((exit) => resume(Effect.succeed(ownFailure(state, exit))))
             })
-            handler = start(current, outgoing, true, (response) => settle({ _tag: "Response", response, ended }))
+            handler = start(current, outgoing, true, (response) =>
+              settle({ _tag: "Response", response, ended, handler: () => handler!.fiber })
+            )
             const { fiber, state } = handler
             // A handler that ends without a response: the connection closes with none, as when
             // platform-node destroys a response whose body failed before its first byte.

@@ -543,7 +543,13 @@ export const make = (
                 body,
                 spanId: exchange.handler?.spanId ?? ""
               }
-              settle({ _tag: "Response", response: sent, ended })
+              settle({
+                _tag: "Response",
+                response: sent,
+                ended,
+                // Known once the request has reached the app (none when Node answered it itself).
+                handler: () => exchange.handler?.fiber as Fiber.Fiber<void> | undefined
+              })
               return undefined
             },
             () => whenEnded(exchange, (failure) => settle({ _tag: "Reset", failure }))

@@ -24,8 +24,9 @@
  *   `TestClock` and which `TestClock.adjust` wakes it (Effect 4's TestClock does not list its
  *   sleeps). Everything else is the clock the app had.
  *
- * A request's work is background work once its handler fiber has ended (an exchange still in
- * progress, such as a streamed body the test is reading, is not). A task of the kit's own
+ * A request's work is background work once its handler fiber has ended, or once the client
+ * has its whole response (see `answered`): an exchange still in progress, such as a streamed
+ * body the test is reading, is not. A task of the kit's own
  * `TaskQueue` is background work from the start: each task (and what it forks) is work of its
  * own, named by the request that queued it, or as queued outside any request (at the app's
  * startup). `drainTasks` waits, event-driven and bounded on the wall clock, until no
@@ -448,6 +449,25 @@ export class Tracker {
       if (this.interrupting) for (const left of handled.fibers) left.interruptUnsafe()
       this.changed(handled)
     })
+  }
+
+  /**
+   * The client has the whole response of the request `handler` serves (the platform
+   * `HttpClient` returns at the headers): what the handler still runs (its request scope's
+   * finalizers, a middleware's work after the response) is background work from now on, which
+   * `drainTasks` waits for. A streamed body the test is still reading is not whole yet, so
+   * waiting cannot wait on the test itself.
+   */
+  answered(handler: AnyFiber | undefined): void {
+    if (handler === undefined) return
+    const work = handler.getRef(CurrentWork)
+    if (work === undefined || work.tracker !== this || work.background || handler.pollUnsafe() !== undefined) return
+    // Named by its fiber in a DrainTimeout, and interrupted with background work at scope close.
+    work.fibers.add(handler)
+    handler.addObserver(() => work.fibers.delete(handler))
+    work.background = true
+    if (this.interrupting) handler.interruptUnsafe()
+    this.changed(work)
   }
 
   private changed(work: Work): void {
