@@ -271,12 +271,23 @@ export const make = (
               : (inner) =>
                   Effect.withFiber((fiber) => {
                     const handler = register(fiber)
-                    return middleware(
-                      Effect.onExit(inner, (exit) =>
+                    let appEnded = false
+                    // The app's failure, seen inside the middleware; and the middleware's own,
+                    // when it fails or dies before calling the app (toHandled answers 500 and
+                    // the fiber succeeds), as in process.
+                    return Effect.onExit(
+                      middleware(
+                        Effect.onExit(inner, (exit) =>
+                          Effect.sync(() => {
+                            appEnded = true
+                            if (Exit.isFailure(exit)) handler.failure ??= exit.cause
+                          })
+                        ) as typeof inner
+                      ),
+                      (exit) =>
                         Effect.sync(() => {
-                          if (Exit.isFailure(exit)) handler.failure ??= exit.cause
+                          if (!appEnded && Exit.isFailure(exit)) handler.failure ??= exit.cause
                         })
-                      ) as typeof inner
                     )
                   }) as ReturnType<NonNullable<typeof middleware>>
           yield* Scope.provide(inner)(
@@ -468,8 +479,11 @@ export const make = (
       Effect.suspend(() => {
         if (serving <= 0) return Effect.succeed<Dispatched>({ _tag: "NotServing", stopped })
         const exchange: Exchange = { handler: undefined, socket: undefined }
+        // The status of a response whose head has arrived while its handler still runs.
+        let answered: number | undefined
         const timedOut = (): Dispatched => ({
           _tag: "Timeout",
+          answered,
           where: exchange.handler === undefined ? undefined : describeFiber(exchange.handler.fiber)
         })
         return bounded<Dispatched>(timeoutMillis, timedOut, (settle) => {
@@ -477,6 +491,7 @@ export const make = (
             outgoing,
             exchange,
             (response, whole) => {
+              answered = response.statusCode
               const head = {
                 status: response.statusCode ?? 0,
                 headerLines: headerLinesOf(response),
