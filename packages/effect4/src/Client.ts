@@ -617,7 +617,18 @@ const makeService = (options: Options | undefined) =>
     // Read at each request: a default bound fits the time the current test has left.
     const timeoutMillis = () => fallback.timeoutMillis
     // The platform HttpClient: a handler whose whole response it has is background work for drainTasks.
-    const platform = httpClient.make(inProcess, base, timeoutMillis, (handler) => tracker.answered(handler))
+    // Each hop of the platform HttpClient is an exchange in the log and the report, a followed
+    // redirect's included.
+    const platform = httpClient.make(
+      inProcess,
+      base,
+      timeoutMillis,
+      (handler) => tracker.answered(handler),
+      (request, response) => {
+        log.push({ request, response })
+        reporter.response(request.method, request.url, response.status, response.headers, "", "streamed")
+      }
+    )
     // A response body left unread disconnects its handler when the client's scope closes: with
     // layerTestWith, the app may be served in a scope that outlives the client's.
     yield* Effect.addFinalizer(() => Effect.sync(platform.disconnect))
@@ -643,23 +654,10 @@ const makeService = (options: Options | undefined) =>
       hooks: yield* tracker.hooks
     }
     // The platform HttpClient's exchanges go to the log and the report too.
+    // Its failures go to the report too (its exchanges are recorded per hop, above).
     const client = (platform: HttpClient.HttpClient) =>
-      HttpClient.tap(platform, (response) =>
-        Effect.sync(() => {
-          log.push({ request: response.request, response })
-          reporter.response(
-            response.request.method,
-            response.request.url,
-            response.status,
-            response.headers,
-            "",
-            "streamed"
-          )
-        })
-      ).pipe(
-        HttpClient.tapError((error) =>
-          Effect.sync(() => reporter.failure(error.request.method, error.request.url, "", error))
-        )
+      HttpClient.tapError(platform, (error) =>
+        Effect.sync(() => reporter.failure(error.request.method, error.request.url, "", error))
       )
     // A socket that could not listen fails every request of the platform client too.
     const platformClient = (): HttpClient.HttpClient =>

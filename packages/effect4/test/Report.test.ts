@@ -131,3 +131,26 @@ describe("after the client's scope has closed", () => {
     })
   )
 })
+
+describe("the platform HttpClient's exchanges", () => {
+  it.effect("a redirect it follows is an exchange per hop, each with the request that hop sent", () =>
+    Effect.gen(function* () {
+      yield* HttpRouter.serve(
+        Layer.mergeAll(
+          HttpRouter.add("POST", "/login", HttpServerResponse.redirect("/home", { status: 303 })),
+          HttpRouter.add("GET", "/home", Effect.succeed(HttpServerResponse.text("home")))
+        ),
+        { disableListenLog: true, disableLogger: true }
+      ).pipe(Layer.build)
+      const response = yield* HttpClient.post("/login")
+      expect(yield* response.text).toBe("home")
+      // The response is the caller's request's, as fetch's is.
+      expect(response.request.method).toBe("POST")
+      const exchanges = yield* TestClient.exchanges
+      expect(exchanges.map((e) => `${e.request.method} ${e.request.url} ${e.response.status}`)).toEqual([
+        "POST http://testserver/login 303",
+        "GET http://testserver/home 200"
+      ])
+    }).pipe(Effect.provide(TestClient.layerTest))
+  )
+})

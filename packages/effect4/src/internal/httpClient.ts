@@ -23,7 +23,7 @@ import {
 } from "@effect-http-testkit/core"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
-import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "effect/http"
+import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse, type HttpMethod } from "effect/http"
 import * as Stream from "effect/Stream"
 import { notServing } from "./options.js"
 import { concat, type InProcessServer } from "./server.js"
@@ -137,7 +137,12 @@ export const make = (
   server: InProcessServer,
   base: URL,
   timeoutMillis: () => number,
-  answered: (handler: Fiber.Fiber<void> | undefined) => void
+  answered: (handler: Fiber.Fiber<void> | undefined) => void,
+  /** Each hop's exchange, as it arrives: the request as that hop sent it, and its response. */
+  record: (
+    request: HttpClientRequest.HttpClientRequest,
+    response: HttpClientResponse.HttpClientResponse
+  ) => void = () => {}
 ): PlatformClient => {
   const bodies = new OpenBodies()
   const client = HttpClient.make((request, url) =>
@@ -182,13 +187,22 @@ export const make = (
               transportError(request, `fetch cannot follow the redirect to ${JSON.stringify(location)}`)
             )
           }
+          // The request as this hop sent it (a followed redirect's is not the caller's).
+          const sentBy =
+            hop === first
+              ? request
+              : HttpClientRequest.make(hop.method as HttpMethod.HttpMethod)(hop.url, {
+                  headers: Object.fromEntries(hop.headerLines)
+                })
           if (next === undefined) {
             const handler = outcome.handler
             const body =
               outcome.body instanceof Uint8Array || handler === undefined
                 ? outcome.body
                 : bodies.track(outcome.body, () => answered(handler()))
-            return Effect.succeed(toResponse(request, hop, { ...outcome, body }))
+            const response = toResponse(request, hop, { ...outcome, body })
+            record(sentBy, response)
+            return Effect.succeed(response)
           }
           // ... or one that must send a streamed body again.
           if (next !== undefined && !("problem" in next) && next.body._tag === "Bytes" && next.body.chunked) {
@@ -198,6 +212,8 @@ export const make = (
           if (!(outcome.body instanceof Uint8Array)) void outcome.body.cancel().catch(() => undefined)
           if ("problem" in next) return Effect.fail(transportError(request, next.problem))
           if (redirects >= 20) return Effect.fail(transportError(request, "more than 20 redirects (fetch's limit)"))
+          // The redirect is an exchange of its own in the log (its body not kept).
+          record(sentBy, toResponse(sentBy, hop, { ...outcome, body: new Uint8Array(0) }))
           return loop(next, redirects + 1)
         })
       return loop(first, 0)
