@@ -36,34 +36,77 @@ describe("Ring", () => {
 })
 
 describe("FailureReporter", () => {
-  it("prints the entries of a failed scope with their span trees; nothing when it passed or is off", () => {
+  /** Runs `f` as code outside any vitest test would (no current test). */
+  const outsideATest = <A>(f: () => A): A => {
+    const state = (globalThis as { __vitest_worker__?: { current?: unknown } }).__vitest_worker__!
+    const saved = state.current
+    state.current = undefined
+    try {
+      return f()
+    } finally {
+      state.current = saved
+    }
+  }
+
+  const capture = () => {
     const printed: Array<string> = []
     const original = console.error
     console.error = (text: unknown) => printed.push(String(text))
+    return { printed, restore: () => (console.error = original) }
+  }
+
+  it("outside a test, a failed scope prints its entries with their span trees; nothing when it passed or is off", () => {
+    const { printed, restore } = capture()
     try {
-      const reporter = new FailureReporter(true, (spanId) => `tree of ${spanId}`)
-      reporter.response(
-        "GET",
-        "http://testserver/a",
-        200,
-        { "content-type": "text/plain" },
-        "s1",
-        new TextEncoder().encode("hi")
-      )
-      reporter.failure("GET", "http://testserver/b", "", { _tag: "RequestTimeout", message: "no answer" })
-      reporter.closed(false)
-      expect(printed).toEqual([])
-      reporter.closed(true)
+      outsideATest(() => {
+        const reporter = new FailureReporter(true, (spanId) => `tree of ${spanId}`)
+        reporter.response(
+          "GET",
+          "http://testserver/a",
+          200,
+          { "content-type": "text/plain" },
+          "s1",
+          new TextEncoder().encode("hi")
+        )
+        reporter.failure("GET", "http://testserver/b", "", { _tag: "RequestTimeout", message: "no answer" })
+        reporter.closed(false)
+        expect(printed).toEqual([])
+        reporter.closed(true)
+        const off = new FailureReporter(false, () => "")
+        off.response("GET", "http://testserver/a", 200, {}, "", "streamed")
+        off.closed(true)
+      })
       expect(printed).toHaveLength(1)
       expect(printed[0]).toContain("GET http://testserver/a -> 200")
       expect(printed[0]).toContain("tree of s1")
       expect(printed[0]).toContain("GET http://testserver/b -> failed: RequestTimeout")
-      const off = new FailureReporter(false, () => "")
-      off.response("GET", "http://testserver/a", 200, {}, "", "streamed")
-      off.closed(true)
-      expect(printed).toHaveLength(1)
     } finally {
-      console.error = original
+      restore()
+    }
+  })
+
+  it("in a test, a failed scope prints nothing itself: the test's failure does, with what was in flight at the close", () => {
+    const { printed, restore } = capture()
+    try {
+      let inFlight: ReadonlyArray<string> = ["GET http://testserver/hang"]
+      const reporter = new FailureReporter(
+        true,
+        (spanId) => `tree of ${spanId}`,
+        () => inFlight
+      )
+      reporter.failure("GET", "http://testserver/b", "", { _tag: "ServerError", message: "kaboom" })
+      reporter.closed(true)
+      // The scope closed failing inside a test that may yet pass (it expected that failure).
+      expect(printed).toEqual([])
+      inFlight = []
+      // The test fails: vitest calls its onFailed hooks, the reporter's among them.
+      for (const hook of currentTest()?.onFailed ?? []) (hook as () => void)()
+      expect(printed).toHaveLength(1)
+      expect(printed[0]).toContain("GET http://testserver/b -> failed: ServerError")
+      expect(printed[0]).toContain("still in flight:")
+      expect(printed[0]).toContain("GET http://testserver/hang")
+    } finally {
+      restore()
     }
   })
 })
