@@ -452,16 +452,15 @@ const makeService = (options: Options | undefined) =>
       () => inProcess.inFlight()
     )
     yield* Effect.addFinalizer((exit) => Effect.sync(() => reporter.closed(exit._tag === "Failure")))
-    const record = (response: TestResponse) => {
-      log.push({ request: response.request, response })
-      reporter.response(
-        response.request.method,
-        response.url,
-        response.status,
-        response.headers,
-        response.spanId,
-        response.body
-      )
+    const record = (response: TestResponse, method: string) => {
+      // The request as sent is built when the log is read, not per request.
+      log.push({
+        get request() {
+          return response.request
+        },
+        response
+      })
+      reporter.response(method, response.url, response.status, response.headers, response.spanId, response.body)
     }
     const failed =
       (method: string, url: string) =>

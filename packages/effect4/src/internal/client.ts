@@ -334,7 +334,7 @@ export interface ClientState {
   readonly server: InProcessServer
   readonly jar: Jar
   /** Told of every response a hop gets (redirects included), for the exchange log. */
-  readonly record?: ((response: TestResponse) => void) | undefined
+  readonly record?: ((response: TestResponse, method: string) => void) | undefined
 }
 
 /** A request checked and ready for its first hop. */
@@ -580,7 +580,7 @@ const send = (
         const response = toTestResponse(hop, wire.response, [...history], sent)
         if ("problem" in response) return Effect.fail(new ResponseError({ url: hopUrl, reason: response.problem }))
         state.jar.store(response.setCookie, hopUrl)
-        state.record?.(response)
+        state.record?.(response, hop.method)
         if (!follow) return Effect.succeed(response)
         const next = nextHop(hop, response.status, response.headers.location)
         if (next === undefined) return Effect.succeed(response)
@@ -637,8 +637,12 @@ export const frame = (
       response: { status: refusal.status, headerLines: [["connection", "close"]], body: new Uint8Array(0) }
     }
   }
-  const url = new URL(hop.url.href)
-  url.hash = ""
+  // The URL as sent has no fragment (hop URLs are never changed once built: shared when it has none).
+  let url = hop.url
+  if (url.hash !== "") {
+    url = new URL(hop.url.href)
+    url.hash = ""
+  }
   return {
     _tag: "Send",
     outgoing: { method: hop.method, url, headers: foldLines(lines), body: bytes ?? streamed, remoteAddress }
