@@ -238,6 +238,7 @@ type Body =
     }
 
 const encoder = new TextEncoder()
+const headersProto: object = Object.getPrototypeOf(Headers.empty)
 
 /** The `multipart` option as FormData: FormData itself, or a record of field to value(s). */
 const formDataOf = (input: unknown): FormData | string => {
@@ -346,6 +347,22 @@ export interface Prepared {
   readonly maxRedirects: number
 }
 
+/** The headers every request starts from (the last ones built, kept: a client's accept-encoding does not change). */
+let defaults: { readonly acceptEncoding: string; readonly lines: ReadonlyArray<readonly [string, string]> } | undefined
+const defaultLines = (acceptEncoding: string): ReadonlyArray<readonly [string, string]> => {
+  if (defaults === undefined || defaults.acceptEncoding !== acceptEncoding) {
+    defaults = {
+      acceptEncoding,
+      lines: [
+        ["user-agent", "effect-http-testkit"],
+        ["accept", "*/*"],
+        ...(acceptEncoding === "" ? [] : ([["accept-encoding", acceptEncoding]] as const))
+      ]
+    }
+  }
+  return defaults.lines
+}
+
 /** Checks a request's method, URL and options, and builds its first hop as a Node client frames it. */
 export const prepare = (
   config: Config,
@@ -398,15 +415,12 @@ export const prepare = (
   const maxProblem = countProblem("maxRedirects", maxRedirects)
   if (maxProblem !== undefined) return refuse(maxProblem)
 
-  const defaults: ReadonlyArray<readonly [string, string]> = [
-    ["user-agent", "effect-http-testkit"],
-    ["accept", "*/*"],
-    ...(config.acceptEncoding === "" ? [] : ([["accept-encoding", config.acceptEncoding]] as const))
-  ]
   const first: Hop<Body> = {
     method: upper === method ? method : upper,
     url: target,
-    headerLines: mergeLines(defaults, config.headers, body.lines, own).filter(([, value]) => value !== removed),
+    headerLines: mergeLines(defaultLines(config.acceptEncoding), config.headers, body.lines, own).filter(
+      ([, value]) => value !== removed
+    ),
     body: body.body
   }
   // The client option's cookies are in the jar (seeded at the start); a call's replace them.
@@ -688,7 +702,8 @@ const toTestResponse = (
   history: ReadonlyArray<TestResponse>,
   sent: Readonly<Record<string, string>>
 ): TestResponse | { readonly problem: string } => {
-  const headers: Record<string, string> = {}
+  // Built as the platform's Headers from the start (setting a record's prototype afterwards costs more).
+  const headers: Record<string, string> = Object.create(headersProto)
   const setCookie: Array<string> = []
   for (const [name, value] of wire.headerLines) {
     const lower = name.toLowerCase()
@@ -702,7 +717,7 @@ const toTestResponse = (
     hop.method,
     hop.url.href,
     wire.status,
-    Headers.fromRecordUnsafe(headers),
+    headers as Headers.Headers,
     decoded.bytes,
     !bodyless && decoded.bytes.length > 0,
     setCookie,
