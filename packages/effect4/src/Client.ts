@@ -498,7 +498,10 @@ const makeService = (options: Options | undefined) =>
     // With bad options every TestClient request fails; layerTest's HttpClient uses the defaults.
     const fallback = typeof config === "string" ? (internal.makeConfig(undefined) as internal.Config) : config
     // The exchange log and the failure report, with the span trees of the client's tracer.
-    const log = new Ring<Exchange>(fallback.exchangeLimit)
+    // A buffered response's request as sent is built when the log is read, not per request.
+    const log = new Ring<{ request: Exchange["request"] | undefined; readonly response: Exchange["response"] }>(
+      fallback.exchangeLimit
+    )
     const tracer = yield* Effect.serviceOption(TestTracer.TestTracer)
     const reporter = new FailureReporter(
       fallback.report !== "never",
@@ -506,16 +509,9 @@ const makeService = (options: Options | undefined) =>
       () => inProcess.inFlight()
     )
     yield* Effect.addFinalizer((exit) => Effect.sync(() => reporter.closed(exit._tag === "Failure")))
-    const record = (response: TestResponse) => {
-      log.push({ request: response.request, response })
-      reporter.response(
-        response.request.method,
-        response.url,
-        response.status,
-        response.headers,
-        response.spanId,
-        response.body
-      )
+    const record = (response: TestResponse, method: string) => {
+      log.push({ request: undefined, response })
+      reporter.response(method, response.url, response.status, response.headers, response.spanId, response.body)
     }
     const failed =
       (method: string, url: string) =>
@@ -556,7 +552,11 @@ const makeService = (options: Options | undefined) =>
             return invalid("GET", url ?? "", `the URL does not resolve against the base URL ${config.base.href}`)
           }
         }),
-      exchanges: Effect.sync(() => log.list()),
+      exchanges: Effect.sync(() => {
+        const list = log.list()
+        for (const exchange of list) exchange.request ??= exchange.response.request
+        return list as ReadonlyArray<Exchange>
+      }),
       cookies: Effect.sync(() => cookiesOf(jar.cookies(fallback.base.href))),
       setCookie: (name, value, cookieOptions) =>
         Effect.suspend(() => {

@@ -241,6 +241,7 @@ type Body =
     }
 
 const encoder = new TextEncoder()
+const headersProto: object = Object.getPrototypeOf(Headers.empty)
 
 /** The `multipart` option as FormData: FormData itself, or a record of field to value(s). */
 const formDataOf = (input: unknown): FormData | string => {
@@ -337,7 +338,7 @@ export interface ClientState {
   readonly server: InProcessServer
   readonly jar: Jar
   /** Told of every response a hop gets (redirects included), for the exchange log. */
-  readonly record?: ((response: TestResponse) => void) | undefined
+  readonly record?: ((response: TestResponse, method: string) => void) | undefined
 }
 
 /** A request checked and ready for its first hop. */
@@ -347,6 +348,22 @@ export interface Prepared {
   readonly timeoutMillis: number
   readonly follow: boolean
   readonly maxRedirects: number
+}
+
+/** The headers every request starts from (the last ones built, kept: a client's accept-encoding does not change). */
+let defaults: { readonly acceptEncoding: string; readonly lines: ReadonlyArray<readonly [string, string]> } | undefined
+const defaultLines = (acceptEncoding: string): ReadonlyArray<readonly [string, string]> => {
+  if (defaults === undefined || defaults.acceptEncoding !== acceptEncoding) {
+    defaults = {
+      acceptEncoding,
+      lines: [
+        ["user-agent", "effect-http-testkit"],
+        ["accept", "*/*"],
+        ...(acceptEncoding === "" ? [] : ([["accept-encoding", acceptEncoding]] as const))
+      ]
+    }
+  }
+  return defaults.lines
 }
 
 /** Checks a request's method, URL and options, and builds its first hop as a Node client frames it. */
@@ -401,15 +418,12 @@ export const prepare = (
   const maxProblem = countProblem("maxRedirects", maxRedirects)
   if (maxProblem !== undefined) return refuse(maxProblem)
 
-  const defaults: ReadonlyArray<readonly [string, string]> = [
-    ["user-agent", "effect-http-testkit"],
-    ["accept", "*/*"],
-    ...(config.acceptEncoding === "" ? [] : ([["accept-encoding", config.acceptEncoding]] as const))
-  ]
   const first: Hop<Body> = {
     method: upper === method ? method : upper,
     url: target,
-    headerLines: mergeLines(defaults, config.headers, body.lines, own).filter(([, value]) => value !== removed),
+    headerLines: mergeLines(defaultLines(config.acceptEncoding), config.headers, body.lines, own).filter(
+      ([, value]) => value !== removed
+    ),
     body: body.body
   }
   // The client option's cookies are in the jar (seeded at the start); a call's replace them.
@@ -583,7 +597,7 @@ const send = (
         const response = toTestResponse(hop, wire.response, [...history], sent)
         if ("problem" in response) return Effect.fail(new ResponseError({ url: hopUrl, reason: response.problem }))
         state.jar.store(response.setCookie, hopUrl)
-        state.record?.(response)
+        state.record?.(response, hop.method)
         if (!follow) return Effect.succeed(response)
         const next = nextHop(hop, response.status, response.headers.location)
         if (next === undefined) return Effect.succeed(response)
@@ -640,8 +654,12 @@ export const frame = (
       response: { status: refusal.status, headerLines: [["connection", "close"]], body: new Uint8Array(0) }
     }
   }
-  const url = new URL(hop.url.href)
-  url.hash = ""
+  // The URL as sent has no fragment (hop URLs are never changed once built: shared when it has none).
+  let url = hop.url
+  if (url.hash !== "") {
+    url = new URL(hop.url.href)
+    url.hash = ""
+  }
   return {
     _tag: "Send",
     outgoing: { method: hop.method, url, headers: foldLines(lines), body: bytes ?? streamed, remoteAddress }
@@ -687,7 +705,8 @@ const toTestResponse = (
   history: ReadonlyArray<TestResponse>,
   sent: Readonly<Record<string, string>>
 ): TestResponse | { readonly problem: string } => {
-  const headers: Record<string, string> = {}
+  // Built as the platform's Headers from the start (setting a record's prototype afterwards costs more).
+  const headers: Record<string, string> = Object.create(headersProto)
   const setCookie: Array<string> = []
   for (const [name, value] of wire.headerLines) {
     const lower = name.toLowerCase()
@@ -701,7 +720,7 @@ const toTestResponse = (
     hop.method,
     hop.url.href,
     wire.status,
-    Headers.fromRecordUnsafe(headers),
+    headers as Headers.Headers,
     decoded.bytes,
     !bodyless && decoded.bytes.length > 0,
     setCookie,

@@ -26,9 +26,24 @@ export const mergeLines = (
 ): Array<readonly [string, string]> => {
   const out: Array<readonly [string, string]> = []
   for (const group of groups) {
-    const names = new Set(group.map(([name]) => name))
-    for (let i = out.length - 1; i >= 0; i--) if (names.has(out[i]![0])) out.splice(i, 1)
-    out.push(...group)
+    if (group.length === 0) continue
+    if (out.length > 0) {
+      if (out.length * group.length <= 256) {
+        // A few lines each (the usual case): compared one by one, with no Set per group.
+        let kept = 0
+        for (let i = 0; i < out.length; i++) {
+          const line = out[i]!
+          let replaced = false
+          for (let j = 0; j < group.length && !replaced; j++) replaced = group[j]![0] === line[0]
+          if (!replaced) out[kept++] = line
+        }
+        out.length = kept
+      } else {
+        const names = new Set(group.map(([name]) => name))
+        for (let i = out.length - 1; i >= 0; i--) if (names.has(out[i]![0])) out.splice(i, 1)
+      }
+    }
+    for (let i = 0; i < group.length; i++) out.push(group[i]!)
   }
   return out
 }

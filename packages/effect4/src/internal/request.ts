@@ -40,57 +40,71 @@ const loopback = { remoteAddress, remotePort: 80, encrypted: false }
 /** The size of one read from a TCP socket in Node. */
 const socketRead = 64 * 1024
 
+/** A request body: whole, or read chunk by chunk as the client produces it. */
+type Body = Uint8Array | { readonly read: () => Promise<Uint8Array | undefined> } | undefined
+
+/**
+ * The in-memory message: a Readable with the members of Node's `IncomingMessage` set in its
+ * constructor (one shape for every request; assigning them afterwards costs more).
+ */
+class InMemoryMessage extends Readable {
+  private offset = 0
+  readonly httpVersion = "1.1"
+  readonly httpVersionMajor = 1
+  readonly httpVersionMinor = 1
+  readonly complete = true
+  readonly rawHeaders: Array<string> = []
+  readonly socket: { readonly remoteAddress: string; readonly remotePort: number; readonly encrypted: boolean }
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly headers: Readonly<Record<string, string>>,
+    private readonly body: Body,
+    peer: string
+  ) {
+    super()
+    for (const name in headers) this.rawHeaders.push(name, headers[name]!)
+    this.socket = peer === remoteAddress ? loopback : { remoteAddress: peer, remotePort: 80, encrypted: false }
+  }
+
+  override _read(): void {
+    const body = this.body
+    if (body !== undefined && !(body instanceof Uint8Array)) {
+      body.read().then(
+        (chunk) => this.push(chunk === undefined ? null : chunk),
+        (error: unknown) =>
+          this.destroy(
+            Object.assign(new Error("aborted: the client's request body failed"), {
+              code: "ECONNRESET",
+              cause: error
+            })
+          )
+      )
+      return
+    }
+    if (body === undefined || this.offset >= body.length) {
+      this.push(null)
+      return
+    }
+    const end = this.offset + socketRead
+    this.push(body.subarray(this.offset, end))
+    this.offset = end
+  }
+}
+
 /** A Node `IncomingMessage` as the server's parser hands it over, its body already received. */
 export const incomingMessage = (
   method: string,
   url: string,
   headers: Readonly<Record<string, string>>,
-  body: Uint8Array | { readonly read: () => Promise<Uint8Array | undefined> } | undefined,
+  body: Body,
   peer: string = remoteAddress
-): Http.IncomingMessage => {
+): Http.IncomingMessage =>
   // In the pieces a socket hands Node's parser (64 KiB reads), one a read, so body limits and
   // multipart limits are checked between pieces as in production. A body the client is still
   // producing arrives chunk by chunk as the app reads it; one that fails destroys the message,
   // as a connection reset mid-body does.
-  let offset = 0
-  const source = new Readable({
-    read() {
-      if (body !== undefined && !(body instanceof Uint8Array)) {
-        body.read().then(
-          (chunk) => this.push(chunk === undefined ? null : chunk),
-          (error: unknown) =>
-            this.destroy(
-              Object.assign(new Error("aborted: the client's request body failed"), {
-                code: "ECONNRESET",
-                cause: error
-              })
-            )
-        )
-        return
-      }
-      if (body === undefined || offset >= body.length) {
-        this.push(null)
-        return
-      }
-      const end = offset + socketRead
-      this.push(body.subarray(offset, end))
-      offset = end
-    }
-  })
-  const rawHeaders: Array<string> = []
-  for (const name in headers) rawHeaders.push(name, headers[name]!)
-  return Object.assign(source, {
-    method,
-    url,
-    headers,
-    rawHeaders,
-    httpVersion: "1.1",
-    httpVersionMajor: 1,
-    httpVersionMinor: 1,
-    complete: true,
-    socket: peer === remoteAddress ? loopback : { remoteAddress: peer, remotePort: 80, encrypted: false }
-  }) as unknown as Http.IncomingMessage
-}
+  new InMemoryMessage(method, url, headers, body, peer) as unknown as Http.IncomingMessage
 
 /** The upgrade side of a handshake request, as platform-node's upgrade handler keeps it. */
 export interface Upgrade {

@@ -135,7 +135,17 @@ export const bodyBytes = (
   }
 }
 
+/** Node's own checks (`checkIsHttpToken`, `checkInvalidHeaderChar`), to skip its validators when every line passes. */
+const httpTokenRe = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/
+const invalidHeaderCharRe = /[^\t\x20-\x7e\x80-\xff]/
+
 const refusedHeader = (lines: ReadonlyArray<readonly [string, string]>): unknown => {
+  let valid = true
+  for (let i = 0; valid && i < lines.length; i++) {
+    const [name, value] = lines[i]!
+    valid = typeof value === "string" && httpTokenRe.test(name) && !invalidHeaderCharRe.test(value)
+  }
+  if (valid) return undefined
   try {
     for (const [name, value] of lines) {
       Http.validateHeaderName(name)

@@ -121,6 +121,7 @@ const sequenceOf = (spanId: string): number =>
 // ---------------------------------------------------------------------------------------------
 
 const noEvents: ReadonlyArray<SpanEvent> = Object.freeze([])
+const noLinks: ReadonlyArray<Tracer.SpanLink> = Object.freeze([])
 
 /** The request a fiber serves (`GET /users/1`), when it is a handler or a fiber one forked. */
 const requestOfCurrentFiber = (): string | undefined => {
@@ -142,7 +143,13 @@ export class RecordedSpanImpl implements RecordedSpan {
   readonly traceId: string
   status: Tracer.SpanStatus
   events: ReadonlyArray<SpanEvent> = noEvents
-  readonly attributes = new Map<string, unknown>()
+  /**
+   * The attributes as `[key, value, key, value, ...]` until `attributes` is first read (then
+   * the Map is kept): a Map per span weighs about three times as much, and a long suite's
+   * spans are mostly never read.
+   */
+  private attributeList: Array<unknown> | undefined = []
+  private attributeMap: Map<string, unknown> | undefined = undefined
   links: ReadonlyArray<Tracer.SpanLink>
 
   constructor(
@@ -159,7 +166,18 @@ export class RecordedSpanImpl implements RecordedSpan {
     this.status = { _tag: "Started", startTime }
     this.traceId = parent._tag === "Some" ? parent.value.traceId : nextId(traceIdCodes)
     this.spanId = nextId(spanIdCodes)
-    this.links = links.length === 0 ? [] : Array.from(links)
+    this.links = links.length === 0 ? noLinks : Array.from(links)
+  }
+
+  get attributes(): Map<string, unknown> {
+    if (this.attributeMap === undefined) {
+      const map = new Map<string, unknown>()
+      const list = this.attributeList!
+      for (let i = 0; i < list.length; i += 2) map.set(list[i] as string, list[i + 1])
+      this.attributeMap = map
+      this.attributeList = undefined
+    }
+    return this.attributeMap
   }
 
   get startTime(): bigint {
@@ -187,12 +205,26 @@ export class RecordedSpanImpl implements RecordedSpan {
       endTime,
       exit: Exit.isSuccess(exit) ? Exit.void : exit
     }
+    // Kept at its size: the list grew by pushes, with room to spare.
+    if (this.attributeList !== undefined) this.attributeList = this.attributeList.slice()
     this.recorder.ended(this)
   }
 
   attribute(key: string, value: unknown): void {
     if (this.status._tag === "Ended") return
-    this.attributes.set(key, value)
+    if (this.attributeMap !== undefined) {
+      this.attributeMap.set(key, value)
+      return
+    }
+    // As Map.set: a key given again keeps its place and takes the new value.
+    const list = this.attributeList!
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] === key) {
+        list[i + 1] = value
+        return
+      }
+    }
+    list.push(key, value)
   }
 
   event(name: string, startTime: bigint, attributes?: Record<string, unknown>): void {
