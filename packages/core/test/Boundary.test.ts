@@ -67,6 +67,7 @@ describe("the Effect-free core", () => {
       "scenarios/redirects.ts",
       "scenarios/sse.ts",
       "text.ts",
+      "transport.ts",
       "values.ts",
       "websocket.ts"
     ])
