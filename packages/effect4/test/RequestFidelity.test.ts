@@ -438,6 +438,25 @@ describe("a Stream request body", () => {
     })
   )
 
+  it.effect("one the app never reads is sent as far as it is ready, as a socket client writes it", () =>
+    Effect.gen(function* () {
+      const Ignore = HttpRouter.add("POST", "/ignore", HttpServerResponse.text("ok"))
+      const layer = TestClient.layer(Ignore, { timeout: "2 seconds", report: "never" })
+      // A body failing after its first chunk, or giving a chunk that is no bytes: the request fails.
+      const failing = Stream.concat(Stream.make(encoder.encode("a")), Stream.fail("boom"))
+      const failed = yield* Effect.flip(TestClient.post("/ignore", { body: failing })).pipe(Effect.provide(layer))
+      expect(failed._tag).toBe("InvalidRequest")
+      expect(failed.message).toContain("the request body stream failed: boom")
+      const notBytes = Stream.make("not bytes") as unknown as Stream.Stream<Uint8Array>
+      const refused = yield* Effect.flip(TestClient.post("/ignore", { body: notBytes })).pipe(Effect.provide(layer))
+      expect(refused.message).toContain("a Stream body must emit Uint8Array chunks")
+      // One still being produced is left once the app has answered: the response comes.
+      const endless = Stream.concat(Stream.make(encoder.encode("a")), Stream.never)
+      const answered = yield* TestClient.post("/ignore", { body: endless }).pipe(Effect.provide(layer))
+      expect([answered.status, yield* answered.text]).toEqual([200, "ok"])
+    })
+  )
+
   it.effect("that fails midway fails the request with InvalidRequest, after the app had its first chunk", () =>
     Effect.gen(function* () {
       const seen = yield* Deferred.make<string>()

@@ -436,6 +436,13 @@ export interface OpenedBody {
   readonly source: BodySource
   /** What went wrong with the body, once it failed (the request then fails with InvalidRequest). */
   readonly problem: () => string | undefined
+  /**
+   * Sends what the body has ready after the app is done with the request, as a socket client
+   * keeps writing it: reads on while each chunk comes within a turn of the event loop, so a
+   * body that fails (or gives a chunk that is no bytes) is found, and one still being produced
+   * is left, as a client leaves it once it has the response.
+   */
+  readonly flush: Effect.Effect<void>
   /** Stops producing it: the hop is over. */
   readonly close: () => void
 }
@@ -445,25 +452,49 @@ export const openBody = (stream: Stream.Stream<Uint8Array, unknown>): Effect.Eff
   Effect.withFiber((fiber) => {
     const reader = Stream.toReadableStreamWith(stream, fiber.context as Context.Context<never>).getReader()
     let problem: string | undefined
+    let ended = false
     const fail = (reason: string): never => {
       problem ??= reason
       throw new Error(reason)
     }
+    const read = () =>
+      reader.read().then(
+        (result) => {
+          if (result.done) {
+            ended = true
+            return undefined
+          }
+          if (!(result.value instanceof Uint8Array)) {
+            reader.cancel().catch(() => {})
+            return fail("a Stream body must emit Uint8Array chunks")
+          }
+          return result.value
+        },
+        (cause: unknown) => fail(`the request body stream failed: ${String(cause)}`)
+      )
+    const flush = Effect.callback<void>((resume) => {
+      let stopped = false
+      let timer: ReturnType<typeof setImmediate> | undefined
+      const stop = () => {
+        if (stopped) return
+        stopped = true
+        if (timer !== undefined) clearImmediate(timer)
+        resume(Effect.void)
+      }
+      const next = (): void => {
+        if (stopped) return
+        if (ended || problem !== undefined) return stop()
+        if (timer !== undefined) clearImmediate(timer)
+        // A chunk not ready within a turn of the event loop: the body is still being produced.
+        timer = setImmediate(stop)
+        read().then(next, stop)
+      }
+      next()
+      return Effect.sync(stop)
+    })
     return Effect.succeed({
-      source: {
-        read: () =>
-          reader.read().then(
-            (result) => {
-              if (result.done) return undefined
-              if (!(result.value instanceof Uint8Array)) {
-                reader.cancel().catch(() => {})
-                return fail("a Stream body must emit Uint8Array chunks")
-              }
-              return result.value
-            },
-            (cause: unknown) => fail(`the request body stream failed: ${String(cause)}`)
-          )
-      },
+      source: { read },
+      flush,
       problem: () => problem,
       close: () => {
         reader.cancel().catch(() => {})
@@ -684,9 +715,11 @@ const sendHop = (
         ] as const)
       }
       // The headers as sent go with the response's request (the exchange log shows them).
-      return Effect.map(
-        state.server.dispatch(framed.outgoing, timeoutMillis),
-        (dispatched) => [dispatched, framed.outgoing.headers, opened?.problem()] as const
+      return Effect.flatMap(state.server.dispatch(framed.outgoing, timeoutMillis), (dispatched) =>
+        Effect.map(
+          opened === undefined || dispatched._tag !== "Response" ? Effect.void : opened.flush,
+          () => [dispatched, framed.outgoing.headers, opened?.problem()] as const
+        )
       )
     })
   if (hop.body._tag !== "Stream") return send(undefined)
