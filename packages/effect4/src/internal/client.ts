@@ -483,7 +483,10 @@ export const openBody = (stream: Stream.Stream<Uint8Array, unknown>): Effect.Eff
       }
       const next = (): void => {
         if (stopped) return
-        if (ended || problem !== undefined) return stop()
+        if (ended || problem !== undefined) {
+          stop()
+          return
+        }
         if (timer !== undefined) clearImmediate(timer)
         // A chunk not ready within a turn of the event loop: the body is still being produced.
         timer = setImmediate(stop)
