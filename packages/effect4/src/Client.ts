@@ -464,21 +464,24 @@ const makeService = (options: Options | undefined) =>
         .join("; ") || undefined
     // Handlers still running when the app stops serving are waited for up to drainTimeout.
     const closeBound = () => Duration.toMillis(background.settings.drainTimeout)
+    // The app's background work (its finalizer is added once the server exists, below); the
+    // server describes a timed-out handler with it.
+    const tracker = new tasks.Tracker(background.settings)
     // The socket transport listens before the app starts and stops listening last, after the
     // app's shutdown, as NodeHttpServer.layer's server outlives the app's layers: its
     // finalizer, registered first, runs last. With invalid options no socket is opened.
     const socket =
       transport.transport === "socket" && problem === undefined
         ? yield* Effect.uninterruptible(
-            Effect.tap(socketServer.make(transport.port, closeBound), (made) => Effect.addFinalizer(() => made.stop))
+            Effect.tap(socketServer.make(transport.port, closeBound, tracker.whereIs), (made) =>
+              Effect.addFinalizer(() => made.stop)
+            )
           )
         : undefined
     const listenFailure = socket?.server.listenFailure
-    const inProcess: server.InProcessServer = socket?.server ?? (yield* server.makeWith(closeBound))
+    const inProcess: server.InProcessServer = socket?.server ?? (yield* server.makeWith(closeBound, tracker.whereIs))
     // Serving the app drains its background work when it stops serving; registered first,
     // this runs last: once the app has shut down, whatever is left of its work is interrupted.
-    const tracker = new tasks.Tracker(background.settings)
-    inProcess.describeWith(tracker.whereIs)
     yield* Effect.addFinalizer(() => Effect.orDie(tracker.afterShutdown))
     const jar = new Jar()
     // The client option's cookies seed the jar, for the base URL's host on every path.

@@ -366,13 +366,27 @@ const streamBody = (
     )
   })
 
-/** Hands the app's exit (`outer: false`) or the middleware's (`outer: true`) to the request's sink. */
-const observeExit =
-  (outer: boolean) =>
-  (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> =>
-    Effect.flatMap(Effect.service(Sink), (sink) => Effect.sync(() => sink.observed(exit, outer))) as Effect.Effect<void>
-const observeApp = observeExit(false)
-const observeMiddleware = observeExit(true)
+/**
+ * `middleware` with `observe` told the app's exit (`outer: false`: once its response is
+ * written) and the middleware's own (`outer: true`: it may fail, or answer, without calling the
+ * app). With middleware, toHandled answers a failed response and the fiber succeeds: the
+ * failure is seen here, where production's middleware sees it. Both servers serve through it.
+ */
+export const observedMiddleware = <M extends (app: never) => unknown>(
+  middleware: M,
+  observe: (exit: Exit.Exit<unknown, unknown>, outer: boolean) => Effect.Effect<void>
+): M => {
+  type Any = Effect.Effect<unknown, unknown, unknown>
+  const wrapped = middleware as unknown as (app: Any) => Any
+  return ((app: Any) =>
+    Effect.onExit(wrapped(Effect.onExit(app, (exit) => observe(exit, false))), (exit) =>
+      observe(exit, true)
+    )) as unknown as M
+}
+
+/** Hands an exit seen inside the middleware to the request's sink. */
+const observeInSink = (exit: Exit.Exit<unknown, unknown>, outer: boolean): Effect.Effect<void> =>
+  Effect.flatMap(Effect.service(Sink), (sink) => Effect.sync(() => sink.observed(exit, outer))) as Effect.Effect<void>
 
 /**
  * Whether a handler's Cause holds a failure production did not turn into a response of the
@@ -434,7 +448,7 @@ export type Dispatched =
     }
   /**
    * `answered`: the status the app had answered with when the bound fired, its handler still
-   * running; `where`: where the handler was (see `InProcessServer.describeWith`).
+   * running; `where`: where the handler was (see `makeWith`'s `describeFiber`).
    */
   | { readonly _tag: "Timeout"; readonly answered?: number | undefined; readonly where?: string | undefined }
   /** `stopped`: the app was served, and has stopped (the client's scope closed). */
@@ -469,8 +483,6 @@ export interface InProcessServer {
    * once the app has stopped serving, those that were running when it stopped.
    */
   readonly inFlight: () => ReadonlyArray<string>
-  /** Sets how a handler fiber is described when its request times out (the tracker knows its sleeps). */
-  readonly describeWith: (describe: (fiber: Fiber.Fiber<unknown, unknown>) => string) => void
   /** Runs one request; the response comes whole once the handler ends. */
   readonly dispatch: (request: OutgoingRequest, timeoutMillis: number) => Effect.Effect<Dispatched>
   /** Runs one request; the response comes with its headers, a Stream body as it is written. */
@@ -492,7 +504,7 @@ export interface InProcessServer {
  * whether its outcome is known (the app's response written and the app ended, or the
  * middleware ended without it).
  */
-class Handling {
+export class Handling {
   failure: Cause.Cause<unknown> | undefined = undefined
   /** The status the app had sent when its body, read whole, failed midway. */
   cutOff: number | undefined = undefined
@@ -522,7 +534,12 @@ class Handling {
 const address = NetAddress.inetAddressFromIpString("127.0.0.1", 80)
 
 /** Builds the in-process server. */
-export const make: Effect.Effect<InProcessServer> = Effect.suspend(() => makeWith(() => 5_000))
+export const make: Effect.Effect<InProcessServer> = Effect.suspend(() =>
+  makeWith(
+    () => 5_000,
+    () => ""
+  )
+)
 
 /**
  * Builds the in-process server. When the app stops serving, its handlers still running are
@@ -530,7 +547,11 @@ export const make: Effect.Effect<InProcessServer> = Effect.suspend(() => makeWit
  * `closeBound()` milliseconds on the wall clock: a handler that ignores interruption fails the
  * close with `DrainTimeout` naming it, where production would wait for ever.
  */
-export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServer> =>
+export const makeWith = (
+  closeBound: () => number,
+  /** Where a handler whose request timed out was (its span, its sleep): the client's tracker knows. */
+  describeFiber: (fiber: Fiber.Fiber<unknown, unknown>) => string
+): Effect.Effect<InProcessServer> =>
   Effect.sync(() => {
     let serving:
       | {
@@ -542,11 +563,6 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
     let stopped = false
     /** The handler fibers still running, with the request each serves. */
     const handlers = new Map<Fiber.Fiber<void>, string>()
-    /** How a timed-out handler is described (the client's tracker sets it). */
-    let describeFiber = (fiber: Fiber.Fiber<unknown, unknown>): string => {
-      const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
-      return span !== undefined && span._tag === "Span" ? `in span "${span.name}"` : ""
-    }
     /** The requests in flight when the app stopped serving (its close then ends them). */
     let inFlightAtStop: ReadonlyArray<string> = []
 
@@ -595,19 +611,7 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
           // Added first, run last: the handlers still running are interrupted and waited for.
           yield* Scope.addFinalizer(serveScope, closeHandlers)
           const context = yield* Effect.context<never>()
-          // With middleware, toHandled answers a failed response and the fiber succeeds: the
-          // failure is seen inside the middleware, where production's middleware sees it. The
-          // app's exit comes once its response is written (what the middleware does after is
-          // not the client's to wait for); the middleware's own, for a middleware that fails
-          // or answers without calling the app.
-          const observed: typeof middleware =
-            middleware === undefined
-              ? undefined
-              : (app) =>
-                  Effect.onExit(
-                    middleware(Effect.onExit(app, observeApp) as typeof app),
-                    observeMiddleware
-                  ) as ReturnType<typeof middleware>
+          const observed = middleware === undefined ? undefined : observedMiddleware(middleware, observeInSink)
           const handled = HttpEffect.toHandled(httpEffect, handleResponse, observed) as Effect.Effect<
             void,
             never,
@@ -781,8 +785,5 @@ export const makeWith = (closeBound: () => number): Effect.Effect<InProcessServe
     }
 
     const inFlight = () => (stopped ? inFlightAtStop : Array.from(handlers.values()))
-    const describeWith = (describe: (fiber: Fiber.Fiber<unknown, unknown>) => string) => {
-      describeFiber = describe
-    }
-    return { service, inFlight, describeWith, dispatch, dispatchStreaming, startUpgrade }
+    return { service, inFlight, dispatch, dispatchStreaming, startUpgrade }
   })

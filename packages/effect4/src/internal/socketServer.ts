@@ -35,9 +35,11 @@ import {
   concat,
   type Dispatched,
   type DispatchedStreaming,
+  Handling,
   type InProcessServer,
   isUnhandled,
   type OutgoingRequest,
+  observedMiddleware,
   type StreamingResponse,
   type WireResponse,
   withoutResponseMarker
@@ -58,8 +60,8 @@ interface Handler {
   readonly fiber: Fiber.Fiber<unknown, unknown>
   /** The request's server span, or `""` when it is not traced. */
   readonly spanId: string
-  /** The failure seen inside the app's middleware (the fiber then succeeds). */
-  failure: Cause.Cause<unknown> | undefined
+  /** What is seen inside the app's middleware: its failure (the fiber then succeeds). */
+  readonly handling: Handling
   /** The server's end of the request's connection. */
   readonly socket: Net.Socket | undefined
   readonly described: string
@@ -113,7 +115,7 @@ const awaitBounded = (
 /** The handler's own Cause: its fiber's, or the one seen inside the middleware. */
 const failureOf = (handler: Handler): Cause.Cause<unknown> | undefined => {
   const exit = handler.fiber.pollUnsafe()
-  return exit !== undefined && Exit.isFailure(exit) ? exit.cause : handler.failure
+  return exit !== undefined && Exit.isFailure(exit) ? exit.cause : handler.handling.failure
 }
 
 /** Waits for the exchange's handler to end (none: at once) and hands over its failure. */
@@ -146,7 +148,9 @@ const bytesOf = (chunk: Buffer): Uint8Array => new Uint8Array(chunk.buffer, chun
  */
 export const make = (
   port: number,
-  closeBound: () => number
+  closeBound: () => number,
+  /** Where a handler whose request timed out was (as the in-process server's `makeWith` takes it). */
+  describeFiber: (fiber: Fiber.Fiber<unknown, unknown>) => string
 ): Effect.Effect<{ readonly server: SocketServer; readonly stop: Effect.Effect<void> }> =>
   Effect.gen(function* () {
     const listenScope = yield* Scope.make()
@@ -198,7 +202,7 @@ export const make = (
       const handler: Handler = {
         fiber,
         spanId: span !== undefined && span._tag === "Span" && span.kind === "server" ? span.spanId : "",
-        failure: undefined,
+        handling: new Handling(),
         socket: incoming?.socket,
         described: request === undefined ? `fiber #${fiber.id}` : `${request.method} ${request.url}`
       }
@@ -271,24 +275,10 @@ export const make = (
               : (inner) =>
                   Effect.withFiber((fiber) => {
                     const handler = register(fiber)
-                    let appEnded = false
-                    // The app's failure, seen inside the middleware; and the middleware's own,
-                    // when it fails or dies before calling the app (toHandled answers 500 and
-                    // the fiber succeeds), as in process.
-                    return Effect.onExit(
-                      middleware(
-                        Effect.onExit(inner, (exit) =>
-                          Effect.sync(() => {
-                            appEnded = true
-                            if (Exit.isFailure(exit)) handler.failure ??= exit.cause
-                          })
-                        ) as typeof inner
-                      ),
-                      (exit) =>
-                        Effect.sync(() => {
-                          if (!appEnded && Exit.isFailure(exit)) handler.failure ??= exit.cause
-                        })
-                    )
+                    // The app's failure seen inside the middleware, or the middleware's own, as in process.
+                    return observedMiddleware(middleware, (exit, outer) =>
+                      Effect.sync(() => handler.handling.observe(exit, outer))
+                    )(inner)
                   }) as ReturnType<NonNullable<typeof middleware>>
           yield* Scope.provide(inner)(
             observed === undefined ? nodeServer.serve(app as typeof httpEffect) : nodeServer.serve(app, observed)
@@ -582,14 +572,9 @@ export const make = (
         settle
       )
 
-    /** How a timed-out handler is described (the client's tracker sets it). */
-    let describeFiber = (_fiber: Fiber.Fiber<unknown, unknown>): string => ""
     const server: SocketServer = {
       service,
       inFlight: () => Array.from(live.values(), (handler) => handler.described),
-      describeWith: (describe) => {
-        describeFiber = describe
-      },
       dispatch,
       dispatchStreaming,
       // Never called: `runHandshake` sends a socket server's handshakes through `openWebSocket`.
