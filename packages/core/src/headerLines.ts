@@ -39,6 +39,9 @@ export const hasSurroundingWhitespace = (value: string): boolean => {
   return first === 32 || first === 9 || last === 32 || last === 9
 }
 
+/** A header value as Node's parser hands it over: without the spaces and tabs around it. */
+export const parsedValue = (value: string): string => (hasSurroundingWhitespace(value) ? trimOws(value) : value)
+
 /**
  * Folds header lines into the record a Node server hands the app.
  */
@@ -47,7 +50,7 @@ export const foldLines = (lines: ReadonlyArray<readonly [string, string]>): Reco
   for (const [rawName, rawValue] of lines) {
     const name = rawName.toLowerCase()
     // Node's parser drops the spaces and tabs around a value, whichever client sent it.
-    const value = hasSurroundingWhitespace(rawValue) ? trimOws(rawValue) : rawValue
+    const value = parsedValue(rawValue)
     const current = out[name]
     if (current === undefined) {
       out[name] = value

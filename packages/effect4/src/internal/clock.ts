@@ -6,6 +6,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 
 /** The longest delay a Node timer holds; past it `setTimeout` fires at once. */
 const maxDelay = 2 ** 31 - 1
@@ -35,3 +36,39 @@ export const wallClockSleep = (millis: number): Effect.Effect<void> =>
     const cancel = setWallTimer(millis, () => resume(Effect.void))
     return Effect.sync(cancel)
   })
+
+/**
+ * Calls `then` once every fiber has ended, or after `millis` on the wall clock with those
+ * still running.
+ *
+ * @internal
+ */
+export const awaitBounded = (
+  fibers: ReadonlyArray<Fiber.Fiber<unknown, unknown>>,
+  millis: number,
+  then: (running: ReadonlyArray<Fiber.Fiber<unknown, unknown>>) => void
+): void => {
+  let left = fibers.filter((fiber) => fiber.pollUnsafe() === undefined)
+  if (left.length === 0) {
+    then([])
+    return
+  }
+  let done = false
+  const unobserve: Array<() => void> = []
+  const finish = () => {
+    if (done) return
+    done = true
+    cancel()
+    for (const stop of unobserve) stop()
+    then(left.filter((fiber) => fiber.pollUnsafe() === undefined))
+  }
+  for (const fiber of left) {
+    unobserve.push(
+      fiber.addObserver(() => {
+        left = left.filter((other) => other.pollUnsafe() === undefined)
+        if (left.length === 0) finish()
+      })
+    )
+  }
+  const cancel = setWallTimer(millis, finish)
+}

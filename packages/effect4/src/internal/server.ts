@@ -8,7 +8,7 @@
  */
 import * as Http from "node:http"
 import { Readable } from "node:stream"
-import { hasSurroundingWhitespace, trimOws } from "@effect-http-testkit/core"
+import { parsedValue } from "@effect-http-testkit/core"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -30,7 +30,7 @@ import { NetAddress } from "effect/net"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
-import { setWallTimer } from "./clock.js"
+import { awaitBounded, setWallTimer } from "./clock.js"
 import * as ServerRequest from "./request.js"
 import { DrainTimeout } from "./tasks.js"
 
@@ -76,12 +76,12 @@ const headerLinesOf = (response: HttpServerResponse.HttpServerResponse): Array<r
     // A raw set-cookie header goes after the response's cookies, as platform-node writes it.
     if (name === "set-cookie" && !Cookies.isEmpty(response.cookies)) continue
     // As the client's parser hands it over: without the spaces and tabs around it.
-    lines.push([name, hasSurroundingWhitespace(value) ? trimOws(value) : value])
+    lines.push([name, parsedValue(value)])
   }
   if (!Cookies.isEmpty(response.cookies)) {
     for (const line of Cookies.toSetCookieHeaders(response.cookies)) lines.push(["set-cookie", line])
     const raw = response.headers["set-cookie"]
-    if (raw !== undefined) lines.push(["set-cookie", hasSurroundingWhitespace(raw) ? trimOws(raw) : raw])
+    if (raw !== undefined) lines.push(["set-cookie", parsedValue(raw)])
   }
   return lines
 }
@@ -567,40 +567,26 @@ export const makeWith = (
     let inFlightAtStop: ReadonlyArray<string> = []
 
     const closeHandlers = Effect.callback<void>((resume) => {
-      if (handlers.size === 0) return resume(Effect.void)
+      const running = new Map(handlers)
+      if (running.size === 0) return resume(Effect.void)
       const bound = closeBound()
-      let cancel = () => {}
-      const check = () => {
-        if (handlers.size > 0) return
-        cancel()
-        resume(Effect.void)
-      }
-      for (const fiber of Array.from(handlers.keys())) {
-        // A handler can have ended with its own observer (which removes it) still to run, when
-        // what the close waited for woke on an earlier observer of the same fiber: remove it here.
-        fiber.addObserver(() => {
-          handlers.delete(fiber)
-          check()
-        })
-        fiber.interruptUnsafe()
-      }
-      if (handlers.size > 0) {
-        cancel = setWallTimer(bound, () => {
-          resume(
-            Effect.die(
-              new DrainTimeout({
-                timeout: Duration.millis(bound),
-                running: Array.from(handlers.values(), (request) => `the handler of ${request}`),
-                during: "scope close",
-                notes: [
-                  "The kit interrupted them when the app stopped serving, but they ignore interruption: it stops " +
-                    "waiting for them here (production's server would wait for ever)."
-                ]
-              })
-            )
+      for (const fiber of running.keys()) fiber.interruptUnsafe()
+      awaitBounded(Array.from(running.keys()), bound, (stuck) => {
+        if (stuck.length === 0) return resume(Effect.void)
+        resume(
+          Effect.die(
+            new DrainTimeout({
+              timeout: Duration.millis(bound),
+              running: stuck.map((fiber) => `the handler of ${running.get(fiber as Fiber.Fiber<void>)}`),
+              during: "scope close",
+              notes: [
+                "The kit interrupted them when the app stopped serving, but they ignore interruption: it stops " +
+                  "waiting for them here (production's server would wait for ever)."
+              ]
+            })
           )
-        })
-      }
+        )
+      })
     })
 
     const service = HttpServer.make({

@@ -28,7 +28,7 @@ import { HttpServer, HttpServerError, HttpServerRequest } from "effect/http"
 import { NetAddress } from "effect/net"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import { setWallTimer } from "./clock.js"
+import { awaitBounded, setWallTimer } from "./clock.js"
 import { type Handshake, type HandshakeOutcome, type RemoteWebSockets, rejected } from "./connect.js"
 import { InvalidRequest, RequestTimeout, ServerError, SocketUnavailable } from "./errors.js"
 import {
@@ -79,37 +79,6 @@ export interface SocketServer extends InProcessServer, RemoteWebSockets {
   readonly address: string | undefined
   /** Why the server is not listening, if it could not listen. */
   readonly listenFailure: SocketUnavailable | undefined
-}
-
-/** Calls `then` once every fiber has ended, or after `millis` on the wall clock with those still running. */
-const awaitBounded = (
-  fibers: ReadonlyArray<Fiber.Fiber<unknown, unknown>>,
-  millis: number,
-  then: (running: ReadonlyArray<Fiber.Fiber<unknown, unknown>>) => void
-): void => {
-  let left = fibers.filter((fiber) => fiber.pollUnsafe() === undefined)
-  if (left.length === 0) {
-    then([])
-    return
-  }
-  let done = false
-  const unobserve: Array<() => void> = []
-  const finish = () => {
-    if (done) return
-    done = true
-    cancel()
-    for (const stop of unobserve) stop()
-    then(left.filter((fiber) => fiber.pollUnsafe() === undefined))
-  }
-  for (const fiber of left) {
-    unobserve.push(
-      fiber.addObserver(() => {
-        left = left.filter((other) => other.pollUnsafe() === undefined)
-        if (left.length === 0) finish()
-      })
-    )
-  }
-  const cancel = setWallTimer(millis, finish)
 }
 
 /** The handler's own Cause: its fiber's, or the one seen inside the middleware. */
