@@ -112,19 +112,27 @@ export const sse = <E, R>(self: Stream.Stream<Uint8Array, E, R>): Stream.Stream<
       const parser = new SseParser()
       let chunks: ReadonlyArray<Uint8Array> = []
       let index = 0
-      // Parses the byte chunks read so far up to the first one that completes events and emits
-      // those; reads on when none does. No array grows with the stream.
-      const pull: Pull.Pull<Chunk<SseEvent>, E> = Effect.suspend(() => {
-        const out: Array<SseEvent> = []
+      // Parses the byte chunks read so far up to the first one that completes events and
+      // returns those; none when no chunk left does. No array grows with the stream.
+      const parsed = (): Chunk<SseEvent> | undefined => {
+        let out: Array<SseEvent> | undefined
         while (index < chunks.length) {
+          out ??= []
           parser.push(chunks[index++]!, out)
-          if (out.length !== 0) return Effect.succeed(out as unknown as Chunk<SseEvent>)
+          if (out.length !== 0) return out as unknown as Chunk<SseEvent>
         }
-        return Effect.flatMap(upstream, (next) => {
-          chunks = next
-          index = 0
-          return pull
-        })
+        return undefined
+      }
+      // Reads on until a byte chunk completes events, and emits those.
+      const read: Pull.Pull<Chunk<SseEvent>, E> = Effect.flatMap(upstream, (next) => {
+        chunks = next
+        index = 0
+        const out = parsed()
+        return out === undefined ? read : Effect.succeed(out)
+      })
+      const pull: Pull.Pull<Chunk<SseEvent>, E> = Effect.suspend(() => {
+        const out = parsed()
+        return out === undefined ? read : Effect.succeed(out)
       })
       return pull
     })
