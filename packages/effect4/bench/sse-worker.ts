@@ -1,40 +1,52 @@
 /**
  * One SSE subject on one chunking, in a process of its own (see scripts/bench/sse.ts):
  *
- *   node --expose-gc ../../node_modules/vite-node/vite-node.mjs --config vitest.config.ts bench/sse-worker.ts <ours|parser> <chunking>
+ *   node --expose-gc ../../node_modules/vite-node/vite-node.mjs --config vitest.config.ts bench/sse-worker.ts <ours|streamParser|parser> <chunking>
  *
- * (on Node >= 22.12). `ours` is this edition's `TestStream.sse`; the loop and the parser
- * subject are shared (scripts/bench/sse-worker.ts).
+ * (on Node >= 22.12). `ours` is this edition's `TestStream.sse`, `streamParser`
+ * eventsource-parser as a stage of the same Stream; the loop and the array-fed parser are
+ * shared (scripts/bench/sse-worker.ts).
  */
 import { TestStream } from "@effect-http-testkit/effect4"
+import * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
+import type * as Pull from "effect/Pull"
 import * as Stream from "effect/Stream"
-import type { Chunking, Input } from "../../../scripts/bench/sse.js"
-import { check } from "../../../scripts/bench/sse.js"
-import { serveWorker } from "../../../scripts/bench/sse-worker.js"
+import type { EventSourceMessage } from "eventsource-parser"
+import type { Chunking } from "../../../scripts/bench/sse.js"
+import { collectingParser, serveWorker, tally } from "../../../scripts/bench/sse-worker.js"
 
 /** The byte chunks as a Stream: all in one Stream chunk, or one per Stream chunk (as a body arrives). */
 const source = (chunking: Chunking, chunks: ReadonlyArray<Uint8Array>): Stream.Stream<Uint8Array> =>
   chunking.delivery === "one Stream chunk" ? Stream.fromArray(chunks) : Stream.fromIterable(chunks, { chunkSize: 1 })
 
-/** TestStream.sse over the chunks, folded over its event chunks: count, data length, ticks. */
-const viaOurs = (chunking: Chunking, input: Input) => {
-  const stream = source(chunking, input.chunks)
-  const parse = Effect.suspend(() =>
-    Stream.runFold(
-      Stream.chunks(TestStream.sse(stream)),
-      () => ({ events: 0, dataLength: 0, ticks: 0 }),
-      (state, events) => {
-        state.events += events.length
-        for (const event of events) {
-          state.dataLength += event.data?.length ?? 0
-          if (event.event === "tick") state.ticks++
-        }
-        return state
-      }
-    )
+/** Folds a Stream of events over its chunks: count, data length, ticks. */
+const fold = <A extends { readonly data?: string | undefined; readonly event?: string | undefined }>(
+  events: Stream.Stream<A>
+) =>
+  Effect.runPromise(
+    Effect.suspend(() => Stream.runFold(Stream.chunks(events), () => ({ events: 0, dataLength: 0, ticks: 0 }), tally))
   )
-  return async () => check("TestStream.sse", input.expected, await Effect.runPromise(parse))
-}
 
-serveWorker(viaOurs)
+/**
+ * eventsource-parser as a stage of `self`, pulled as `TestStream.sse` is: each upstream chunk
+ * fed, its events emitted, read on while a chunk completes none. Every input ends on a
+ * complete event and character: nothing is left to flush at the end.
+ */
+const viaParser = (self: Stream.Stream<Uint8Array>) =>
+  Stream.transformPull(self, (upstream) =>
+    Effect.sync(() => {
+      const parser = collectingParser()
+      const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<EventSourceMessage>> = Effect.flatMap(upstream, (chunk) => {
+        for (const bytes of chunk) parser.feed(bytes)
+        const events = parser.take()
+        return Arr.isArrayNonEmpty(events) ? Effect.succeed(events) : pull
+      })
+      return pull
+    })
+  )
+
+serveWorker({
+  ours: (chunking, input) => () => fold(TestStream.sse(source(chunking, input.chunks))),
+  streamParser: (chunking, input) => () => fold(viaParser(source(chunking, input.chunks)))
+})

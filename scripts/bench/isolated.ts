@@ -1,0 +1,190 @@
+/**
+ * Subjects run each in a child process of its own (both editions). Subjects sharing a process
+ * change each other's cost: V8 learns allocation sites (pretenuring) and call-site shapes
+ * from one subject and applies them to the next, and one subject's retained heap makes the
+ * next one's garbage collections dearer. A scenario that compares subjects running the same
+ * Effect runtime (the GET round trip, SSE parsing) starts one worker per subject, keeps them
+ * all up for the whole comparison, and asks one at a time for a timed run, rotating the
+ * order every round (`compare` in ./harness.ts).
+ *
+ * The worker (an edition's bench file calling `serveWorker`) builds its subject from its
+ * arguments, says it is ready, then answers each "run" line on stdin with one timed run (a
+ * `Sample`, as JSON) on stdout, until "exit".
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import * as readline from "node:readline"
+import { measureOnce, type Sample } from "./harness.js"
+
+/**
+ * How to start an edition's worker: a command run with `--expose-gc`, its vite-node and
+ * config, and the worker file; the subject's own arguments follow.
+ */
+export interface WorkerCommand {
+  /** The executable (this process's Node, so the worker runs on the same Node). */
+  readonly command: string
+  /** The arguments before the subject's own. */
+  readonly args: ReadonlyArray<string>
+  readonly cwd: string
+}
+
+/** vite-node wherever npm installed it (the workspace hoists it to the repository root). */
+export const viteNode = path.join(
+  path.dirname(createRequire(import.meta.url).resolve("vite-node/package.json")),
+  "vite-node.mjs"
+)
+
+/**
+ * The worker command of an edition's bench: `file` (in its bench/) run with vite-node and the
+ * package's vitest config, whose aliases resolve the kit and its core to their sources.
+ */
+export const editionWorker = (benchDir: string, file: string): WorkerCommand => ({
+  command: process.execPath,
+  args: [
+    "--expose-gc",
+    viteNode,
+    "--config",
+    path.resolve(benchDir, "../vitest.config.ts"),
+    path.resolve(benchDir, file)
+  ],
+  cwd: path.resolve(benchDir, "..")
+})
+
+/** The line prefix a worker's messages carry on its stdout (anything else is passed on). */
+const messagePrefix = "@@bench-worker "
+
+type Message<I> = { readonly ready: I } | { readonly sample: Sample }
+
+/** A worker process running one subject, answering `run` with a Sample. */
+export interface Worker<I> {
+  /** What the worker said when it was ready (its input's size, its request count, ...). */
+  readonly info: I
+  readonly run: () => Promise<Sample>
+  readonly close: () => Promise<void>
+}
+
+/** Starts a worker with the subject's `args`; resolves once it is ready. */
+export const startWorker = <I>(worker: WorkerCommand, args: ReadonlyArray<string>): Promise<Worker<I>> =>
+  new Promise((resolveStart, rejectStart) => {
+    const label = `bench worker ${args.join(" ")}`
+    const child: ChildProcess = spawn(worker.command, [...worker.args, ...args], {
+      cwd: worker.cwd,
+      stdio: ["pipe", "pipe", "inherit"]
+    })
+    let pending: { resolve: (sample: Sample) => void; reject: (error: Error) => void } | undefined
+    let started = false
+    let exited = false
+    const exitedPromise = new Promise<void>((resolveExit) => {
+      child.on("exit", (code, signal) => {
+        exited = true
+        const error = new Error(`${label} exited (code ${code}, signal ${signal})`)
+        if (!started) rejectStart(error)
+        pending?.reject(error)
+        pending = undefined
+        resolveExit()
+      })
+    })
+    child.on("error", (error) => {
+      if (!started) rejectStart(error)
+      pending?.reject(error)
+      pending = undefined
+    })
+    // A worker gone before a write: its exit handler reports it.
+    child.stdin?.on("error", () => {})
+    const send = (line: string) => child.stdin?.write(`${line}\n`)
+    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (!line.startsWith(messagePrefix)) {
+        process.stderr.write(`[${label}] ${line}\n`)
+        return
+      }
+      const message = JSON.parse(line.slice(messagePrefix.length)) as Message<I>
+      if ("ready" in message) {
+        started = true
+        resolveStart({
+          info: message.ready,
+          run: () =>
+            new Promise<Sample>((resolve, reject) => {
+              if (exited) return reject(new Error(`${label} is gone`))
+              pending = { resolve, reject }
+              send("run")
+            }),
+          close: async () => {
+            if (!exited) {
+              send("exit")
+              const timer = setTimeout(() => child.kill(), 5_000)
+              await exitedPromise
+              clearTimeout(timer)
+            }
+          }
+        })
+      } else {
+        const done = pending
+        pending = undefined
+        done?.resolve(message.sample)
+      }
+    })
+  })
+
+/**
+ * Starts one worker per entry of `args`, one after another (a worker's start-up does not
+ * overlap another's); if one fails to start, the ones started are closed and it throws.
+ */
+export const startWorkers = async <I>(
+  worker: WorkerCommand,
+  args: ReadonlyArray<ReadonlyArray<string>>
+): Promise<ReadonlyArray<Worker<I>>> => {
+  const workers: Array<Worker<I>> = []
+  try {
+    for (const a of args) workers.push(await startWorker<I>(worker, a))
+    return workers
+  } catch (error) {
+    await closeWorkers(workers)
+    throw error
+  }
+}
+
+export const closeWorkers = (workers: ReadonlyArray<Worker<unknown>>): Promise<unknown> =>
+  Promise.all(workers.map((w) => w.close()))
+
+/** A subject as a worker builds it: `run` is one timed run. */
+export interface WorkerSubject<I> {
+  readonly info: I
+  readonly run: () => Promise<unknown>
+  readonly dispose?: () => Promise<void>
+}
+
+/**
+ * The worker's side: builds the subject named by the process arguments (after the worker
+ * file), says it is ready, answers each "run" with one timed run, and on "exit" disposes of
+ * the subject and exits.
+ */
+export const serveWorker = <I>(make: (args: ReadonlyArray<string>) => Promise<WorkerSubject<I>>): void => {
+  const say = (message: Message<I>) => {
+    process.stdout.write(`${messagePrefix}${JSON.stringify(message)}\n`)
+  }
+  const fail = (error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  }
+  make(process.argv.slice(2)).then((subject) => {
+    say({ ready: subject.info })
+    let queue = Promise.resolve()
+    const exit = async () => {
+      await subject.dispose?.()
+      process.exit(0)
+    }
+    readline.createInterface({ input: process.stdin }).on("line", (line) => {
+      queue = queue.then(async () => {
+        if (line === "run") say({ sample: await measureOnce(subject.run) })
+        else if (line === "exit") await exit()
+      })
+      queue.catch(fail)
+    })
+    // The parent went away: nothing more to answer.
+    process.stdin.on("end", () => {
+      queue = queue.then(exit)
+      queue.catch(fail)
+    })
+  }, fail)
+}
