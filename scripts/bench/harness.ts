@@ -55,10 +55,12 @@ export const median = (values: ReadonlyArray<number>) => {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-/** Samples RSS every few milliseconds while `run` is in flight; returns the peak growth. */
-const withRssSampling = async (run: () => Promise<void>): Promise<number> => {
-  const gc = (globalThis as { gc?: () => void }).gc
-  gc?.()
+/**
+ * Samples RSS every few milliseconds while `run` is in flight; returns the peak growth. With
+ * `collect` (the default), a full GC first, so the growth starts from the live heap.
+ */
+const withRssSampling = async (run: () => Promise<void>, collect = true): Promise<number> => {
+  if (collect) (globalThis as { gc?: () => void }).gc?.()
   const start = process.memoryUsage.rss()
   let peak = start
   const timer = setInterval(() => {
@@ -74,14 +76,19 @@ const withRssSampling = async (run: () => Promise<void>): Promise<number> => {
   return Math.max(peak, end) - start
 }
 
-/** Times one run of `run` in this process (after a GC), sampling RSS while it runs. */
-export const measureOnce = async (run: () => Promise<unknown>): Promise<Sample> => {
+/**
+ * Times one run of `run` in this process, sampling RSS while it runs. With `collect` (the
+ * default), after a full GC. A forced full GC shrinks V8's young generation, so the run that
+ * follows it promotes more and pays more for collection the more it allocates: a subject in a
+ * process of its own (./isolated.ts) is timed without it, in the steady state of its own heap.
+ */
+export const measureOnce = async (run: () => Promise<unknown>, collect = true): Promise<Sample> => {
   let seconds = 0
   const rssGrowth = await withRssSampling(async () => {
     const start = process.hrtime.bigint()
     await run()
     seconds = Number(process.hrtime.bigint() - start) / 1e9
-  })
+  }, collect)
   return { seconds, rssGrowth }
 }
 
@@ -224,11 +231,11 @@ export interface RateSubject {
  * The rows of a request scenario: each subject's requests per second, and for every subject
  * but ours (`subjects[0]`) the ratio of ours to it, paired per round, with its target.
  */
-export const rateRows = (
+export const rateRows = <S extends Pick<RateSubject, "name" | "n" | "target">>(
   scenario: string,
-  subjects: ReadonlyArray<RateSubject>,
+  subjects: ReadonlyArray<S>,
   measured: ReadonlyArray<Measurement>,
-  ratioLabel: (subject: RateSubject) => string = () => "",
+  ratioLabel: (subject: S) => string = () => "",
   /**
    * The index of the pipeline floor among `subjects`: each peer with a target then also
    * shows the floor's own ratio to it, the most any client running the real pipeline

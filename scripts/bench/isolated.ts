@@ -152,6 +152,8 @@ export interface WorkerSubject<I> {
   readonly info: I
   readonly run: () => Promise<unknown>
   readonly dispose?: () => Promise<void>
+  /** Whether each timed run starts with a full GC (`measureOnce`); by default it does. */
+  readonly collect?: boolean
 }
 
 /**
@@ -176,7 +178,7 @@ export const serveWorker = <I>(make: (args: ReadonlyArray<string>) => Promise<Wo
     }
     readline.createInterface({ input: process.stdin }).on("line", (line) => {
       queue = queue.then(async () => {
-        if (line === "run") say({ sample: await measureOnce(subject.run) })
+        if (line === "run") say({ sample: await measureOnce(subject.run, subject.collect ?? true) })
         else if (line === "exit") await exit()
       })
       queue.catch(fail)

@@ -1,6 +1,7 @@
 /**
  * Scenario 1: sequential small GET round trips returning JSON, through each way of testing
- * an Effect app, all against the same app (bench/app.ts) unless said:
+ * an Effect app, all against the same app (bench/app.ts) unless said, each subject in a
+ * process of its own (scripts/bench/roundtrip.ts; the worker is bench/roundtrip-worker.ts):
  *
  * - ours, on one long-lived client;
  * - the pipeline floor: what platform-node's server pays per request minus the socket (a
@@ -14,11 +15,9 @@
  * - supertest and light-my-request against the app's Node handler (`makeHandler`);
  * - Fastify's `inject` and Hono's `app.request`, each on its own framework's app with the
  *   same JSON route (they cannot run an Effect app): reference lines, no target.
- *
- * Each subject does its own number of requests per run (the slow ones fewer, so every run
- * takes a fraction of a second); the figures compared are requests per second.
  */
 import * as http from "node:http"
+import { fileURLToPath } from "node:url"
 import { HttpApp, HttpClient, HttpServer, HttpServerRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, ManagedRuntime } from "effect"
@@ -27,20 +26,11 @@ import { Hono } from "hono"
 import { inject } from "light-my-request"
 import request from "supertest"
 import { Client } from "undici"
-import { compare, formatRss, type Row } from "../../../scripts/bench/harness.js"
+import type { Row } from "../../../scripts/bench/harness.js"
+import { editionWorker } from "../../../scripts/bench/isolated.js"
+import * as roundtrip from "../../../scripts/bench/roundtrip.js"
 import * as TestClient from "../src/Client.js"
-import {
-  app,
-  checkPayload,
-  floor,
-  freshRequest,
-  makePipeline,
-  payload,
-  type RateSubject,
-  rateRows,
-  sinkJson,
-  times
-} from "./app.js"
+import { app, checkPayload, floor, freshRequest, makePipeline, payload, sinkJson, times } from "./app.js"
 
 /** Requests per run for each subject. */
 export const counts = {
@@ -56,196 +46,192 @@ export const counts = {
   hono: 4_000
 }
 
-export type Subject = RateSubject
+/** The app served by platform-node's own request handler (`makeHandler`), not listening. */
+const nodeHandler = () => Effect.runPromise(NodeHttpServer.makeHandler(app))
 
-/** Ours: `TestClient.get("/json")` and `r.json`, on one client kept for the whole scenario. */
-export const oursSubject = (n: number = counts.ours) => {
-  const runtime = ManagedRuntime.make(TestClient.layer(app))
-  const once = Effect.flatMap(TestClient.get("/json"), (r) =>
-    Effect.map(r.json, (body) => {
-      if (r.status !== 200) throw new Error(`TestClient: status ${r.status}`)
-      checkPayload(body, "TestClient")
-    })
-  )
-  const loop = times(n, once)
-  return {
-    subject: { name: "TestClient.get + json (one client)", n, run: () => runtime.runPromise(loop) } as Subject,
-    dispose: () => runtime.dispose()
-  }
-}
-
-/** The pipeline floor for GET /json: a fresh request and a fiber per request. */
-export const pipelineSubject = async (n: number = counts.pipeline) => {
-  const pipeline = await makePipeline()
-  const once = Effect.map(
-    Effect.suspend(() => pipeline.handle(freshRequest("/json"))),
-    (sink) => {
-      if (sink.status !== 200) throw new Error(`pipeline floor: status ${sink.status}`)
-      checkPayload(sinkJson(sink), "pipeline floor")
-    }
-  )
-  const loop = times(n, once)
-  return {
-    subject: {
-      name: "pipeline floor: fresh request + fiber per request, toHandled (tracer, scope)",
-      n,
-      run: () => Effect.runPromise(loop)
-    } as Subject,
-    dispose: pipeline.dispose
-  }
-}
-
-/** The bare floor: `HttpApp.toHandled` run inline with one prebuilt request, reused. */
-export const floorSubject = (n: number = counts.floor): Subject => {
-  const prebuilt = HttpServerRequest.fromWeb(new Request("http://bench/json"))
-  const { once, sink } = floor(prebuilt)
-  const loop = times(
-    n,
-    Effect.zipRight(
-      once,
-      Effect.sync(() => {
-        if (sink.status !== 200) throw new Error(`floor: status ${sink.status}`)
-        checkPayload(sinkJson(sink), "bare floor")
+/** Each subject, as its worker makes it. */
+export const makers: roundtrip.Makers = {
+  /** Ours: `TestClient.get("/json")` and `r.json`, on one client kept for the whole scenario. */
+  ours: async () => {
+    const runtime = ManagedRuntime.make(TestClient.layer(app))
+    const once = Effect.flatMap(TestClient.get("/json"), (r) =>
+      Effect.map(r.json, (body) => {
+        if (r.status !== 200) throw new Error(`TestClient: status ${r.status}`)
+        checkPayload(body, "TestClient")
       })
     )
-  )
-  return {
-    name: "bare floor: toHandled inline, one reused request (reference)",
-    n,
-    run: () => Effect.runPromise(loop)
-  }
-}
-
-export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
-  const ours = oursSubject()
-  const pipeline = await pipelineSubject()
-
-  const webHandler = HttpApp.toWebHandler(app)
-  const viaWebHandler = async () => {
-    for (let i = 0; i < counts.webHandler; i++) {
-      const res = await webHandler(new Request("http://bench/json"))
-      checkPayload(await res.json(), "toWebHandler")
+    const loop = times(counts.ours, once)
+    return {
+      name: "TestClient.get + json (one client)",
+      n: counts.ours,
+      run: () => runtime.runPromise(loop),
+      dispose: () => runtime.dispose()
     }
-  }
-
-  // The app on a real server on 127.0.0.1, and undici's Client keeping one connection alive.
-  const served = ManagedRuntime.make(
-    HttpServer.serve(app).pipe(
-      Layer.provideMerge(
-        NodeHttpServer.layer(
-          () => {
-            const server = http.createServer()
-            server.keepAliveTimeout = 60_000
-            return server
-          },
-          { port: 0, host: "127.0.0.1" }
+  },
+  /** The pipeline floor for GET /json: a fresh request and a fiber per request. */
+  pipeline: async () => {
+    const pipeline = await makePipeline()
+    const once = Effect.map(
+      Effect.suspend(() => pipeline.handle(freshRequest("/json"))),
+      (sink) => {
+        if (sink.status !== 200) throw new Error(`pipeline floor: status ${sink.status}`)
+        checkPayload(sinkJson(sink), "pipeline floor")
+      }
+    )
+    const loop = times(counts.pipeline, once)
+    return {
+      name: "pipeline floor: fresh request + fiber per request, toHandled (tracer, scope)",
+      n: counts.pipeline,
+      run: () => Effect.runPromise(loop),
+      dispose: pipeline.dispose
+    }
+  },
+  /** The bare floor: `HttpApp.toHandled` run inline with one prebuilt request, reused. */
+  floor: async () => {
+    const prebuilt = HttpServerRequest.fromWeb(new Request("http://bench/json"))
+    const { once, sink } = floor(prebuilt)
+    const loop = times(
+      counts.floor,
+      Effect.zipRight(
+        once,
+        Effect.sync(() => {
+          if (sink.status !== 200) throw new Error(`floor: status ${sink.status}`)
+          checkPayload(sinkJson(sink), "bare floor")
+        })
+      )
+    )
+    return {
+      name: "bare floor: toHandled inline, one reused request (reference)",
+      n: counts.floor,
+      run: () => Effect.runPromise(loop)
+    }
+  },
+  webHandler: async () => {
+    const webHandler = HttpApp.toWebHandler(app)
+    return {
+      name: "HttpApp.toWebHandler + res.json() (reference)",
+      n: counts.webHandler,
+      run: async () => {
+        for (let i = 0; i < counts.webHandler; i++) {
+          const res = await webHandler(new Request("http://bench/json"))
+          checkPayload(await res.json(), "toWebHandler")
+        }
+      }
+    }
+  },
+  /** The app on a real server on 127.0.0.1, and undici's Client keeping one connection alive. */
+  undici: async () => {
+    const served = ManagedRuntime.make(
+      HttpServer.serve(app).pipe(
+        Layer.provideMerge(
+          NodeHttpServer.layer(
+            () => {
+              const server = http.createServer()
+              server.keepAliveTimeout = 60_000
+              return server
+            },
+            { port: 0, host: "127.0.0.1" }
+          )
         )
       )
     )
-  )
-  const address = (await served.runPromise(HttpServer.HttpServer)).address
-  if (address._tag !== "TcpAddress") throw new Error("roundtrip: expected a TCP address")
-  const undici = new Client(`http://127.0.0.1:${address.port}`, { keepAliveTimeout: 60_000 })
-  const viaUndici = async () => {
-    for (let i = 0; i < counts.undici; i++) {
-      const res = await undici.request({ method: "GET", path: "/json" })
-      if (res.statusCode !== 200) throw new Error(`undici: status ${res.statusCode}`)
-      checkPayload(await res.body.json(), "undici")
-    }
-  }
-
-  // NodeHttpServer.layerTest: a real server on a random port and an HttpClient for it,
-  // with the agent layerTest builds (keepAlive: false, so one connection per request).
-  const socketRuntime = ManagedRuntime.make(HttpServer.serve(app).pipe(Layer.provideMerge(NodeHttpServer.layerTest)))
-  const socketLoop = times(
-    counts.layerTest,
-    Effect.flatMap(HttpClient.get("/json"), (r) => Effect.map(r.json, (body) => checkPayload(body, "layerTest")))
-  )
-
-  const nodeHandler = await Effect.runPromise(NodeHttpServer.makeHandler(app))
-  // Not listening: supertest listens on a random port for each request and closes after,
-  // as `request(app)` does in a typical test.
-  const server = http.createServer(nodeHandler)
-  const viaSupertest = async () => {
-    for (let i = 0; i < counts.supertest; i++) {
-      const res = await request(server).get("/json")
-      checkPayload(res.body, "supertest")
-    }
-  }
-
-  const viaLightMyRequest = async () => {
-    for (let i = 0; i < counts.lightMyRequest; i++) {
-      const res = await inject(nodeHandler, { method: "GET", url: "/json" })
-      checkPayload(res.json(), "light-my-request")
-    }
-  }
-
-  const fastify = Fastify({ logger: false })
-  fastify.get("/json", async () => payload)
-  await fastify.ready()
-  const viaFastify = async () => {
-    for (let i = 0; i < counts.fastify; i++) {
-      const res = await fastify.inject({ method: "GET", url: "/json" })
-      checkPayload(res.json(), "fastify inject")
-    }
-  }
-
-  const hono = new Hono()
-  hono.get("/json", (c) => c.json(payload))
-  const viaHono = async () => {
-    for (let i = 0; i < counts.hono; i++) {
-      const res = await hono.request("/json")
-      checkPayload(await res.json(), "hono app.request")
-    }
-  }
-
-  const subjects: ReadonlyArray<Subject> = [
-    ours.subject,
-    { ...pipeline.subject, target: 0.8 },
-    floorSubject(),
-    { name: "HttpApp.toWebHandler + res.json() (reference)", n: counts.webHandler, run: viaWebHandler },
-    {
+    const address = (await served.runPromise(HttpServer.HttpServer)).address
+    if (address._tag !== "TcpAddress") throw new Error("roundtrip: expected a TCP address")
+    const undici = new Client(`http://127.0.0.1:${address.port}`, { keepAliveTimeout: 60_000 })
+    return {
       name: "undici Client, keep-alive, NodeHttpServer on 127.0.0.1",
       n: counts.undici,
-      run: viaUndici,
-      target: 4
-    },
-    {
+      run: async () => {
+        for (let i = 0; i < counts.undici; i++) {
+          const res = await undici.request({ method: "GET", path: "/json" })
+          if (res.statusCode !== 200) throw new Error(`undici: status ${res.statusCode}`)
+          checkPayload(await res.body.json(), "undici")
+        }
+      },
+      dispose: async () => {
+        await undici.close()
+        await served.dispose()
+      }
+    }
+  },
+  /**
+   * NodeHttpServer.layerTest: a real server on a random port and an HttpClient for it, with
+   * the agent layerTest builds (keepAlive: false, so one connection per request).
+   */
+  layerTest: async () => {
+    const socketRuntime = ManagedRuntime.make(HttpServer.serve(app).pipe(Layer.provideMerge(NodeHttpServer.layerTest)))
+    const loop = times(
+      counts.layerTest,
+      Effect.flatMap(HttpClient.get("/json"), (r) => Effect.map(r.json, (body) => checkPayload(body, "layerTest")))
+    )
+    return {
       name: "NodeHttpServer.layerTest + HttpClient",
       n: counts.layerTest,
-      run: () => socketRuntime.runPromise(socketLoop),
-      target: 20
-    },
-    { name: "supertest(http.createServer(makeHandler))", n: counts.supertest, run: viaSupertest, target: 15 },
-    { name: "light-my-request inject(makeHandler)", n: counts.lightMyRequest, run: viaLightMyRequest, target: 2.5 },
-    {
+      run: () => socketRuntime.runPromise(loop),
+      dispose: () => socketRuntime.dispose()
+    }
+  },
+  /**
+   * Not listening: supertest listens on a random port for each request and closes after, as
+   * `request(app)` does in a typical test.
+   */
+  supertest: async () => {
+    const server = http.createServer(await nodeHandler())
+    return {
+      name: "supertest(http.createServer(makeHandler))",
+      n: counts.supertest,
+      run: async () => {
+        for (let i = 0; i < counts.supertest; i++) {
+          const res = await request(server).get("/json")
+          checkPayload(res.body, "supertest")
+        }
+      }
+    }
+  },
+  lightMyRequest: async () => {
+    const handler = await nodeHandler()
+    return {
+      name: "light-my-request inject(makeHandler)",
+      n: counts.lightMyRequest,
+      run: async () => {
+        for (let i = 0; i < counts.lightMyRequest; i++) {
+          const res = await inject(handler, { method: "GET", url: "/json" })
+          checkPayload(res.json(), "light-my-request")
+        }
+      }
+    }
+  },
+  fastify: async () => {
+    const fastify = Fastify({ logger: false })
+    fastify.get("/json", async () => payload)
+    await fastify.ready()
+    return {
       name: "Fastify inject, on Fastify's own app (reference: cannot run the Effect app)",
       n: counts.fastify,
-      run: viaFastify
-    },
-    { name: "Hono app.request, on Hono's own app (reference: cannot run the Effect app)", n: counts.hono, run: viaHono }
-  ]
-  try {
-    const measured = await compare(subjects, runs)
-    const rows = rateRows(
-      "GET round trip",
-      subjects,
-      measured,
-      (s) => (s === subjects[1] ? "pipeline floor" : s === subjects[2] ? "bare floor" : ""),
-      1
-    )
-    rows.push({
-      scenario: "memory",
-      subject: `${measured[0].name}: peak RSS growth over a run of ${subjects[0].n.toLocaleString("en-US")}`,
-      value: formatRss(measured[0])
-    })
-    return rows
-  } finally {
-    await undici.close()
-    await fastify.close()
-    await ours.dispose()
-    await pipeline.dispose()
-    await socketRuntime.dispose()
-    await served.dispose()
+      run: async () => {
+        for (let i = 0; i < counts.fastify; i++) {
+          const res = await fastify.inject({ method: "GET", url: "/json" })
+          checkPayload(res.json(), "fastify inject")
+        }
+      },
+      dispose: () => fastify.close()
+    }
+  },
+  hono: async () => {
+    const hono = new Hono()
+    hono.get("/json", (c) => c.json(payload))
+    return {
+      name: "Hono app.request, on Hono's own app (reference: cannot run the Effect app)",
+      n: counts.hono,
+      run: async () => {
+        for (let i = 0; i < counts.hono; i++) {
+          const res = await hono.request("/json")
+          checkPayload(await res.json(), "hono app.request")
+        }
+      }
+    }
   }
 }
+
+export const run = (runs: number): Promise<ReadonlyArray<Row>> =>
+  roundtrip.run(editionWorker(fileURLToPath(new URL(".", import.meta.url)), "roundtrip-worker.ts"), runs)

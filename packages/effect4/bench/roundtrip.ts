@@ -1,7 +1,8 @@
 /**
  * Scenario 1: sequential small GET round trips returning JSON, through each way of testing
  * an Effect 4 app, all against the same app (bench/app.ts) unless said, served by
- * `HttpRouter.serve` without its request logger wherever it is served:
+ * `HttpRouter.serve` without its request logger wherever it is served, each subject in a
+ * process of its own (scripts/bench/roundtrip.ts; the worker is bench/roundtrip-worker.ts):
  *
  * - ours, on one long-lived client;
  * - the pipeline floor: what platform-node 4.1's server pays per request minus the socket (a
@@ -21,6 +22,7 @@
  * takes a fraction of a second); the figures compared are requests per second.
  */
 import * as http from "node:http"
+import { fileURLToPath } from "node:url"
 import { NodeHttpServer } from "@effect/platform-node"
 import { TestClient } from "@effect-http-testkit/effect4"
 import * as Effect from "effect/Effect"
@@ -32,7 +34,9 @@ import { Hono } from "hono"
 import { inject } from "light-my-request"
 import request from "supertest"
 import { Client } from "undici"
-import { compare, formatRss, type Row } from "../../../scripts/bench/harness.js"
+import type { Row } from "../../../scripts/bench/harness.js"
+import { editionWorker } from "../../../scripts/bench/isolated.js"
+import * as roundtrip from "../../../scripts/bench/roundtrip.js"
 import {
   app,
   checkPayload,
@@ -41,8 +45,6 @@ import {
   makePipeline,
   type Pipeline,
   payload,
-  type RateSubject,
-  rateRows,
   serveOptions,
   sinkJson,
   times
@@ -65,204 +67,212 @@ export const counts = {
   hono: 4_000
 }
 
-export type Subject = RateSubject
-
-/** Ours: `TestClient.get("/json")` and `r.json`, on one client kept for the whole scenario. */
-export const oursSubject = (n: number = counts.ours) => {
-  const runtime = ManagedRuntime.make(TestClient.layer(app))
-  const once = Effect.flatMap(TestClient.get("/json"), (r) =>
-    Effect.map(r.json, (body) => {
-      if (r.status !== 200) throw new Error(`TestClient: status ${r.status}`)
-      checkPayload(body, "TestClient")
-    })
-  )
-  const loop = times(n, once)
-  return {
-    subject: { name: "TestClient.get + json (one client)", n, run: () => runtime.runPromise(loop) } as Subject,
-    dispose: () => runtime.dispose()
-  }
-}
-
-/** The pipeline floor for GET /json: a fresh request and a fiber per request. */
-export const pipelineSubject = (pipeline: Pipeline, n: number = counts.pipeline): Subject => {
-  const once = Effect.map(
-    Effect.suspend(() => pipeline.handle(freshRequest("/json"))),
-    (sink) => {
-      if (sink.status !== 200) throw new Error(`pipeline floor: status ${sink.status}`)
-      checkPayload(sinkJson(sink), "pipeline floor")
-    }
-  )
-  const loop = times(n, once)
-  return {
-    name: "pipeline floor: fresh request + fiber per request, toHandled (tracer, scope)",
-    n,
-    run: () => Effect.runPromise(loop)
-  }
-}
-
-/** The bare floor: `HttpEffect.toHandled` run inline with one prebuilt request, reused. */
-export const floorSubject = (pipeline: Pipeline, n: number = counts.floor): Subject => {
-  const prebuilt = HttpServerRequest.fromWeb(new Request("http://bench/json"))
-  const { once, sink } = floor(pipeline.served, prebuilt)
-  const loop = times(
-    n,
-    Effect.andThen(
-      once,
-      Effect.sync(() => {
-        if (sink.status !== 200) throw new Error(`floor: status ${sink.status}`)
-        checkPayload(JSON.parse(new TextDecoder().decode(sink.bytes)), "bare floor")
-      })
-    )
-  )
-  return {
-    name: "bare floor: toHandled inline, one reused request (reference)",
-    n,
-    run: () => Effect.runPromise(loop)
-  }
-}
-
-export const run = async (runs: number): Promise<ReadonlyArray<Row>> => {
-  const ours = oursSubject()
-  const pipeline = await makePipeline()
-
-  // The served app and its context, as HttpRouter.toWebHandler hands them to toWebHandlerWith.
-  const webHandler = HttpEffect.toWebHandlerWith(pipeline.served.context)(
-    pipeline.served.httpEffect,
-    pipeline.served.middleware
-  )
-  const viaWebHandler = async () => {
-    for (let i = 0; i < counts.webHandler; i++) {
-      const res = await webHandler(new Request("http://bench/json"))
-      checkPayload(await res.json(), "toWebHandler")
-    }
-  }
-
-  // The app on a real server on 127.0.0.1, and undici's Client keeping one connection alive.
-  const served = ManagedRuntime.make(
-    HttpRouter.serve(app, serveOptions).pipe(
-      Layer.provideMerge(
-        NodeHttpServer.layer(
-          () => {
-            const server = http.createServer()
-            server.keepAliveTimeout = 60_000
-            return server
-          },
-          { port: 0, host: "127.0.0.1" }
-        )
-      )
-    )
-  )
-  const address = (await served.runPromise(Effect.service(HttpServer.HttpServer))).address
-  if (address._tag !== "InetAddressV4") throw new Error(`roundtrip: expected an IPv4 address, got ${address._tag}`)
-  const undici = new Client(`http://127.0.0.1:${address.port}`, { keepAliveTimeout: 60_000 })
-  const viaUndici = async () => {
-    for (let i = 0; i < counts.undici; i++) {
-      const res = await undici.request({ method: "GET", path: "/json" })
-      if (res.statusCode !== 200) throw new Error(`undici: status ${res.statusCode}`)
-      checkPayload(await res.body.json(), "undici")
-    }
-  }
-
-  // NodeHttpServer.layerTest: a real server on a random port and an HttpClient for it (fetch
-  // with `keepalive: false`, as layerTest builds it).
-  const socketRuntime = ManagedRuntime.make(
-    HttpRouter.serve(app, serveOptions).pipe(Layer.provideMerge(NodeHttpServer.layerTest))
-  )
-  const socketLoop = times(
-    counts.layerTest,
-    Effect.flatMap(HttpClient.get("/json"), (r) => Effect.map(r.json, (body) => checkPayload(body, "layerTest")))
-  )
-
-  // platform-node's own request handler for the served app, in the serve fiber's context.
-  const nodeHandler = await Effect.runPromiseWith(pipeline.served.context)(
+/** platform-node's own request handler for the served app, in the serve fiber's context. */
+const nodeHandler = (pipeline: Pipeline) =>
+  Effect.runPromiseWith(pipeline.served.context)(
     NodeHttpServer.makeHandler(pipeline.served.httpEffect, {
       scope: pipeline.served.scope,
       middleware: pipeline.served.middleware
     }) as Effect.Effect<(request: http.IncomingMessage, response: http.ServerResponse) => void>
   )
-  // Not listening: supertest listens on a random port for each request and closes after,
-  // as `request(app)` does in a typical test.
-  const server = http.createServer(nodeHandler)
-  const viaSupertest = async () => {
-    for (let i = 0; i < counts.supertest; i++) {
-      const res = await request(server).get("/json")
-      checkPayload(res.body, "supertest")
-    }
-  }
 
-  const viaLightMyRequest = async () => {
-    for (let i = 0; i < counts.lightMyRequest; i++) {
-      const res = await inject(nodeHandler, { method: "GET", url: "/json" })
-      checkPayload(res.json(), "light-my-request")
+/** Each subject, as its worker makes it. */
+export const makers: roundtrip.Makers = {
+  /** Ours: `TestClient.get("/json")` and `r.json`, on one client kept for the whole scenario. */
+  ours: async () => {
+    const runtime = ManagedRuntime.make(TestClient.layer(app))
+    const once = Effect.flatMap(TestClient.get("/json"), (r) =>
+      Effect.map(r.json, (body) => {
+        if (r.status !== 200) throw new Error(`TestClient: status ${r.status}`)
+        checkPayload(body, "TestClient")
+      })
+    )
+    const loop = times(counts.ours, once)
+    return {
+      name: "TestClient.get + json (one client)",
+      n: counts.ours,
+      run: () => runtime.runPromise(loop),
+      dispose: () => runtime.dispose()
     }
-  }
-
-  const fastify = Fastify({ logger: false })
-  fastify.get("/json", async () => payload)
-  await fastify.ready()
-  const viaFastify = async () => {
-    for (let i = 0; i < counts.fastify; i++) {
-      const res = await fastify.inject({ method: "GET", url: "/json" })
-      checkPayload(res.json(), "fastify inject")
+  },
+  /** The pipeline floor for GET /json: a fresh request and a fiber per request. */
+  pipeline: async () => {
+    const pipeline = await makePipeline()
+    const once = Effect.map(
+      Effect.suspend(() => pipeline.handle(freshRequest("/json"))),
+      (sink) => {
+        if (sink.status !== 200) throw new Error(`pipeline floor: status ${sink.status}`)
+        checkPayload(sinkJson(sink), "pipeline floor")
+      }
+    )
+    const loop = times(counts.pipeline, once)
+    return {
+      name: "pipeline floor: fresh request + fiber per request, toHandled (tracer, scope)",
+      n: counts.pipeline,
+      run: () => Effect.runPromise(loop),
+      dispose: pipeline.dispose
     }
-  }
-
-  const hono = new Hono()
-  hono.get("/json", (c) => c.json(payload))
-  const viaHono = async () => {
-    for (let i = 0; i < counts.hono; i++) {
-      const res = await hono.request("/json")
-      checkPayload(await res.json(), "hono app.request")
+  },
+  /** The bare floor: `HttpEffect.toHandled` run inline with one prebuilt request, reused. */
+  floor: async () => {
+    const pipeline = await makePipeline()
+    const prebuilt = HttpServerRequest.fromWeb(new Request("http://bench/json"))
+    const { once, sink } = floor(pipeline.served, prebuilt)
+    const loop = times(
+      counts.floor,
+      Effect.andThen(
+        once,
+        Effect.sync(() => {
+          if (sink.status !== 200) throw new Error(`floor: status ${sink.status}`)
+          checkPayload(JSON.parse(new TextDecoder().decode(sink.bytes)), "bare floor")
+        })
+      )
+    )
+    return {
+      name: "bare floor: toHandled inline, one reused request (reference)",
+      n: counts.floor,
+      run: () => Effect.runPromise(loop),
+      dispose: pipeline.dispose
     }
-  }
-
-  const subjects: ReadonlyArray<Subject> = [
-    ours.subject,
-    { ...pipelineSubject(pipeline), target: 0.8 },
-    floorSubject(pipeline),
-    { name: "HttpEffect.toWebHandler + res.json() (reference)", n: counts.webHandler, run: viaWebHandler },
-    {
+  },
+  /** The served app and its context, as HttpRouter.toWebHandler hands them to toWebHandlerWith. */
+  webHandler: async () => {
+    const pipeline = await makePipeline()
+    const webHandler = HttpEffect.toWebHandlerWith(pipeline.served.context)(
+      pipeline.served.httpEffect,
+      pipeline.served.middleware
+    )
+    return {
+      name: "HttpEffect.toWebHandler + res.json() (reference)",
+      n: counts.webHandler,
+      run: async () => {
+        for (let i = 0; i < counts.webHandler; i++) {
+          const res = await webHandler(new Request("http://bench/json"))
+          checkPayload(await res.json(), "toWebHandler")
+        }
+      },
+      dispose: pipeline.dispose
+    }
+  },
+  /** The app on a real server on 127.0.0.1, and undici's Client keeping one connection alive. */
+  undici: async () => {
+    const served = ManagedRuntime.make(
+      HttpRouter.serve(app, serveOptions).pipe(
+        Layer.provideMerge(
+          NodeHttpServer.layer(
+            () => {
+              const server = http.createServer()
+              server.keepAliveTimeout = 60_000
+              return server
+            },
+            { port: 0, host: "127.0.0.1" }
+          )
+        )
+      )
+    )
+    const address = (await served.runPromise(Effect.service(HttpServer.HttpServer))).address
+    if (address._tag !== "InetAddressV4") throw new Error(`roundtrip: expected an IPv4 address, got ${address._tag}`)
+    const undici = new Client(`http://127.0.0.1:${address.port}`, { keepAliveTimeout: 60_000 })
+    return {
       name: "undici Client, keep-alive, NodeHttpServer on 127.0.0.1",
       n: counts.undici,
-      run: viaUndici,
-      target: 4
-    },
-    {
+      run: async () => {
+        for (let i = 0; i < counts.undici; i++) {
+          const res = await undici.request({ method: "GET", path: "/json" })
+          if (res.statusCode !== 200) throw new Error(`undici: status ${res.statusCode}`)
+          checkPayload(await res.body.json(), "undici")
+        }
+      },
+      dispose: async () => {
+        await undici.close()
+        await served.dispose()
+      }
+    }
+  },
+  /**
+   * NodeHttpServer.layerTest: a real server on a random port and an HttpClient for it (fetch
+   * with `keepalive: false`, as layerTest builds it).
+   */
+  layerTest: async () => {
+    const socketRuntime = ManagedRuntime.make(
+      HttpRouter.serve(app, serveOptions).pipe(Layer.provideMerge(NodeHttpServer.layerTest))
+    )
+    const loop = times(
+      counts.layerTest,
+      Effect.flatMap(HttpClient.get("/json"), (r) => Effect.map(r.json, (body) => checkPayload(body, "layerTest")))
+    )
+    return {
       name: "NodeHttpServer.layerTest + HttpClient",
       n: counts.layerTest,
-      run: () => socketRuntime.runPromise(socketLoop),
-      target: 20
-    },
-    { name: "supertest(http.createServer(makeHandler))", n: counts.supertest, run: viaSupertest, target: 15 },
-    { name: "light-my-request inject(makeHandler)", n: counts.lightMyRequest, run: viaLightMyRequest, target: 2.5 },
-    {
+      run: () => socketRuntime.runPromise(loop),
+      dispose: () => socketRuntime.dispose()
+    }
+  },
+  /**
+   * Not listening: supertest listens on a random port for each request and closes after, as
+   * `request(app)` does in a typical test.
+   */
+  supertest: async () => {
+    const pipeline = await makePipeline()
+    const server = http.createServer(await nodeHandler(pipeline))
+    return {
+      name: "supertest(http.createServer(makeHandler))",
+      n: counts.supertest,
+      run: async () => {
+        for (let i = 0; i < counts.supertest; i++) {
+          const res = await request(server).get("/json")
+          checkPayload(res.body, "supertest")
+        }
+      },
+      dispose: pipeline.dispose
+    }
+  },
+  lightMyRequest: async () => {
+    const pipeline = await makePipeline()
+    const handler = await nodeHandler(pipeline)
+    return {
+      name: "light-my-request inject(makeHandler)",
+      n: counts.lightMyRequest,
+      run: async () => {
+        for (let i = 0; i < counts.lightMyRequest; i++) {
+          const res = await inject(handler, { method: "GET", url: "/json" })
+          checkPayload(res.json(), "light-my-request")
+        }
+      },
+      dispose: pipeline.dispose
+    }
+  },
+  fastify: async () => {
+    const fastify = Fastify({ logger: false })
+    fastify.get("/json", async () => payload)
+    await fastify.ready()
+    return {
       name: "Fastify inject, on Fastify's own app (reference: cannot run the Effect app)",
       n: counts.fastify,
-      run: viaFastify
-    },
-    { name: "Hono app.request, on Hono's own app (reference: cannot run the Effect app)", n: counts.hono, run: viaHono }
-  ]
-  try {
-    const measured = await compare(subjects, runs)
-    const rows = rateRows(
-      "GET round trip",
-      subjects,
-      measured,
-      (s) => (s === subjects[1] ? "pipeline floor" : s === subjects[2] ? "bare floor" : ""),
-      1
-    )
-    rows.push({
-      scenario: "memory",
-      subject: `${measured[0].name}: peak RSS growth over a run of ${subjects[0].n.toLocaleString("en-US")}`,
-      value: formatRss(measured[0])
-    })
-    return rows
-  } finally {
-    await undici.close()
-    await fastify.close()
-    await ours.dispose()
-    await pipeline.dispose()
-    await socketRuntime.dispose()
-    await served.dispose()
+      run: async () => {
+        for (let i = 0; i < counts.fastify; i++) {
+          const res = await fastify.inject({ method: "GET", url: "/json" })
+          checkPayload(res.json(), "fastify inject")
+        }
+      },
+      dispose: () => fastify.close()
+    }
+  },
+  hono: async () => {
+    const hono = new Hono()
+    hono.get("/json", (c) => c.json(payload))
+    return {
+      name: "Hono app.request, on Hono's own app (reference: cannot run the Effect app)",
+      n: counts.hono,
+      run: async () => {
+        for (let i = 0; i < counts.hono; i++) {
+          const res = await hono.request("/json")
+          checkPayload(await res.json(), "hono app.request")
+        }
+      }
+    }
   }
 }
+
+export const run = (runs: number): Promise<ReadonlyArray<Row>> =>
+  roundtrip.run(editionWorker(fileURLToPath(new URL(".", import.meta.url)), "roundtrip-worker.ts"), runs)
