@@ -8,8 +8,13 @@
  * @since 0.1.0
  */
 
+import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpPlatform from "@effect/platform-node/NodeHttpPlatform"
-import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as NodePath from "@effect/platform-node/NodePath"
+import type * as NodeServices from "@effect/platform-node/NodeServices"
+import * as NodeStdio from "@effect/platform-node/NodeStdio"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import {
   cookieLine,
   describe,
@@ -41,7 +46,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Path from "effect/Path"
 import * as Result from "effect/Result"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as Socket from "effect/socket/Socket"
 import * as internal from "./internal/client.js"
@@ -700,8 +705,40 @@ const tracerLayer = (options: Options | undefined): Layer.Layer<TestTracer.TestT
     : TestTracer.layer
 }
 
-/** The platform services, as `NodeHttpServer.layerHttpServices` gives them. */
-const platformServices = Layer.mergeAll(NodeHttpPlatform.layer, Etag.layerWeak, NodeServices.layer)
+/**
+ * The platform services that hold no state and acquire nothing when built (`NodeServices`'
+ * but the Terminal, `HttpPlatform` and `Etag.Generator`). They are built once per process, as
+ * the Effect 3 edition builds them: building them is about a tenth of what a fresh client
+ * costs, which every test pays. They live in a scope of their own that is never closed (it
+ * holds no finalizer), made on first use, not at import.
+ */
+const statelessLayer = Layer.mergeAll(
+  NodeHttpPlatform.layer,
+  Etag.layerWeak,
+  NodeChildProcessSpawner.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeStdio.layer))
+  )
+)
+let builtStateless: Context.Context<Layer.Success<typeof statelessLayer>> | undefined
+const statelessServices = Layer.effectContext(
+  Effect.suspend(() =>
+    builtStateless !== undefined
+      ? Effect.succeed(builtStateless)
+      : Effect.tap(Layer.buildWithScope(statelessLayer, Scope.makeUnsafe()), (context) =>
+          Effect.sync(() => {
+            builtStateless = context
+          })
+        )
+  )
+)
+
+/**
+ * The platform services, as `NodeHttpServer.layerHttpServices` gives them: the stateless ones
+ * shared by every client, the Terminal (a stdin listener, removed when its scope closes) built
+ * with each.
+ */
+const platformServices: Layer.Layer<HttpPlatform.HttpPlatform | Etag.Generator | NodeServices.NodeServices> =
+  Layer.merge(statelessServices, NodeTerminal.layer)
 
 /**
  * Serves the app your production bootstrap layer serves (it calls `HttpServer.serve` or

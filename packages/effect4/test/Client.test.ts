@@ -2,11 +2,27 @@ import { Readable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
-import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Option, Ref, Schema, Stream } from "effect"
+import {
+  Cause,
+  Context,
+  Deferred,
+  Effect,
+  Exit,
+  Fiber,
+  FileSystem,
+  Layer,
+  Logger,
+  Option,
+  Ref,
+  Schema,
+  Stream,
+  Terminal
+} from "effect"
 import {
   Cookies,
   HttpClient,
   HttpClientResponse,
+  HttpPlatform,
   HttpRouter,
   HttpServer,
   HttpServerRequest,
@@ -658,6 +674,32 @@ describe("a body that fails midway, read whole", () => {
         expect(error.message).toContain("the app answered 200, then its body failed midway")
         expect(Cause.pretty(error.cause)).toContain("broken")
       }
+    })
+  )
+})
+
+describe("the platform services", () => {
+  it.effect("the stateless ones are shared by every client; the Terminal is built and released with each", () =>
+    Effect.gen(function* () {
+      // Each client's Terminal listens for stdin's end while the client lives, and stops when
+      // its scope closes; the file system, path, HttpPlatform, ... are one instance for all.
+      const listeners = () => process.stdin.listenerCount("end")
+      const before = listeners()
+      const services = Effect.gen(function* () {
+        // Not in layerTest's types (NodeHttpServer.layerTest names no Terminal), but given.
+        const terminal = Option.getOrThrow(yield* Effect.serviceOption(Terminal.Terminal))
+        const fs = yield* FileSystem.FileSystem
+        const platform = yield* HttpPlatform.HttpPlatform
+        expect(listeners()).toBe(before + 1)
+        return { terminal, fs, platform }
+      })
+      const first = yield* Effect.scoped(Effect.provide(services, TestClient.layerTest))
+      expect(listeners()).toBe(before)
+      const second = yield* Effect.scoped(Effect.provide(services, TestClient.layerTest))
+      expect(listeners()).toBe(before)
+      expect(second.fs).toBe(first.fs)
+      expect(second.platform).toBe(first.platform)
+      expect(second.terminal).not.toBe(first.terminal)
     })
   )
 })
