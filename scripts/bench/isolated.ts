@@ -15,7 +15,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import * as readline from "node:readline"
-import { measureOnce, type Sample } from "./harness.js"
+import { compare, type Measurement, measureOnce, type Sample } from "./harness.js"
 
 /**
  * How to start an edition's worker: a command run with `--expose-gc`, its vite-node and
@@ -189,4 +189,91 @@ export const serveWorker = <I>(make: (args: ReadonlyArray<string>) => Promise<Wo
       queue.catch(fail)
     })
   }, fail)
+}
+
+/** How long a steady-state worker runs its subject before it says it is ready. */
+const warmupMillis = 2_000
+/** About how long each timed run of a steady-state worker lasts. */
+const runMillis = 500
+
+/** A subject as an edition makes it for a steady-state worker: `n` operations per `run`. */
+export interface Made {
+  readonly name: string
+  readonly n: number
+  readonly run: () => Promise<unknown>
+  readonly dispose?: () => Promise<unknown>
+}
+
+/** Each scenario's subjects, by key: what an edition's bench/worker.ts serves. */
+export type Makers = Readonly<Record<string, Readonly<Record<string, () => Promise<Made>>>>>
+
+/** What a steady-state worker says once its subject is warm. */
+export interface MadeInfo {
+  readonly name: string
+  /** Operations per timed run (the subject's own `n` times the runs repeated to fill one). */
+  readonly n: number
+}
+
+/**
+ * The worker's side for steady-state subjects: makes the subject named by the process
+ * arguments (`<scenario> <key>`), warms it, and serves its timed runs.
+ *
+ * - Warmed for 2 s (at least 3 runs) before the first timed run, whatever its own count: the
+ *   JIT optimises a subject's code after some thousands of operations, and a subject making
+ *   fewer per run would otherwise be timed while it is still being compiled.
+ * - Every timed run repeats the subject's own run to last about half a second, whatever its
+ *   speed: long enough for its share of garbage collections to even out.
+ * - No forced full GC before a run (`measureOnce`): the subject is timed in the steady state
+ *   of its own heap; a run's peak RSS growth is from the heap as it was.
+ */
+export const serveMade = (makers: Makers): void =>
+  serveWorker<MadeInfo>(async ([scenario, key]) => {
+    const make = makers[scenario]?.[key]
+    if (make === undefined) {
+      const known = Object.entries(makers).map(([name, keys]) => `${name} <${Object.keys(keys).join("|")}>`)
+      throw new Error(`usage: worker.ts <scenario> <subject>, one of: ${known.join("; ")}; got ${scenario} ${key}`)
+    }
+    const made = await make()
+    const began = performance.now()
+    let last = 0
+    for (let i = 0; i < 3 || performance.now() - began < warmupMillis; i++) {
+      const start = performance.now()
+      await made.run()
+      last = performance.now() - start
+    }
+    const repeats = Math.max(1, Math.round(runMillis / Math.max(last, 1e-3)))
+    return {
+      info: { name: made.name, n: made.n * repeats },
+      run: async () => {
+        for (let i = 0; i < repeats; i++) await made.run()
+      },
+      collect: false,
+      ...(made.dispose === undefined ? {} : { dispose: async () => void (await made.dispose?.()) })
+    }
+  })
+
+/**
+ * Starts a steady-state worker for each of `keys` of `scenario` and compares them
+ * (`compare`: one warm-up, then `runs` rotating rounds). Their names say "[own process]".
+ */
+export const compareMade = async <K extends string>(
+  worker: WorkerCommand,
+  scenario: string,
+  keys: ReadonlyArray<K>,
+  runs: number
+): Promise<{ readonly subjects: ReadonlyArray<MadeInfo & { readonly key: K }>; readonly measured: ReadonlyArray<Measurement> }> => {
+  const workers = await startWorkers<MadeInfo>(
+    worker,
+    keys.map((key) => [scenario, key])
+  )
+  try {
+    const subjects = workers.map((w, i) => ({ key: keys[i], name: `${w.info.name} [own process]`, n: w.info.n }))
+    const measured = await compare(
+      subjects.map((s, i) => ({ name: s.name, sample: workers[i].run })),
+      runs
+    )
+    return { subjects, measured }
+  } finally {
+    await closeWorkers(workers)
+  }
 }

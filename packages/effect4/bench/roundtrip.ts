@@ -275,4 +275,4 @@ export const makers: roundtrip.Makers = {
 }
 
 export const run = (runs: number): Promise<ReadonlyArray<Row>> =>
-  roundtrip.run(editionWorker(fileURLToPath(new URL(".", import.meta.url)), "roundtrip-worker.ts"), runs)
+  roundtrip.run(editionWorker(fileURLToPath(new URL(".", import.meta.url)), "worker.ts"), runs)
