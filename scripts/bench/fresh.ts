@@ -27,8 +27,7 @@ export const run = async (worker: WorkerCommand, runs: number): Promise<Readonly
   const millis = (m: Measurement, n: number) => perRun(m, (s) => (1000 * s) / n)
   const value = (m: Measurement, n: number) =>
     `${formatSpread(millis(m, n), (x) => x.toFixed(3), " ms")} per test (${n.toLocaleString("en-US")} per run)`
-  const perTest = (a: Measurement, na: number, b: Measurement, nb: number) =>
-    paired(a, b, (x, y) => x / na / (y / nb))
+  const perTest = (a: Measurement, na: number, b: Measurement, nb: number) => paired(a, b, (x, y) => x / na / (y / nb))
   const oursMillis = millis(ours, nOurs)
   const toFloor = perTest(ours, nOurs, floor, nFloor)
   const toWithGet = perTest(ours, nOurs, withGet, nWithGet)

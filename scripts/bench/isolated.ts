@@ -202,6 +202,16 @@ export interface Made {
   readonly n: number
   readonly run: () => Promise<unknown>
   readonly dispose?: () => Promise<unknown>
+  /**
+   * `false`: every timed run is one run of the subject's own, already long (a 256 MiB
+   * stream). By default it is repeated to last about half a second.
+   */
+  readonly repeat?: boolean
+  /**
+   * `true`: a full GC before each timed run, so its peak RSS growth starts from the live heap
+   * (a scenario with an RSS target). By default none.
+   */
+  readonly collect?: boolean
 }
 
 /** Each scenario's subjects, by key: what an edition's bench/worker.ts serves. */
@@ -222,9 +232,10 @@ export interface MadeInfo {
  *   JIT optimises a subject's code after some thousands of operations, and a subject making
  *   fewer per run would otherwise be timed while it is still being compiled.
  * - Every timed run repeats the subject's own run to last about half a second, whatever its
- *   speed: long enough for its share of garbage collections to even out.
+ *   speed: long enough for its share of garbage collections to even out (unless `repeat` is
+ *   `false`).
  * - No forced full GC before a run (`measureOnce`): the subject is timed in the steady state
- *   of its own heap; a run's peak RSS growth is from the heap as it was.
+ *   of its own heap; a run's peak RSS growth is from the heap as it was (unless `collect`).
  */
 export const serveMade = (makers: Makers): void =>
   serveWorker<MadeInfo>(async ([scenario, key]) => {
@@ -241,13 +252,13 @@ export const serveMade = (makers: Makers): void =>
       await made.run()
       last = performance.now() - start
     }
-    const repeats = Math.max(1, Math.round(runMillis / Math.max(last, 1e-3)))
+    const repeats = made.repeat === false ? 1 : Math.max(1, Math.round(runMillis / Math.max(last, 1e-3)))
     return {
       info: { name: made.name, n: made.n * repeats },
       run: async () => {
         for (let i = 0; i < repeats; i++) await made.run()
       },
-      collect: false,
+      collect: made.collect === true,
       ...(made.dispose === undefined ? {} : { dispose: async () => void (await made.dispose?.()) })
     }
   })
@@ -261,7 +272,10 @@ export const compareMade = async <K extends string>(
   scenario: string,
   keys: ReadonlyArray<K>,
   runs: number
-): Promise<{ readonly subjects: ReadonlyArray<MadeInfo & { readonly key: K }>; readonly measured: ReadonlyArray<Measurement> }> => {
+): Promise<{
+  readonly subjects: ReadonlyArray<MadeInfo & { readonly key: K }>
+  readonly measured: ReadonlyArray<Measurement>
+}> => {
   const workers = await startWorkers<MadeInfo>(
     worker,
     keys.map((key) => [scenario, key])
