@@ -16,7 +16,12 @@
  * handler; Fastify's `inject` and Hono's `app.request` on their own apps (references).
  * The figures compared are requests per second.
  */
-import { formatRss, type Row, rateRows } from "./harness.js"
+import type * as http from "node:http"
+import Fastify from "fastify"
+import { Hono } from "hono"
+import { inject } from "light-my-request"
+import request from "supertest"
+import { checkPayload, formatRss, payload, type Row, rateRows } from "./harness.js"
 import { compareMade, type Made, type WorkerCommand } from "./isolated.js"
 
 export const subjectKeys = [
@@ -44,6 +49,92 @@ const targets: Partial<Record<SubjectKey, number>> = {
 
 /** Each subject, as an edition makes it in its worker (`bench/worker.ts roundtrip <key>`). */
 export type Makers = Record<SubjectKey, () => Promise<Made>>
+
+/** A platform web handler (`toWebHandler`), `n` GETs of /json a run, each body checked. */
+export const webHandlerSubject = (
+  name: string,
+  n: number,
+  handler: (request: Request) => Promise<Response>,
+  dispose?: () => Promise<unknown>
+): Made => ({
+  name,
+  n,
+  run: async () => {
+    for (let i = 0; i < n; i++) {
+      const res = await handler(new Request("http://bench/json"))
+      checkPayload(await res.json(), "toWebHandler")
+    }
+  },
+  ...(dispose === undefined ? {} : { dispose })
+})
+
+/**
+ * supertest on the app's Node handler (platform-node's `makeHandler`), not listening:
+ * supertest listens on a random port for each request and closes after, as `request(app)`
+ * does in a typical test.
+ */
+export const supertestSubject = (server: http.Server, n: number, dispose?: () => Promise<unknown>): Made => ({
+  name: "supertest(http.createServer(makeHandler))",
+  n,
+  run: async () => {
+    for (let i = 0; i < n; i++) {
+      const res = await request(server).get("/json")
+      checkPayload(res.body, "supertest")
+    }
+  },
+  ...(dispose === undefined ? {} : { dispose })
+})
+
+/** light-my-request's `inject` on the app's Node handler (platform-node's `makeHandler`). */
+export const lightMyRequestSubject = (
+  handler: (request: http.IncomingMessage, response: http.ServerResponse) => void,
+  n: number,
+  dispose?: () => Promise<unknown>
+): Made => ({
+  name: "light-my-request inject(makeHandler)",
+  n,
+  run: async () => {
+    for (let i = 0; i < n; i++) {
+      const res = await inject(handler, { method: "GET", url: "/json" })
+      checkPayload(res.json(), "light-my-request")
+    }
+  },
+  ...(dispose === undefined ? {} : { dispose })
+})
+
+/** Fastify's `inject` on Fastify's own app with the same JSON route (a reference line). */
+export const fastifySubject = async (n: number): Promise<Made> => {
+  const fastify = Fastify({ logger: false })
+  fastify.get("/json", async () => payload)
+  await fastify.ready()
+  return {
+    name: "Fastify inject, on Fastify's own app (reference: cannot run the Effect app)",
+    n,
+    run: async () => {
+      for (let i = 0; i < n; i++) {
+        const res = await fastify.inject({ method: "GET", url: "/json" })
+        checkPayload(res.json(), "fastify inject")
+      }
+    },
+    dispose: () => fastify.close()
+  }
+}
+
+/** Hono's `app.request` on Hono's own app with the same JSON route (a reference line). */
+export const honoSubject = async (n: number): Promise<Made> => {
+  const hono = new Hono()
+  hono.get("/json", (c) => c.json(payload))
+  return {
+    name: "Hono app.request, on Hono's own app (reference: cannot run the Effect app)",
+    n,
+    run: async () => {
+      for (let i = 0; i < n; i++) {
+        const res = await hono.request("/json")
+        checkPayload(await res.json(), "hono app.request")
+      }
+    }
+  }
+}
 
 export const run = async (worker: WorkerCommand, runs: number): Promise<ReadonlyArray<Row>> => {
   const { subjects: made, measured } = await compareMade(worker, "roundtrip", subjectKeys, runs)

@@ -21,16 +21,12 @@ import { fileURLToPath } from "node:url"
 import { HttpApp, HttpClient, HttpServer, HttpServerRequest } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, ManagedRuntime } from "effect"
-import Fastify from "fastify"
-import { Hono } from "hono"
-import { inject } from "light-my-request"
-import request from "supertest"
 import { Client } from "undici"
 import type { Row } from "../../../scripts/bench/harness.js"
 import { editionWorker } from "../../../scripts/bench/isolated.js"
 import * as roundtrip from "../../../scripts/bench/roundtrip.js"
 import * as TestClient from "../src/Client.js"
-import { app, checkPayload, floor, freshRequest, makePipeline, payload, sinkJson, times } from "./app.js"
+import { app, checkPayload, floor, freshRequest, makePipeline, sinkJson, times } from "./app.js"
 
 /** Requests per run for each subject. */
 export const counts = {
@@ -106,19 +102,12 @@ export const makers: roundtrip.Makers = {
       run: () => Effect.runPromise(loop)
     }
   },
-  webHandler: async () => {
-    const webHandler = HttpApp.toWebHandler(app)
-    return {
-      name: "HttpApp.toWebHandler + res.json() (reference)",
-      n: counts.webHandler,
-      run: async () => {
-        for (let i = 0; i < counts.webHandler; i++) {
-          const res = await webHandler(new Request("http://bench/json"))
-          checkPayload(await res.json(), "toWebHandler")
-        }
-      }
-    }
-  },
+  webHandler: async () =>
+    roundtrip.webHandlerSubject(
+      "HttpApp.toWebHandler + res.json() (reference)",
+      counts.webHandler,
+      HttpApp.toWebHandler(app)
+    ),
   /** The app on a real server on 127.0.0.1, and undici's Client keeping one connection alive. */
   undici: async () => {
     const served = ManagedRuntime.make(
@@ -171,66 +160,10 @@ export const makers: roundtrip.Makers = {
       dispose: () => socketRuntime.dispose()
     }
   },
-  /**
-   * Not listening: supertest listens on a random port for each request and closes after, as
-   * `request(app)` does in a typical test.
-   */
-  supertest: async () => {
-    const server = http.createServer(await nodeHandler())
-    return {
-      name: "supertest(http.createServer(makeHandler))",
-      n: counts.supertest,
-      run: async () => {
-        for (let i = 0; i < counts.supertest; i++) {
-          const res = await request(server).get("/json")
-          checkPayload(res.body, "supertest")
-        }
-      }
-    }
-  },
-  lightMyRequest: async () => {
-    const handler = await nodeHandler()
-    return {
-      name: "light-my-request inject(makeHandler)",
-      n: counts.lightMyRequest,
-      run: async () => {
-        for (let i = 0; i < counts.lightMyRequest; i++) {
-          const res = await inject(handler, { method: "GET", url: "/json" })
-          checkPayload(res.json(), "light-my-request")
-        }
-      }
-    }
-  },
-  fastify: async () => {
-    const fastify = Fastify({ logger: false })
-    fastify.get("/json", async () => payload)
-    await fastify.ready()
-    return {
-      name: "Fastify inject, on Fastify's own app (reference: cannot run the Effect app)",
-      n: counts.fastify,
-      run: async () => {
-        for (let i = 0; i < counts.fastify; i++) {
-          const res = await fastify.inject({ method: "GET", url: "/json" })
-          checkPayload(res.json(), "fastify inject")
-        }
-      },
-      dispose: () => fastify.close()
-    }
-  },
-  hono: async () => {
-    const hono = new Hono()
-    hono.get("/json", (c) => c.json(payload))
-    return {
-      name: "Hono app.request, on Hono's own app (reference: cannot run the Effect app)",
-      n: counts.hono,
-      run: async () => {
-        for (let i = 0; i < counts.hono; i++) {
-          const res = await hono.request("/json")
-          checkPayload(await res.json(), "hono app.request")
-        }
-      }
-    }
-  }
+  supertest: async () => roundtrip.supertestSubject(http.createServer(await nodeHandler()), counts.supertest),
+  lightMyRequest: async () => roundtrip.lightMyRequestSubject(await nodeHandler(), counts.lightMyRequest),
+  fastify: () => roundtrip.fastifySubject(counts.fastify),
+  hono: () => roundtrip.honoSubject(counts.hono)
 }
 
 export const run = (runs: number): Promise<ReadonlyArray<Row>> =>

@@ -29,10 +29,6 @@ import * as Effect from "effect/Effect"
 import { HttpClient, HttpEffect, HttpRouter, HttpServer, HttpServerRequest } from "effect/http"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import Fastify from "fastify"
-import { Hono } from "hono"
-import { inject } from "light-my-request"
-import request from "supertest"
 import { Client } from "undici"
 import type { Row } from "../../../scripts/bench/harness.js"
 import { editionWorker } from "../../../scripts/bench/isolated.js"
@@ -44,7 +40,6 @@ import {
   freshRequest,
   makePipeline,
   type Pipeline,
-  payload,
   serveOptions,
   sinkJson,
   times
@@ -138,21 +133,12 @@ export const makers: roundtrip.Makers = {
   /** The served app and its context, as HttpRouter.toWebHandler hands them to toWebHandlerWith. */
   webHandler: async () => {
     const pipeline = await makePipeline()
-    const webHandler = HttpEffect.toWebHandlerWith(pipeline.served.context)(
-      pipeline.served.httpEffect,
-      pipeline.served.middleware
+    return roundtrip.webHandlerSubject(
+      "HttpEffect.toWebHandler + res.json() (reference)",
+      counts.webHandler,
+      HttpEffect.toWebHandlerWith(pipeline.served.context)(pipeline.served.httpEffect, pipeline.served.middleware),
+      pipeline.dispose
     )
-    return {
-      name: "HttpEffect.toWebHandler + res.json() (reference)",
-      n: counts.webHandler,
-      run: async () => {
-        for (let i = 0; i < counts.webHandler; i++) {
-          const res = await webHandler(new Request("http://bench/json"))
-          checkPayload(await res.json(), "toWebHandler")
-        }
-      },
-      dispose: pipeline.dispose
-    }
   },
   /** The app on a real server on 127.0.0.1, and undici's Client keeping one connection alive. */
   undici: async () => {
@@ -208,70 +194,20 @@ export const makers: roundtrip.Makers = {
       dispose: () => socketRuntime.dispose()
     }
   },
-  /**
-   * Not listening: supertest listens on a random port for each request and closes after, as
-   * `request(app)` does in a typical test.
-   */
   supertest: async () => {
     const pipeline = await makePipeline()
-    const server = http.createServer(await nodeHandler(pipeline))
-    return {
-      name: "supertest(http.createServer(makeHandler))",
-      n: counts.supertest,
-      run: async () => {
-        for (let i = 0; i < counts.supertest; i++) {
-          const res = await request(server).get("/json")
-          checkPayload(res.body, "supertest")
-        }
-      },
-      dispose: pipeline.dispose
-    }
+    return roundtrip.supertestSubject(
+      http.createServer(await nodeHandler(pipeline)),
+      counts.supertest,
+      pipeline.dispose
+    )
   },
   lightMyRequest: async () => {
     const pipeline = await makePipeline()
-    const handler = await nodeHandler(pipeline)
-    return {
-      name: "light-my-request inject(makeHandler)",
-      n: counts.lightMyRequest,
-      run: async () => {
-        for (let i = 0; i < counts.lightMyRequest; i++) {
-          const res = await inject(handler, { method: "GET", url: "/json" })
-          checkPayload(res.json(), "light-my-request")
-        }
-      },
-      dispose: pipeline.dispose
-    }
+    return roundtrip.lightMyRequestSubject(await nodeHandler(pipeline), counts.lightMyRequest, pipeline.dispose)
   },
-  fastify: async () => {
-    const fastify = Fastify({ logger: false })
-    fastify.get("/json", async () => payload)
-    await fastify.ready()
-    return {
-      name: "Fastify inject, on Fastify's own app (reference: cannot run the Effect app)",
-      n: counts.fastify,
-      run: async () => {
-        for (let i = 0; i < counts.fastify; i++) {
-          const res = await fastify.inject({ method: "GET", url: "/json" })
-          checkPayload(res.json(), "fastify inject")
-        }
-      },
-      dispose: () => fastify.close()
-    }
-  },
-  hono: async () => {
-    const hono = new Hono()
-    hono.get("/json", (c) => c.json(payload))
-    return {
-      name: "Hono app.request, on Hono's own app (reference: cannot run the Effect app)",
-      n: counts.hono,
-      run: async () => {
-        for (let i = 0; i < counts.hono; i++) {
-          const res = await hono.request("/json")
-          checkPayload(await res.json(), "hono app.request")
-        }
-      }
-    }
-  }
+  fastify: () => roundtrip.fastifySubject(counts.fastify),
+  hono: () => roundtrip.honoSubject(counts.hono)
 }
 
 export const run = (runs: number): Promise<ReadonlyArray<Row>> =>
