@@ -706,17 +706,20 @@ const tracerLayer = (options: Options | undefined): Layer.Layer<TestTracer.TestT
 }
 
 /**
- * The platform services that hold no state and acquire nothing when built (`NodeServices`'
- * but the Terminal, `HttpPlatform` and `Etag.Generator`). They are built once per process, as
- * the Effect 3 edition builds them: building them is about a tenth of what a fresh client
- * costs, which every test pays. They live in a scope of their own that is never closed (it
- * holds no finalizer), made on first use, not at import.
+ * The platform services that hold no state, acquire nothing when built and read nothing from
+ * the context they are built in: `HttpPlatform`, `Etag.Generator`, `ChildProcessSpawner`,
+ * `Path` and `Stdio`. They are built once per process, as the Effect 3 edition builds them:
+ * building them is about a tenth of what a fresh client costs, which every test pays. They are
+ * built in an empty context, with a memo map of their own (left out of what is shared: each
+ * client's layers are memoized by its own build), in a scope that is never closed (it holds no
+ * finalizer), made on first use, not at import.
  */
 const statelessLayer = Layer.mergeAll(
   NodeHttpPlatform.layer,
   Etag.layerWeak,
   NodeChildProcessSpawner.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeStdio.layer))
+    Layer.provideMerge(Layer.mergeAll(NodePath.layer, NodeStdio.layer)),
+    Layer.provide(NodeFileSystem.layer)
   )
 )
 let builtStateless: Context.Context<Layer.Success<typeof statelessLayer>> | undefined
@@ -724,9 +727,11 @@ const statelessServices = Layer.effectContext(
   Effect.suspend(() =>
     builtStateless !== undefined
       ? Effect.succeed(builtStateless)
-      : Effect.tap(Layer.buildWithScope(statelessLayer, Scope.makeUnsafe()), (context) =>
-          Effect.sync(() => {
-            builtStateless = context
+      : Layer.buildWithMemoMap(statelessLayer, Layer.makeMemoMapUnsafe(), Scope.makeUnsafe()).pipe(
+          Effect.provideContext(Context.empty()),
+          Effect.map((context) => {
+            builtStateless = Context.omit(Layer.CurrentMemoMap)(context)
+            return builtStateless
           })
         )
   )
@@ -734,11 +739,12 @@ const statelessServices = Layer.effectContext(
 
 /**
  * The platform services, as `NodeHttpServer.layerHttpServices` gives them: the stateless ones
- * shared by every client, the Terminal (a stdin listener, removed when its scope closes) built
- * with each.
+ * shared by every client; the `FileSystem` (which takes a `FileSystem.WatchBackend` from the
+ * context it is built in) and the `Terminal` (a stdin listener, removed when its scope closes)
+ * built with each.
  */
 const platformServices: Layer.Layer<HttpPlatform.HttpPlatform | Etag.Generator | NodeServices.NodeServices> =
-  Layer.merge(statelessServices, NodeTerminal.layer)
+  Layer.mergeAll(statelessServices, NodeFileSystem.layer, NodeTerminal.layer)
 
 /**
  * Serves the app your production bootstrap layer serves (it calls `HttpServer.serve` or

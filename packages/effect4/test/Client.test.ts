@@ -13,6 +13,7 @@ import {
   Layer,
   Logger,
   Option,
+  Path,
   Ref,
   Schema,
   Stream,
@@ -679,27 +680,59 @@ describe("a body that fails midway, read whole", () => {
 })
 
 describe("the platform services", () => {
-  it.effect("the stateless ones are shared by every client; the Terminal is built and released with each", () =>
+  it.effect("the stateless ones are shared by every client; the FileSystem and the Terminal are built with each", () =>
     Effect.gen(function* () {
       // Each client's Terminal listens for stdin's end while the client lives, and stops when
-      // its scope closes; the file system, path, HttpPlatform, ... are one instance for all.
+      // its scope closes; HttpPlatform, Path, ... are one instance for all; the FileSystem is
+      // each client's (it takes a WatchBackend from the context the client is built in).
       const listeners = () => process.stdin.listenerCount("end")
       const before = listeners()
       const services = Effect.gen(function* () {
         // Not in layerTest's types (NodeHttpServer.layerTest names no Terminal), but given.
         const terminal = Option.getOrThrow(yield* Effect.serviceOption(Terminal.Terminal))
         const fs = yield* FileSystem.FileSystem
+        const path = yield* Path.Path
         const platform = yield* HttpPlatform.HttpPlatform
         expect(listeners()).toBe(before + 1)
-        return { terminal, fs, platform }
+        return { terminal, fs, path, platform }
       })
       const first = yield* Effect.scoped(Effect.provide(services, TestClient.layerTest))
       expect(listeners()).toBe(before)
       const second = yield* Effect.scoped(Effect.provide(services, TestClient.layerTest))
       expect(listeners()).toBe(before)
-      expect(second.fs).toBe(first.fs)
       expect(second.platform).toBe(first.platform)
+      expect(second.path).toBe(first.path)
+      expect(second.fs).not.toBe(first.fs)
       expect(second.terminal).not.toBe(first.terminal)
+    })
+  )
+
+  // The shared services carry no memo map of an earlier build: a layer both the test and the
+  // app use is still built once, by the client's own build, whatever clients came before.
+  class Db extends Context.Service<Db, { readonly id: number }>()("test/platform/Db") {}
+  const counted = () => {
+    const state = { builds: 0, seenByApp: [] as Array<number> }
+    const DbLive = Layer.effect(Db)(Effect.sync(() => ({ id: ++state.builds })))
+    const app = Layer.mergeAll(
+      HttpRouter.add("GET", "/", Effect.succeed(HttpServerResponse.text("ok"))),
+      Layer.effectDiscard(Effect.map(Effect.service(Db), (db) => void state.seenByApp.push(db.id)))
+    ).pipe(Layer.provide(DbLive))
+    const test = Effect.gen(function* () {
+      const db = yield* Effect.service(Db)
+      expect((yield* TestClient.get("/")).status).toBe(200)
+      return db.id
+    })
+    return { state, run: Effect.scoped(Effect.provide(test, TestClient.layer(app).pipe(Layer.provideMerge(DbLive)))) }
+  }
+
+  it.effect("a layer the test and the app share is built once, the first client or not", () =>
+    Effect.gen(function* () {
+      for (let client = 0; client < 3; client++) {
+        const { state, run } = counted()
+        const id = yield* run
+        expect(state).toEqual({ builds: 1, seenByApp: [id] })
+        yield* Effect.scoped(Effect.provide(Effect.void, TestClient.layerTest))
+      }
     })
   )
 })
