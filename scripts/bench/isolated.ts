@@ -8,13 +8,12 @@
  * order every round (`compare` in ./harness.ts).
  *
  * The worker (an edition's bench file calling `serveWorker`) builds its subject from its
- * arguments, says it is ready, then answers each "run" line on stdin with one timed run (a
- * `Sample`, as JSON) on stdout, until "exit".
+ * arguments, says it is ready, then answers each "run" with one timed run (a `Sample`), until
+ * "exit", over Node's IPC channel.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import * as path from "node:path"
-import * as readline from "node:readline"
 import { compare, type Measurement, measureOnce, type Sample } from "./harness.js"
 
 /**
@@ -51,77 +50,105 @@ export const editionWorker = (benchDir: string, file: string): WorkerCommand => 
   cwd: path.resolve(benchDir, "..")
 })
 
-/** The line prefix a worker's messages carry on its stdout (anything else is passed on). */
-const messagePrefix = "@@bench-worker "
-
 type Message<I> = { readonly ready: I } | { readonly sample: Sample }
+type Command = "run" | "exit"
+
+/** How long a worker may take to start (build, compile, warm up), and one timed run. */
+const startMillis = 180_000
+const runMillisBound = 180_000
+/** How long a worker may take to exit once told to, before it is killed. */
+const exitMillis = 10_000
 
 /** A worker process running one subject, answering `run` with a Sample. */
 export interface Worker<I> {
   /** What the worker said when it was ready (its input's size, its request count, ...). */
   readonly info: I
   readonly run: () => Promise<Sample>
+  /** Tells it to dispose of its subject and exit; rejects if it did not exit cleanly. */
   readonly close: () => Promise<void>
 }
 
-/** Starts a worker with the subject's `args`; resolves once it is ready. */
+/**
+ * Starts a worker with the subject's `args`; resolves once it is ready. Messages go over
+ * Node's IPC channel (the worker's stdout and stderr are passed through as they are). A
+ * worker that exits, fails or takes longer than the bounds above rejects what waits on it,
+ * so the bench fails rather than hangs.
+ */
 export const startWorker = <I>(worker: WorkerCommand, args: ReadonlyArray<string>): Promise<Worker<I>> =>
   new Promise((resolveStart, rejectStart) => {
     const label = `bench worker ${args.join(" ")}`
     const child: ChildProcess = spawn(worker.command, [...worker.args, ...args], {
       cwd: worker.cwd,
-      stdio: ["pipe", "pipe", "inherit"]
+      stdio: ["ignore", "inherit", "inherit", "ipc"]
     })
-    let pending: { resolve: (sample: Sample) => void; reject: (error: Error) => void } | undefined
-    let started = false
-    let exited = false
-    const exitedPromise = new Promise<void>((resolveExit) => {
+    /** What waits on the worker now: its start, or one run. */
+    let waiting: { readonly reject: (error: Error) => void; readonly timer: NodeJS.Timeout } | undefined
+    let onSample: ((sample: Sample) => void) | undefined
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
+    let closing = false
+    const bounded = (millis: number, what: string, reject: (error: Error) => void) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`${label}: ${what} took longer than ${millis / 1000} s; killed`))
+        child.kill("SIGKILL")
+      }, millis)
+      waiting = { reject, timer }
+    }
+    const settle = () => {
+      if (waiting !== undefined) clearTimeout(waiting.timer)
+      waiting = undefined
+    }
+    const exited = new Promise<void>((resolveExit) => {
       child.on("exit", (code, signal) => {
-        exited = true
-        const error = new Error(`${label} exited (code ${code}, signal ${signal})`)
-        if (!started) rejectStart(error)
-        pending?.reject(error)
-        pending = undefined
+        exit = { code, signal }
+        const pending = waiting
+        settle()
+        pending?.reject(new Error(`${label} exited (code ${code}, signal ${signal})`))
         resolveExit()
       })
     })
     child.on("error", (error) => {
-      if (!started) rejectStart(error)
+      const pending = waiting
+      settle()
       pending?.reject(error)
-      pending = undefined
     })
-    // A worker gone before a write: its exit handler reports it.
-    child.stdin?.on("error", () => {})
-    const send = (line: string) => child.stdin?.write(`${line}\n`)
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (!line.startsWith(messagePrefix)) {
-        process.stderr.write(`[${label}] ${line}\n`)
-        return
-      }
-      const message = JSON.parse(line.slice(messagePrefix.length)) as Message<I>
+    const send = (command: Command) => {
+      if (exit === undefined && child.connected) child.send(command)
+    }
+    bounded(startMillis, "starting", rejectStart)
+    child.on("message", (raw) => {
+      const message = raw as Message<I>
       if ("ready" in message) {
-        started = true
+        settle()
         resolveStart({
           info: message.ready,
           run: () =>
             new Promise<Sample>((resolve, reject) => {
-              if (exited) return reject(new Error(`${label} is gone`))
-              pending = { resolve, reject }
+              if (exit !== undefined) return reject(new Error(`${label} is gone`))
+              bounded(runMillisBound, "a run", reject)
+              onSample = (sample) => {
+                settle()
+                resolve(sample)
+              }
               send("run")
             }),
           close: async () => {
-            if (!exited) {
+            if (exit === undefined && !closing) {
+              closing = true
               send("exit")
-              const timer = setTimeout(() => child.kill(), 5_000)
-              await exitedPromise
+              const timer = setTimeout(() => child.kill("SIGKILL"), exitMillis)
+              await exited
               clearTimeout(timer)
+            }
+            await exited
+            if (exit?.code !== 0) {
+              throw new Error(`${label} did not exit cleanly (code ${exit?.code}, signal ${exit?.signal})`)
             }
           }
         })
       } else {
-        const done = pending
-        pending = undefined
-        done?.resolve(message.sample)
+        const deliver = onSample
+        onSample = undefined
+        deliver?.(message.sample)
       }
     })
   })
@@ -139,13 +166,18 @@ export const startWorkers = async <I>(
     for (const a of args) workers.push(await startWorker<I>(worker, a))
     return workers
   } catch (error) {
-    await closeWorkers(workers)
+    // The start's failure is the one to report, whatever the others' closing says.
+    await closeWorkers(workers).catch(() => undefined)
     throw error
   }
 }
 
-export const closeWorkers = (workers: ReadonlyArray<Worker<unknown>>): Promise<unknown> =>
-  Promise.all(workers.map((w) => w.close()))
+/** Closes every worker; rejects, once all are closed, if any did not exit cleanly. */
+export const closeWorkers = async (workers: ReadonlyArray<Worker<unknown>>): Promise<void> => {
+  const closed = await Promise.allSettled(workers.map((w) => w.close()))
+  const failed = closed.flatMap((c) => (c.status === "rejected" ? [c.reason] : []))
+  if (failed.length !== 0) throw failed[0]
+}
 
 /** A subject as a worker builds it: `run` is one timed run. */
 export interface WorkerSubject<I> {
@@ -163,31 +195,32 @@ export interface WorkerSubject<I> {
  */
 export const serveWorker = <I>(make: (args: ReadonlyArray<string>) => Promise<WorkerSubject<I>>): void => {
   const say = (message: Message<I>) => {
-    process.stdout.write(`${messagePrefix}${JSON.stringify(message)}\n`)
+    process.send?.(message)
   }
   const fail = (error: unknown) => {
     console.error(error)
     process.exit(1)
   }
+  if (process.send === undefined) fail(new Error("a bench worker runs with an IPC channel (see startWorker)"))
   make(process.argv.slice(2)).then((subject) => {
-    say({ ready: subject.info })
     let queue = Promise.resolve()
     const exit = async () => {
       await subject.dispose?.()
       process.exit(0)
     }
-    readline.createInterface({ input: process.stdin }).on("line", (line) => {
+    process.on("message", (command: Command) => {
       queue = queue.then(async () => {
-        if (line === "run") say({ sample: await measureOnce(subject.run, subject.collect ?? true) })
-        else if (line === "exit") await exit()
+        if (command === "run") say({ sample: await measureOnce(subject.run, subject.collect ?? true) })
+        else if (command === "exit") await exit()
       })
       queue.catch(fail)
     })
     // The parent went away: nothing more to answer.
-    process.stdin.on("end", () => {
+    process.on("disconnect", () => {
       queue = queue.then(exit)
       queue.catch(fail)
     })
+    say({ ready: subject.info })
   }, fail)
 }
 
@@ -195,6 +228,22 @@ export const serveWorker = <I>(make: (args: ReadonlyArray<string>) => Promise<Wo
 const warmupMillis = 2_000
 /** About how long each timed run of a steady-state worker lasts. */
 const runMillis = 500
+
+/**
+ * Runs `run` for 2 s, at least 3 times: the JIT optimises a subject's code after some
+ * thousands of operations, and a subject timed before would be timed while it is still being
+ * compiled. Returns how long the last run took, in milliseconds.
+ */
+export const warmUp = async (run: () => Promise<unknown>): Promise<number> => {
+  const began = performance.now()
+  let last = 0
+  for (let i = 0; i < 3 || performance.now() - began < warmupMillis; i++) {
+    const start = performance.now()
+    await run()
+    last = performance.now() - start
+  }
+  return last
+}
 
 /** A subject as an edition makes it for a steady-state worker: `n` operations per `run`. */
 export interface Made {
@@ -245,13 +294,7 @@ export const serveMade = (makers: Makers): void =>
       throw new Error(`usage: worker.ts <scenario> <subject>, one of: ${known.join("; ")}; got ${scenario} ${key}`)
     }
     const made = await make()
-    const began = performance.now()
-    let last = 0
-    for (let i = 0; i < 3 || performance.now() - began < warmupMillis; i++) {
-      const start = performance.now()
-      await made.run()
-      last = performance.now() - start
-    }
+    const last = await warmUp(made.run)
     const repeats = made.repeat === false ? 1 : Math.max(1, Math.round(runMillis / Math.max(last, 1e-3)))
     return {
       info: { name: made.name, n: made.n * repeats },

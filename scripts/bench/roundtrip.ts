@@ -153,7 +153,7 @@ export const run = async (worker: WorkerCommand, runs: number): Promise<Readonly
   )
   rows.push({
     scenario: "memory",
-    subject: `${measured[0].name}: peak RSS growth over a run of ${subjects[0].n.toLocaleString("en-US")}`,
+    subject: `${measured[0].name}: peak RSS growth over a run of ${subjects[0].n.toLocaleString("en-US")}, from the heap as it was (no GC before the run)`,
     value: formatRss(measured[0])
   })
   return rows

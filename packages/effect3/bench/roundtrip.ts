@@ -1,7 +1,7 @@
 /**
  * Scenario 1: sequential small GET round trips returning JSON, through each way of testing
  * an Effect app, all against the same app (bench/app.ts) unless said, each subject in a
- * process of its own (scripts/bench/roundtrip.ts; the worker is bench/roundtrip-worker.ts):
+ * process of its own (scripts/bench/roundtrip.ts; the worker is bench/worker.ts):
  *
  * - ours, on one long-lived client;
  * - the pipeline floor: what platform-node's server pays per request minus the socket (a

@@ -2,7 +2,7 @@
  * Scenario 1: sequential small GET round trips returning JSON, through each way of testing
  * an Effect 4 app, all against the same app (bench/app.ts) unless said, served by
  * `HttpRouter.serve` without its request logger wherever it is served, each subject in a
- * process of its own (scripts/bench/roundtrip.ts; the worker is bench/roundtrip-worker.ts):
+ * process of its own (scripts/bench/roundtrip.ts; the worker is bench/worker.ts):
  *
  * - ours, on one long-lived client;
  * - the pipeline floor: what platform-node 4.1's server pays per request minus the socket (a

@@ -8,13 +8,13 @@
  * shared (scripts/bench/sse-worker.ts).
  */
 import { TestStream } from "@effect-http-testkit/effect4"
-import * as Arr from "effect/Array"
+import type * as Arr from "effect/Array"
 import * as Effect from "effect/Effect"
 import type * as Pull from "effect/Pull"
 import * as Stream from "effect/Stream"
 import type { EventSourceMessage } from "eventsource-parser"
 import type { Chunking } from "../../../scripts/bench/sse.js"
-import { collectingParser, serveWorker, tally } from "../../../scripts/bench/sse-worker.js"
+import { collectingParser, eventsOfNextChunks, serveWorker, tally } from "../../../scripts/bench/sse-worker.js"
 
 /** The byte chunks as a Stream: all in one Stream chunk, or one per Stream chunk (as a body arrives). */
 const source = (chunking: Chunking, chunks: ReadonlyArray<Uint8Array>): Stream.Stream<Uint8Array> =>
@@ -29,20 +29,29 @@ const fold = <A extends { readonly data?: string | undefined; readonly event?: s
   )
 
 /**
- * eventsource-parser as a stage of `self`, pulled as `TestStream.sse` is: each upstream chunk
- * fed, its events emitted, read on while a chunk completes none. Every input ends on a
- * complete event and character: nothing is left to flush at the end.
+ * eventsource-parser as a stage of `self`, in `TestStream.sse`'s shape: each upstream chunk's
+ * byte chunks parsed one at a time, the events of each that completes any emitted, read on
+ * while none does. Every input ends on a complete event and character: nothing is left to
+ * flush at the end.
  */
 const viaParser = (self: Stream.Stream<Uint8Array>) =>
   Stream.transformPull(self, (upstream) =>
     Effect.sync(() => {
       const parser = collectingParser()
-      const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<EventSourceMessage>> = Effect.flatMap(upstream, (chunk) => {
-        for (const bytes of chunk) parser.feed(bytes)
-        const events = parser.take()
-        return Arr.isArrayNonEmpty(events) ? Effect.succeed(events) : pull
+      let chunks: ReadonlyArray<Uint8Array> = []
+      const at = { index: 0 }
+      const emit = (events: Array<EventSourceMessage>) =>
+        Effect.succeed(events as Arr.NonEmptyArray<EventSourceMessage>)
+      const read: Pull.Pull<Arr.NonEmptyReadonlyArray<EventSourceMessage>> = Effect.flatMap(upstream, (next) => {
+        chunks = next
+        at.index = 0
+        const events = eventsOfNextChunks(parser, chunks, at)
+        return events === undefined ? read : emit(events)
       })
-      return pull
+      return Effect.suspend(() => {
+        const events = eventsOfNextChunks(parser, chunks, at)
+        return events === undefined ? read : emit(events)
+      })
     })
   )
 
