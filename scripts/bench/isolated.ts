@@ -184,8 +184,8 @@ export interface WorkerSubject<I> {
   readonly info: I
   readonly run: () => Promise<unknown>
   readonly dispose?: () => Promise<void>
-  /** Whether each timed run starts with a full GC (`measureOnce`); by default it does. */
-  readonly collect?: boolean
+  /** Whether each timed run starts with a full GC (`measureOnce`). */
+  readonly collect: boolean
 }
 
 /**
@@ -210,7 +210,7 @@ export const serveWorker = <I>(make: (args: ReadonlyArray<string>) => Promise<Wo
     }
     process.on("message", (command: Command) => {
       queue = queue.then(async () => {
-        if (command === "run") say({ sample: await measureOnce(subject.run, subject.collect ?? true) })
+        if (command === "run") say({ sample: await measureOnce(subject.run, subject.collect) })
         else if (command === "exit") await exit()
       })
       queue.catch(fail)
@@ -264,7 +264,7 @@ export interface Made {
 }
 
 /** Each scenario's subjects, by key: what an edition's bench/worker.ts serves. */
-export type Makers = Readonly<Record<string, Readonly<Record<string, () => Promise<Made>>>>>
+export type ScenarioMakers = Readonly<Record<string, Readonly<Record<string, () => Promise<Made>>>>>
 
 /** What a steady-state worker says once its subject is warm. */
 export interface MadeInfo {
@@ -286,7 +286,7 @@ export interface MadeInfo {
  * - No forced full GC before a run (`measureOnce`): the subject is timed in the steady state
  *   of its own heap; a run's peak RSS growth is from the heap as it was (unless `collect`).
  */
-export const serveMade = (makers: Makers): void =>
+export const serveMade = (makers: ScenarioMakers): void =>
   serveWorker<MadeInfo>(async ([scenario, key]) => {
     const make = makers[scenario]?.[key]
     if (make === undefined) {

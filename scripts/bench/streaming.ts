@@ -39,6 +39,37 @@ export const streamingSubject = (name: string, run: () => Promise<void>): Made =
   collect: true
 })
 
+/** Throws unless `who` read the whole body. */
+export const checkBytes = (who: string, bytes: number): void => {
+  if (bytes !== total) throw new Error(`${who} read ${bytes} bytes, expected ${total}`)
+}
+
+/** The direct floor's check: the whole body went through the handler fiber. */
+export const checkDirect = (sink: { readonly status: number; readonly streamed: number }): void => {
+  if (sink.status !== 200) throw new Error(`direct floor: status ${sink.status}`)
+  checkBytes("direct floor", sink.streamed)
+}
+
+/** The reference subject: the platform's web handler, its ReadableStream read to its end. */
+export const webSubject = (
+  name: string,
+  handler: (request: Request) => Promise<Response>,
+  dispose?: () => Promise<unknown>
+): Made => ({
+  ...streamingSubject(name, async () => {
+    const response = await handler(new Request("http://bench/big"))
+    const reader = response.body!.getReader()
+    let bytes = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      bytes += value.length
+    }
+    checkBytes("toWebHandler", bytes)
+  }),
+  ...(dispose === undefined ? {} : { dispose })
+})
+
 export const run = async (worker: WorkerCommand, runs: number): Promise<ReadonlyArray<Row>> => {
   const { measured } = await compareMade(worker, "streaming", subjectKeys, runs)
   const [ours, direct, web] = measured

@@ -56,7 +56,7 @@ const makeTrivial = () => {
   return { layer, state }
 }
 
-/** Runs `test` `n` times in Effect.scoped, checking after each that the trivial layer closed. */
+/** Runs `test` in Effect.scoped, checking after it that the trivial layer closed. */
 const closing = <A>(state: { closed: number }, test: Effect.Effect<A>) =>
   Effect.gen(function* () {
     const before = state.closed

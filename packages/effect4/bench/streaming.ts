@@ -50,8 +50,7 @@ export const makers: streaming.Makers = {
     )
     return {
       ...streamingSubject("TestClient.stream", async () => {
-        const received = await runtime.runPromise(read)
-        if (received !== total) throw new Error(`TestClient.stream read ${received} bytes, expected ${total}`)
+        streaming.checkBytes("TestClient.stream", await runtime.runPromise(read))
       }),
       dispose: () => runtime.dispose()
     }
@@ -60,34 +59,18 @@ export const makers: streaming.Makers = {
     const pipeline = await makePipeline(app)
     return {
       ...streamingSubject("direct floor: the body Stream run in the handler fiber (toHandled)", async () => {
-        const sink = await Effect.runPromise(pipeline.handle(freshRequest("/big")))
-        if (sink.status !== 200 || sink.streamed !== total) {
-          throw new Error(`direct floor: status ${sink.status}, read ${sink.streamed} bytes, expected ${total}`)
-        }
+        streaming.checkDirect(await Effect.runPromise(pipeline.handle(freshRequest("/big"))))
       }),
       dispose: pipeline.dispose
     }
   },
   web: async () => {
     const pipeline = await makePipeline(app)
-    const webHandler = HttpEffect.toWebHandlerWith(pipeline.served.context)(
-      pipeline.served.httpEffect,
-      pipeline.served.middleware
+    return streaming.webSubject(
+      "HttpEffect.toWebHandler ReadableStream (reference)",
+      HttpEffect.toWebHandlerWith(pipeline.served.context)(pipeline.served.httpEffect, pipeline.served.middleware),
+      pipeline.dispose
     )
-    return {
-      ...streamingSubject("HttpEffect.toWebHandler ReadableStream (reference)", async () => {
-        const response = await webHandler(new Request("http://bench/big"))
-        const reader = response.body!.getReader()
-        let bytes = 0
-        for (;;) {
-          const { done, value } = await reader.read()
-          if (done) break
-          bytes += value.length
-        }
-        if (bytes !== total) throw new Error(`toWebHandler read ${bytes} bytes, expected ${total}`)
-      }),
-      dispose: pipeline.dispose
-    }
   }
 }
 
