@@ -166,10 +166,14 @@ const inOrder = (steps: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<void>
 /**
  * The client's layer around a way to start the app: `start` runs in the app's scope with
  * the in-process server and the platform services, and returns what the app provides.
+ * `kitScope`: the app's scope only ever holds the kit's own finalizers (no layer of the
+ * user's is built in it), so with the in-process server its close is a few synchronous steps
+ * and needs no wall-clock bound (nor the fiber that bounding it takes).
  */
 const make = <A, E, R>(
   start: (appScope: Scope.Scope, context: Context.Context<Provided>) => Effect.Effect<Context.Context<A>, E, R>,
-  options: Options | undefined
+  options: Options | undefined,
+  kitScope: boolean
 ): Layer.Layer<client.TestClient | Tracer.TestTracer | HttpClient.HttpClient | A, E, R> =>
   Layer.scopedContext(
     Effect.gen(function* () {
@@ -180,22 +184,22 @@ const make = <A, E, R>(
       // The socket transport listens before the app starts and stops listening last, after
       // the app's shutdown, as NodeHttpServer.layer's server outlives the app's layers: its
       // finalizer is registered first, with the server, so it runs after the one below.
-      const { server, close } =
-        config.transport === "socket" && config.problem === undefined
-          ? yield* Effect.uninterruptible(
-              Effect.tap(SocketServer.make(config.port, config.drainTimeout, tracker), (made) =>
-                Effect.addFinalizer(() => made.stop)
-              )
+      const overSocket = config.transport === "socket" && config.problem === undefined
+      const { server, close } = overSocket
+        ? yield* Effect.uninterruptible(
+            Effect.tap(SocketServer.make(config.port, config.drainTimeout, tracker), (made) =>
+              Effect.addFinalizer(() => made.stop)
             )
-          : InProcessServer.make(
-              {
-                _tag: "TcpAddress",
-                hostname: url.hostname,
-                port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port)
-              },
-              config.drainTimeout,
-              tracker
-            )
+          )
+        : InProcessServer.make(
+            {
+              _tag: "TcpAddress",
+              hostname: url.hostname,
+              port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port)
+            },
+            config.drainTimeout,
+            tracker
+          )
       const reporter = new Reporter(config, recorder, () => server)
       const appScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
       // Scope close, in order: disconnect the requests still in flight, drain the background
@@ -208,7 +212,7 @@ const make = <A, E, R>(
         inOrder([
           close,
           Effect.orDie(tracker.close(config.drainTimeout, config.backgroundWork)),
-          shutdown(appScope, exit, config.drainTimeout),
+          kitScope && !overSocket ? Scope.close(appScope, exit) : shutdown(appScope, exit, config.drainTimeout),
           reporter.onScopeClose(exit),
           Effect.suspend(() => (services === undefined ? Effect.void : restoreServices(services)))
         ])
@@ -241,7 +245,8 @@ export const layerServer = <A, E, R>(
 ): Layer.Layer<Outputs | A, E, ServerRequirements<R>> =>
   make(
     (appScope, context) => Effect.provide(Layer.buildWithScope(bootstrap, appScope), context),
-    options
+    options,
+    false
   ) as Layer.Layer<Outputs | A, E, ServerRequirements<R>>
 
 /**
@@ -260,15 +265,13 @@ export const layer = <E, R>(
     (appScope, context) =>
       Effect.as(
         Effect.provide(
-          Scope.extend(
-            Effect.flatMap(HttpServer.HttpServer, (server) => server.serve(app as HttpApp.Default<unknown>)),
-            appScope
-          ),
-          context
+          Effect.flatMap(HttpServer.HttpServer, (server) => server.serve(app as HttpApp.Default<unknown>)),
+          Context.add(context, Scope.Scope, appScope)
         ),
         Context.empty()
       ),
-    options
+    options,
+    true
   ) as Layer.Layer<Outputs, never, AppRequirements<R>>
 
 /**
@@ -280,7 +283,7 @@ export const layer = <E, R>(
  * @category layers
  */
 export const layerTestWith = (options?: Options): Layer.Layer<Outputs | Provided> =>
-  make((_, context) => Effect.succeed(context), options)
+  make((_, context) => Effect.succeed(context), options, true)
 
 /**
  * See `TestClient.layerTest`.

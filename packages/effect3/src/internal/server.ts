@@ -17,8 +17,11 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import { awaitFibers } from "./clock.js"
@@ -83,7 +86,14 @@ export const make = (
         // tracker, so every handler fiber and every fiber it forks, however deeply, is
         // tracked. The tracker registers each handler as it starts (before it runs a step):
         // anything it forks or traces finds it already tracked.
-        const runFork = Runtime.runFork(yield* Effect.supervised(Effect.runtime<never>(), tracker))
+        const runtime = yield* Effect.runtime<never>()
+        const runFork = Runtime.runFork(
+          Runtime.setFiberRef(
+            runtime,
+            FiberRef.currentSupervisor,
+            FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentSupervisor).zip(tracker)
+          )
+        )
         handler = (request, description) =>
           tracker.startHandler(
             description,
@@ -94,7 +104,10 @@ export const make = (
             },
             () => runFork(Effect.provideService(handled, ServerRequest.HttpServerRequest, request))
           )
-        yield* Effect.addFinalizer(() =>
+        // A scope finalizer, not Effect.addFinalizer: it reads no FiberRef, so it needs none
+        // of the serving fiber's restored (which costs a FiberRefs diff and patch per client).
+        yield* Scope.addFinalizer(
+          yield* Effect.scope,
           Effect.sync(() => {
             handler = undefined
           })
