@@ -147,12 +147,23 @@ const shutdown = (
     )
   )
 
-/** Sets the current fiber's tracer; returns the services it had, for `restoreServices`. */
-const withTracer = (tracer: EffectTracer.Tracer): Effect.Effect<Context.Context<DefaultServices.DefaultServices>> =>
-  FiberRef.getAndUpdate(DefaultServices.currentServices, Context.add(EffectTracer.Tracer, tracer))
+/** Sets the current fiber's tracer; returns the one it had, for `restoreTracer`. */
+const withTracer = (tracer: EffectTracer.Tracer): Effect.Effect<EffectTracer.Tracer> =>
+  Effect.map(
+    FiberRef.getAndUpdate(DefaultServices.currentServices, Context.add(EffectTracer.Tracer, tracer)),
+    Context.get(EffectTracer.Tracer)
+  )
 
-const restoreServices = (services: Context.Context<DefaultServices.DefaultServices>): Effect.Effect<void> =>
-  FiberRef.set(DefaultServices.currentServices, services)
+/**
+ * Gives the current fiber back the tracer it had before `withTracer` set `ours`; a fiber
+ * whose tracer is no longer ours (another was set since) keeps it.
+ */
+const restoreTracer = (ours: EffectTracer.Tracer, previous: EffectTracer.Tracer): Effect.Effect<void> =>
+  FiberRef.update(DefaultServices.currentServices, (services) =>
+    Context.get(services, EffectTracer.Tracer) === ours
+      ? Context.add(services, EffectTracer.Tracer, previous)
+      : services
+  )
 
 /** Runs every step, in order, whatever the ones before did; fails with all their failures. */
 const inOrder = (steps: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<void> =>
@@ -201,26 +212,34 @@ const make = <A, E, R>(
             tracker
           )
       const reporter = new Reporter(config, recorder, () => server)
-      const appScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
+      const layerScope = yield* Effect.scope
+      const appScope = yield* Scope.fork(layerScope, ExecutionStrategy.sequential)
       // Scope close, in order: disconnect the requests still in flight, drain the background
-      // work, shut the app down (its scope), on failure the report, and last restore the
-      // tracer. One finalizer runs them all (each whatever the others did; their failures
-      // are combined). It is registered before the tracer is set: no interruption can leave
-      // the tracer set with nothing to restore it.
-      let services: Context.Context<DefaultServices.DefaultServices> | undefined
-      yield* Effect.addFinalizer((exit) =>
-        inOrder([
-          close,
-          Effect.orDie(tracker.close(config.drainTimeout, config.backgroundWork)),
-          kitScope && !overSocket ? Scope.close(appScope, exit) : shutdown(appScope, exit, config.drainTimeout),
-          reporter.onScopeClose(exit),
-          Effect.suspend(() => (services === undefined ? Effect.void : restoreServices(services)))
-        ])
+      // work, shut the app down (its scope), on failure the report, and last give the fiber
+      // closing the scope (the test's) its tracer back. One finalizer runs them all (each
+      // whatever the others did; their failures are combined). It is registered before the
+      // tracer is set: no interruption can leave the tracer set with nothing to restore it.
+      // A finalizer of the scope itself, not Effect.addFinalizer's: that one runs with the
+      // FiberRefs as they were when it was added and then puts the closing fiber's back, which
+      // would undo the tracer's restoring (and costs two FiberRefs diffs).
+      let previousTracer: EffectTracer.Tracer | undefined
+      yield* Scope.addFinalizerExit(layerScope, (exit) =>
+        Effect.uninterruptible(
+          inOrder([
+            close,
+            Effect.orDie(tracker.close(config.drainTimeout, config.backgroundWork)),
+            kitScope && !overSocket ? Scope.close(appScope, exit) : shutdown(appScope, exit, config.drainTimeout),
+            reporter.onScopeClose(exit),
+            Effect.suspend(() =>
+              previousTracer === undefined ? Effect.void : restoreTracer(recorder.tracer, previousTracer)
+            )
+          ])
+        )
       )
       // The app's runtime (captured by HttpServer.serve while the app starts) and the test
       // the layer is provided to both trace into the recorder (as `Effect.withTracerScoped`
       // would set it, without a finalizer of its own).
-      services = yield* withTracer(recorder.tracer)
+      previousTracer = yield* withTracer(recorder.tracer)
       const exchanges = new client.Exchanges(config.exchangeLimit)
       const testClient = client.make(server, config, tracker, exchanges, reporter)
       const platform = yield* platformContext

@@ -163,6 +163,24 @@ describe("tracing", () => {
     }).pipe(Effect.provide(TestClient.layer(app)))
   )
 
+  it.effect("once the client's scope closes, the fiber traces with the tracer it had before again", () =>
+    Effect.gen(function* () {
+      const before = yield* Effect.tracer
+      const [during, recorded] = yield* Effect.scoped(
+        Effect.provide(Effect.zip(Effect.tracer, TestTracer.TestTracer), TestClient.layer(app))
+      )
+      expect(during).not.toBe(before)
+      expect(yield* Effect.tracer).toBe(before)
+      // A span made afterwards is not the closed client's.
+      yield* Effect.withSpan(Effect.void, "after.close")
+      expect((yield* recorded.spans).map((span) => span.name)).not.toContain("after.close")
+      // The same with a bootstrap layer, and with clients one after another in one fiber.
+      yield* Effect.scoped(Effect.provide(Effect.void, TestClient.layerServer(HttpServer.serve(app))))
+      yield* Effect.scoped(Effect.provide(Effect.void, TestClient.layer(app)))
+      expect(yield* Effect.tracer).toBe(before)
+    })
+  )
+
   it.scoped("a request with tracing disabled has no spanId, and getSpan says why", () =>
     Effect.gen(function* () {
       const quiet = HttpServer.serve(HttpRouter.empty.pipe(HttpRouter.get("/", HttpServerResponse.text("ok")))).pipe(
