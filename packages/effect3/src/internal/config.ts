@@ -268,14 +268,26 @@ export const makeConfig = (input: Options | undefined = {}): Config => {
     if (problem === undefined) cookies = options.cookies as Readonly<Record<string, string>>
     else problems.push(`client option cookies: ${problem}`)
   }
-  return withRunnerBounds(options, {
+  // A `timeout` or `drainTimeout` the user did not give is read afresh at each wait, cut to a
+  // share of the time the current test has left under its runner (see `runner.ts`): the kit's
+  // own error, with its report, comes before the runner's "Test timed out". One given
+  // explicitly is used as it is.
+  const timeout = bound("timeout", defaultTimeout)
+  const drainTimeout = bound("drainTimeout", defaultDrainTimeout)
+  const fitTimeout = options.timeout === undefined
+  const fitDrainTimeout = options.drainTimeout === undefined
+  return {
     origin,
     basePath,
     baseUrl: `${origin}${basePath}/`,
     headers,
     cookies,
-    timeout: bound("timeout", Duration.seconds(30)),
-    drainTimeout: bound("drainTimeout", Duration.seconds(5)),
+    get timeout() {
+      return fitTimeout ? fitToRunner(timeout, requestShare) : timeout
+    },
+    get drainTimeout() {
+      return fitDrainTimeout ? fitToRunner(drainTimeout, drainShare) : drainTimeout
+    },
     serverErrors: oneOf("serverErrors", ["fail", "respond"], "fail"),
     remoteAddress,
     followRedirects,
@@ -287,30 +299,11 @@ export const makeConfig = (input: Options | undefined = {}): Config => {
     transport,
     port,
     problem: problems.length === 0 ? undefined : problems.join("; ")
-  })
+  }
 }
 
-/**
- * A `timeout` or `drainTimeout` the user did not give is read afresh at each wait, cut to a
- * share of the time the current test has left under its runner (see `runner.ts`): the kit's
- * own error, with its report, comes before the runner's "Test timed out". One given
- * explicitly is used as it is.
- */
-const withRunnerBounds = (options: unknown, config: Config): Config => {
-  const given = (name: string) =>
-    typeof options === "object" && options !== null && (options as Record<string, unknown>)[name] !== undefined
-  const { drainTimeout, timeout } = config
-  return Object.defineProperties(config, {
-    timeout: {
-      enumerable: true,
-      get: given("timeout") ? () => timeout : () => fitToRunner(timeout, requestShare)
-    },
-    drainTimeout: {
-      enumerable: true,
-      get: given("drainTimeout") ? () => drainTimeout : () => fitToRunner(drainTimeout, drainShare)
-    }
-  })
-}
+const defaultTimeout = Duration.seconds(30)
+const defaultDrainTimeout = Duration.seconds(5)
 
 /**
  * Appends header lines from any accepted input; a name given here replaces earlier lines of
