@@ -6,7 +6,9 @@
  * - kit: every test provides a fresh `TestClient.layer(app)` and does one GET + JSON assertion;
  * - layerTest: the same with `HttpRouter.serve(app)` over `NodeHttpServer.layerTest` (a real
  *   server on a random port per test) and `HttpClient.get`;
- * - empty: `Effect.void` and a trivial `expect` (the floor of an `it.effect` test).
+ * - empty: `Effect.void` and a trivial `expect` (the floor of an `it.effect` test);
+ * - and a fourth, mixed: the kit's tests and the empty ones alternating in one file, for an
+ *   overhead measured within one process.
  */
 import { createRequire } from "node:module"
 import * as path from "node:path"
@@ -24,20 +26,30 @@ const vitestBin = path.join(path.dirname(createRequire(import.meta.url).resolve(
 
 const loop = (body: string) => userfelt.loop(count, body)
 
-const files = {
-  kit: `import { expect, it } from "@effect/vitest"
+const kitHead = `import { expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
 import { Effect } from "effect"
 import { app, payload } from "../app.js"
 
 const TestApp = TestClient.layer(app)
-
-${loop(`  it.effect(\`GET /json \${i}\`, () =>
+`
+const kitTest = `  it.effect(\`GET /json \${i}\`, () =>
     Effect.gen(function* () {
       const r = yield* TestClient.get("/json")
       expect(r.status).toBe(200)
       expect(yield* r.json).toEqual(payload)
-    }).pipe(Effect.provide(TestApp)))`)}`,
+    }).pipe(Effect.provide(TestApp)))`
+const emptyTest = `  it.effect(\`empty \${i}\`, () =>
+    Effect.gen(function* () {
+      yield* Effect.void
+      expect(i).toBe(i)
+    }))`
+
+const files = {
+  kit: `${kitHead}
+${loop(kitTest)}`,
+  mixed: `${kitHead}
+${loop(`${kitTest}\n${emptyTest}`)}`,
   layerTest: `import { NodeHttpServer } from "@effect/platform-node"
 import { expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
@@ -66,11 +78,7 @@ it.effect("warm-up", () =>
   empty: `import { expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 
-${loop(`  it.effect(\`empty \${i}\`, () =>
-    Effect.gen(function* () {
-      yield* Effect.void
-      expect(i).toBe(i)
-    }))`)}`
+${loop(emptyTest)}`
 }
 
 const config = (dir: string) => `import { defineConfig } from "vitest/config"
