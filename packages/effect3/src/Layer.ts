@@ -42,6 +42,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import type * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
@@ -125,7 +126,9 @@ const platformContext: Effect.Effect<Context.Context<Exclude<Provided, HttpServe
 /**
  * Closes the app's scope (its layers' finalizers: the shutdown), bounded by `timeout` on the
  * wall clock. A shutdown still running then fails the scope close with `DrainTimeout`
- * rather than hanging the test; it goes on in the background.
+ * rather than hanging the test; it goes on in the background. One that ended failing (a
+ * finalizer died) fails the scope close with its cause, as the layer's scope close does
+ * over `NodeHttpServer`.
  */
 const shutdown = (
   appScope: Scope.CloseableScope,
@@ -135,7 +138,7 @@ const shutdown = (
   Effect.flatMap(Effect.forkDaemon(Scope.close(appScope, exit)), (closing) =>
     Effect.flatMap(awaitFibers([closing], timeout), (stuck) =>
       stuck.length === 0
-        ? Effect.void
+        ? Fiber.join(closing)
         : Effect.die(
             new DrainTimeout({
               timeout,
@@ -147,23 +150,29 @@ const shutdown = (
     )
   )
 
-/** Sets the current fiber's tracer; returns the one it had, for `restoreTracer`. */
-const withTracer = (tracer: EffectTracer.Tracer): Effect.Effect<EffectTracer.Tracer> =>
-  Effect.map(
-    FiberRef.getAndUpdate(DefaultServices.currentServices, Context.add(EffectTracer.Tracer, tracer)),
-    Context.get(EffectTracer.Tracer)
-  )
+/** Sets the current fiber's tracer. */
+const setTracer = (tracer: EffectTracer.Tracer): Effect.Effect<void> =>
+  FiberRef.update(DefaultServices.currentServices, Context.add(EffectTracer.Tracer, tracer))
+
+/** For each closed client's recorder, the tracer it replaced when it was set. */
+const replaced = new WeakMap<EffectTracer.Tracer, EffectTracer.Tracer>()
 
 /**
- * Gives the current fiber back the tracer it had before `withTracer` set `ours`; a fiber
- * whose tracer is no longer ours (another was set since) keeps it.
+ * At a client's scope close: `ours` (its recorder) is closed, and `previous` is the tracer it
+ * replaced. A fiber whose tracer is a closed recorder gets back the tracer that one replaced
+ * (following the chain when clients are closed in another order than they were built); one
+ * tracing into anything else (another client still open) keeps it.
  */
 const restoreTracer = (ours: EffectTracer.Tracer, previous: EffectTracer.Tracer): Effect.Effect<void> =>
-  FiberRef.update(DefaultServices.currentServices, (services) =>
-    Context.get(services, EffectTracer.Tracer) === ours
-      ? Context.add(services, EffectTracer.Tracer, previous)
-      : services
-  )
+  Effect.suspend(() => {
+    replaced.set(ours, previous)
+    return FiberRef.update(DefaultServices.currentServices, (services) => {
+      let tracer = Context.get(services, EffectTracer.Tracer)
+      if (!replaced.has(tracer)) return services
+      while (replaced.has(tracer)) tracer = replaced.get(tracer) as EffectTracer.Tracer
+      return Context.add(services, EffectTracer.Tracer, tracer)
+    })
+  })
 
 /** Runs every step, in order, whatever the ones before did; fails with all their failures. */
 const inOrder = (steps: ReadonlyArray<Effect.Effect<void>>): Effect.Effect<void> =>
@@ -238,8 +247,10 @@ const make = <A, E, R>(
       )
       // The app's runtime (captured by HttpServer.serve while the app starts) and the test
       // the layer is provided to both trace into the recorder (as `Effect.withTracerScoped`
-      // would set it, without a finalizer of its own).
-      previousTracer = yield* withTracer(recorder.tracer)
+      // would set it, without a finalizer of its own). The tracer it replaces is kept first:
+      // an interruption between the two steps leaves nothing unrestored.
+      previousTracer = yield* Effect.tracer
+      yield* setTracer(recorder.tracer)
       const exchanges = new client.Exchanges(config.exchangeLimit)
       const testClient = client.make(server, config, tracker, exchanges, reporter)
       const platform = yield* platformContext

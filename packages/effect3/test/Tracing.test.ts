@@ -4,9 +4,10 @@
  * visible once ended, `drainTasks` following every fork, failing instead of deadlocking,
  * bounded by `drainTimeout`, and shutdown after the drain.
  */
-import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { HttpClient, HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Queue, Ref, Stream } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Queue, Ref, Scope, Stream } from "effect"
 import { TaskQueue, TestClient, TestTracer } from "effect-http-testkit"
 
 const encoder = new TextEncoder()
@@ -179,6 +180,30 @@ describe("tracing", () => {
       yield* Effect.scoped(Effect.provide(Effect.void, TestClient.layer(app)))
       expect(yield* Effect.tracer).toBe(before)
     })
+  )
+
+  it.effect(
+    "clients closed in another order than they were built, or whose app fails to start, leave the fiber's tracer as it was",
+    () =>
+      Effect.gen(function* () {
+        const before = yield* Effect.tracer
+        const first = yield* Scope.make()
+        const second = yield* Scope.make()
+        yield* Layer.buildWithScope(TestClient.layer(app), first)
+        const firstTracer = yield* Effect.tracer
+        yield* Layer.buildWithScope(TestClient.layer(app), second)
+        expect(yield* Effect.tracer).not.toBe(firstTracer)
+        yield* Scope.close(first, Exit.void)
+        // The second client is still open: the fiber traces into it.
+        expect(yield* Effect.tracer).not.toBe(before)
+        yield* Scope.close(second, Exit.void)
+        expect(yield* Effect.tracer).toBe(before)
+        const failed = yield* Effect.exit(
+          Effect.provide(Effect.void, TestClient.layerServer(Layer.effectDiscard(Effect.fail("no database"))))
+        )
+        expect(Exit.isFailure(failed)).toBe(true)
+        expect(yield* Effect.tracer).toBe(before)
+      })
   )
 
   it.scoped("a request with tracing disabled has no spanId, and getSpan says why", () =>
@@ -667,6 +692,30 @@ describe("background work", () => {
       }
       // Reaching this line at all shows scope close is bounded by drainTimeout: the task never
       // ends, so a drain that waited for it would never return.
+    })
+  )
+
+  it.effect("a finalizer of the app's layers that fails makes scope close fail, as over NodeHttpServer", () =>
+    Effect.gen(function* () {
+      const router = HttpRouter.empty.pipe(HttpRouter.get("/", HttpServerResponse.text("ok")))
+      const ServerLive = HttpServer.serve(router).pipe(
+        Layer.provide(Layer.scopedDiscard(Effect.addFinalizer(() => Effect.die("the pool would not close"))))
+      )
+      const closeWith = <E>(layer: Layer.Layer<HttpClient.HttpClient, E>) =>
+        Effect.exit(
+          Effect.scoped(
+            Effect.provide(
+              Effect.flatMap(HttpClient.get("/"), (response) => response.text),
+              layer
+            )
+          )
+        )
+      const production = yield* closeWith(ServerLive.pipe(Layer.provideMerge(NodeHttpServer.layerTest)))
+      const ours = yield* closeWith(TestClient.layerServer(ServerLive, { report: "never" }))
+      for (const exit of [production, ours]) {
+        expect(Exit.isFailure(exit)).toBe(true)
+        if (Exit.isFailure(exit)) expect(Cause.squash(exit.cause)).toBe("the pool would not close")
+      }
     })
   )
 
