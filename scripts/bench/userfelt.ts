@@ -58,6 +58,23 @@ export interface Userfelt {
   readonly names: Readonly<Record<Subject, string>>
 }
 
+/**
+ * The tests the files are made of, written with `kind` (`it.scoped`, `it.effect`): the kit's
+ * (one GET and JSON assertion on the `TestClient` of a `TestApp` layer the file defines) and
+ * the empty one (titled `empty ...`, as the mixed file's rows expect). `i` is the loop's index.
+ */
+export const kitTest = (kind: string) => `  ${kind}(\`GET /json \${i}\`, () =>
+    Effect.gen(function* () {
+      const r = yield* TestClient.get("/json")
+      expect(r.status).toBe(200)
+      expect(yield* r.json).toEqual(payload)
+    }).pipe(Effect.provide(TestApp)))`
+export const emptyTest = (kind: string) => `  ${kind}(\`empty \${i}\`, () =>
+    Effect.gen(function* () {
+      yield* Effect.void
+      expect(i).toBe(i)
+    }))`
+
 /** The loop users write to get `count` tests out of one body (`i` is the test's index). */
 export const loop = (count: number, body: string) => `for (let i = 0; i < ${count}; i++) {
 ${body}

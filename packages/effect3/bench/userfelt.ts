@@ -32,17 +32,8 @@ import { app, payload } from "../app.js"
 
 const TestApp = TestClient.layer(app)
 `
-const kitTest = `  it.scoped(\`GET /json \${i}\`, () =>
-    Effect.gen(function* () {
-      const r = yield* TestClient.get("/json")
-      expect(r.status).toBe(200)
-      expect(yield* r.json).toEqual(payload)
-    }).pipe(Effect.provide(TestApp)))`
-const emptyTest = `  it.scoped(\`empty \${i}\`, () =>
-    Effect.gen(function* () {
-      yield* Effect.void
-      expect(i).toBe(i)
-    }))`
+const kitTest = userfelt.kitTest("it.scoped")
+const emptyTest = userfelt.emptyTest("it.scoped")
 
 const files = {
   kit: `${kitHead}
