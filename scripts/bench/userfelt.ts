@@ -203,17 +203,19 @@ export const run = async (options: Userfelt, runs: number): Promise<ReadonlyArra
       }
     }
     // In the mixed file, per round: the kit's tests against the empty ones beside them.
+    const split = mixed.map((sample) => {
+      const kit: Array<number> = []
+      const empty: Array<number> = []
+      for (const test of sample.tests) (test.title.startsWith("empty ") ? empty : kit).push(test.duration)
+      if (empty.length !== count || kit.length !== count) {
+        throw new Error(
+          `userfelt: the mixed file ran ${kit.length} kit and ${empty.length} empty tests, not ${count} each`
+        )
+      }
+      return { kit, empty }
+    })
     const mixedOver = (of: (durations: ReadonlyArray<number>) => number) =>
-      mixed.map((sample) => {
-        const empty = sample.tests.filter((test) => test.title.startsWith("empty ")).map((test) => test.duration)
-        const kit = sample.tests.filter((test) => !test.title.startsWith("empty ")).map((test) => test.duration)
-        if (empty.length !== count || kit.length !== count) {
-          throw new Error(
-            `userfelt: the mixed file ran ${kit.length} kit and ${empty.length} empty tests, not ${count} each`
-          )
-        }
-        return of(kit) - of(empty)
-      })
+      split.map(({ empty, kit }) => of(kit) - of(empty))
     const mean = (values: ReadonlyArray<number>) => values.reduce((sum, value) => sum + value, 0) / values.length
     const walls = (subject: Subject) => samples[subject].map((sample) => sample.wall / 1000)
     const per = (subject: Subject, field: "sum" | "cpu") => samples[subject].map((sample) => sample[field] / count)

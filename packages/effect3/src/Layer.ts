@@ -167,10 +167,10 @@ const restoreTracer = (ours: EffectTracer.Tracer, previous: EffectTracer.Tracer)
   Effect.suspend(() => {
     replaced.set(ours, previous)
     return FiberRef.update(DefaultServices.currentServices, (services) => {
-      let tracer = Context.get(services, EffectTracer.Tracer)
-      if (!replaced.has(tracer)) return services
+      const current = Context.get(services, EffectTracer.Tracer)
+      let tracer = current
       while (replaced.has(tracer)) tracer = replaced.get(tracer) as EffectTracer.Tracer
-      return Context.add(services, EffectTracer.Tracer, tracer)
+      return tracer === current ? services : Context.add(services, EffectTracer.Tracer, tracer)
     })
   })
 
