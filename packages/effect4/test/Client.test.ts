@@ -1,5 +1,6 @@
 import { Readable } from "node:stream"
 import { fileURLToPath } from "node:url"
+import { NodeHttpServer } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { TestClient } from "@effect-http-testkit/effect4"
 import {
@@ -547,6 +548,42 @@ describe("layers", () => {
       expect(Exit.isFailure(exit)).toBe(true)
       expect(yield* Deferred.isDone(shutdown)).toBe(true)
     })
+  )
+
+  it.effect(
+    "layerServer: a finalizer of the app's layers that dies fails the scope close, as over NodeHttpServer",
+    () =>
+      Effect.gen(function* () {
+        // Once dying at once, once after an asynchronous step: the shutdown ends within its first
+        // step, or later, within its bound.
+        for (const finalizer of [
+          Effect.die("the pool would not close"),
+          Effect.andThen(
+            Effect.promise(() => Promise.resolve()),
+            Effect.die("the pool would not close")
+          )
+        ]) {
+          const ServerLive = HttpRouter.serve(HttpRouter.add("GET", "/", HttpServerResponse.text("ok")), {
+            disableListenLog: true,
+            disableLogger: true
+          }).pipe(Layer.provide(Layer.effectDiscard(Effect.addFinalizer(() => finalizer))))
+          const closeWith = <E>(layer: Layer.Layer<HttpClient.HttpClient, E>) =>
+            Effect.exit(
+              Effect.scoped(
+                Effect.provide(
+                  Effect.flatMap(HttpClient.get("/"), (response) => response.text),
+                  layer
+                )
+              )
+            )
+          const production = yield* closeWith(ServerLive.pipe(Layer.provideMerge(NodeHttpServer.layerTest)))
+          const ours = yield* closeWith(TestClient.layerServer(ServerLive, { report: "never" }))
+          for (const exit of [production, ours]) {
+            expect(Exit.isFailure(exit)).toBe(true)
+            if (Exit.isFailure(exit)) expect(Cause.squash(exit.cause)).toBe("the pool would not close")
+          }
+        }
+      })
   )
 
   it.effect("layerServer keeps the bootstrap's outputs, so tests can reach the app's services", () =>

@@ -303,8 +303,12 @@ export class Tracker {
   }
 
   private shutdown(appScope: Scope.Closeable, exit: Parameters<typeof Scope.close>[1]): Effect.Effect<void> {
-    return Effect.flatMap(Effect.forkDetach(Scope.close(appScope, exit)), (closing) =>
-      Effect.callback<void>((resume) => {
+    return Effect.flatMap(Effect.forkDetach(Scope.close(appScope, exit), { startImmediately: true }), (closing) => {
+      // Most shutdowns end within their first step: no timer, no wait.
+      const closed = closing.pollUnsafe()
+      if (closed !== undefined)
+        return closed._tag === "Failure" ? (Effect.failCause(closed.cause) as Effect.Effect<never>) : Effect.void
+      return Effect.callback<void>((resume) => {
         const timeout = this.settings.drainTimeout
         const expired = () => {
           // The serving part is bounded on its own: the bound restarts once it is over.
@@ -337,7 +341,7 @@ export class Tracker {
         })
         return Effect.sync(() => cancel())
       })
-    )
+    })
   }
 
   /** The tracker's hooks around the scheduler, runtime metrics and clock `fiber` has. */
