@@ -586,6 +586,35 @@ describe("layers", () => {
       })
   )
 
+  it.effect(
+    "layerServer: a request the test forked and left as it returned is not served, as over NodeHttpServer",
+    () =>
+      Effect.gen(function* () {
+        // The app shuts down as the scope closes, before a fiber the test forked in its last
+        // step first runs: its request finds no app, and the route never runs.
+        const served = yield* Ref.make(0)
+        const ServerLive = HttpRouter.serve(
+          HttpRouter.add(
+            "GET",
+            "/count",
+            Effect.as(
+              Ref.update(served, (n) => n + 1),
+              HttpServerResponse.text("ok")
+            )
+          ),
+          { disableListenLog: true, disableLogger: true }
+        )
+        const production = yield* Effect.forkChild(HttpClient.get("/count")).pipe(
+          Effect.provide(ServerLive.pipe(Layer.provideMerge(NodeHttpServer.layerTest)))
+        )
+        const ours = yield* Effect.forkChild(HttpClient.get("/count")).pipe(
+          Effect.provide(TestClient.layerServer(ServerLive, { report: "never" }))
+        )
+        for (const fiber of [production, ours]) expect(Exit.isFailure(yield* Fiber.await(fiber))).toBe(true)
+        expect(yield* Ref.get(served)).toBe(0)
+      })
+  )
+
   it.effect("layerServer keeps the bootstrap's outputs, so tests can reach the app's services", () =>
     Effect.gen(function* () {
       class Counter extends Context.Service<Counter, Ref.Ref<number>>()("Counter") {}
