@@ -290,6 +290,9 @@ export class Tracker {
    * then fails the client's scope close with `DrainTimeout` instead of hanging the test, and
    * goes on in the background. The time the serving part of the shutdown takes (draining
    * background work, waiting for handlers: each bounded by drainTimeout already) does not count.
+   * The shutdown starts at once, in a fiber of its own: one that ends within that first step
+   * (the usual case) needs no timer, and runs before what the closing fiber had forked and not
+   * yet started, as production's server is gone by then too.
    */
   boundShutdown<A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> {
     return Layer.effectContext(
