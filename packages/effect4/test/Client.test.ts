@@ -554,6 +554,15 @@ describe("layers", () => {
     "layerServer: a finalizer of the app's layers that dies fails the scope close, as over NodeHttpServer",
     () =>
       Effect.gen(function* () {
+        const closeWith = <E>(layer: Layer.Layer<HttpClient.HttpClient, E>) =>
+          Effect.exit(
+            Effect.scoped(
+              Effect.provide(
+                Effect.flatMap(HttpClient.get("/"), (response) => response.text),
+                layer
+              )
+            )
+          )
         // Once dying at once, once after an asynchronous step: the shutdown ends within its first
         // step, or later, within its bound.
         for (const finalizer of [
@@ -567,15 +576,6 @@ describe("layers", () => {
             disableListenLog: true,
             disableLogger: true
           }).pipe(Layer.provide(Layer.effectDiscard(Effect.addFinalizer(() => finalizer))))
-          const closeWith = <E>(layer: Layer.Layer<HttpClient.HttpClient, E>) =>
-            Effect.exit(
-              Effect.scoped(
-                Effect.provide(
-                  Effect.flatMap(HttpClient.get("/"), (response) => response.text),
-                  layer
-                )
-              )
-            )
           const production = yield* closeWith(ServerLive.pipe(Layer.provideMerge(NodeHttpServer.layerTest)))
           const ours = yield* closeWith(TestClient.layerServer(ServerLive, { report: "never" }))
           for (const exit of [production, ours]) {

@@ -307,10 +307,10 @@ export class Tracker {
 
   private shutdown(appScope: Scope.Closeable, exit: Parameters<typeof Scope.close>[1]): Effect.Effect<void> {
     return Effect.flatMap(Effect.forkDetach(Scope.close(appScope, exit), { startImmediately: true }), (closing) => {
-      // Most shutdowns end within their first step: no timer, no wait.
+      // Most shutdowns end within their first step: no timer, no wait. Its exit (an Effect)
+      // is the close's, a finalizer's defect included.
       const closed = closing.pollUnsafe()
-      if (closed !== undefined)
-        return closed._tag === "Failure" ? (Effect.failCause(closed.cause) as Effect.Effect<never>) : Effect.void
+      if (closed !== undefined) return closed
       return Effect.callback<void>((resume) => {
         const timeout = this.settings.drainTimeout
         const expired = () => {
@@ -340,7 +340,7 @@ export class Tracker {
         // The shutdown's own failure (a DrainTimeout of the serving part, a finalizer's defect) is the close's.
         closing.addObserver((closed) => {
           cancel()
-          resume(closed._tag === "Failure" ? (Effect.failCause(closed.cause) as Effect.Effect<never>) : Effect.void)
+          resume(closed)
         })
         return Effect.sync(() => cancel())
       })
