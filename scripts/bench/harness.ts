@@ -241,23 +241,35 @@ export const rateRows = <S extends Pick<RateSubject, "name" | "n" | "target">>(
    * shows the floor's own ratio to it, the most any client running the real pipeline
    * could reach against that peer.
    */
-  floorIndex?: number
+  floorIndex?: number,
+  /**
+   * The index of the pipeline floor with the kit's span recorder as its tracer: each peer
+   * with a target then also shows that floor's ratio to it, the most a client that records
+   * every span (as the kit's layers do) could reach.
+   */
+  recordedIndex?: number
 ): Array<Row> => {
   const ours = measured[0]
   const n0 = subjects[0].n
+  /** Subject `index`'s own ratio to peer `i`, labelled; "" when `index` is not given or is the peer. */
+  const ceilingOf = (index: number | undefined, i: number, label: string): string => {
+    if (index === undefined || index === i) return ""
+    const floor = subjects[index]
+    return `${label}: ${formatRatios(
+      paired(measured[index], measured[i], (a, b) => perSecond(floor.n, a) / perSecond(subjects[i].n, b))
+    )}`
+  }
   return measured.map((m, i) => {
     const subject = subjects[i]
     const value = `${formatRates(perRun(m, (s) => perSecond(subject.n, s)))} (${subject.n.toLocaleString("en-US")} per run)`
     if (i === 0) return { scenario, subject: m.name, value }
     const ratio = paired(ours, m, (a, b) => perSecond(n0, a) / perSecond(subject.n, b))
     const label = ratioLabel(subject)
-    const floor = floorIndex === undefined || floorIndex === i ? undefined : subjects[floorIndex]
     const ceiling =
-      floor === undefined || subject.target === undefined
+      subject.target === undefined
         ? ""
-        : `; the pipeline floor itself: ${formatRatios(
-            paired(measured[floorIndex!], m, (a, b) => perSecond(floor.n, a) / perSecond(subject.n, b))
-          )}`
+        : ceilingOf(floorIndex, i, "; the pipeline floor itself") +
+          ceilingOf(recordedIndex, i, "; that floor recording spans as the kit does")
     return {
       scenario,
       subject: m.name,

@@ -10,7 +10,9 @@
  * shapes, one subject's retained heap making the next one's collections dearer).
  *
  * The subjects, in order (ours first, the pipeline floor second: the rows' ratios rely on it):
- * ours on one long-lived client; the pipeline floor (the target's); the bare floor and the
+ * ours on one long-lived client; the pipeline floor (the target's); the same floor with the
+ * kit's span recorder (`TestTracer`) as its tracer, the most a client that records every
+ * span as the kit's layers do could reach (the peers' rows show it); the bare floor and the
  * platform's web handler (references); undici with keep-alive against the app on a real
  * server; `NodeHttpServer.layerTest`; supertest and light-my-request on the app's Node
  * handler; Fastify's `inject` and Hono's `app.request` on their own apps (references).
@@ -27,6 +29,7 @@ import { compareMade, type Made, type WorkerCommand } from "./isolated.js"
 export const subjectKeys = [
   "ours",
   "pipeline",
+  "recorded",
   "floor",
   "webHandler",
   "undici",
@@ -143,14 +146,14 @@ export const run = async (worker: WorkerCommand, runs: number): Promise<Readonly
     return target === undefined ? s : { ...s, target }
   })
   const floorIndex = subjectKeys.indexOf("pipeline")
+  const recordedIndex = subjectKeys.indexOf("recorded")
   const bareIndex = subjectKeys.indexOf("floor")
-  const rows = rateRows(
-    "GET round trip",
-    subjects,
-    measured,
-    (s) => (s === subjects[floorIndex] ? "pipeline floor" : s === subjects[bareIndex] ? "bare floor" : ""),
-    floorIndex
-  )
+  const labels = new Map([
+    [subjects[floorIndex], "pipeline floor"],
+    [subjects[recordedIndex], "pipeline floor recording spans"],
+    [subjects[bareIndex], "bare floor"]
+  ])
+  const rows = rateRows("GET round trip", subjects, measured, (s) => labels.get(s) ?? "", floorIndex, recordedIndex)
   rows.push({
     scenario: "memory",
     subject: `${measured[0].name}: peak RSS growth over a run of ${subjects[0].n.toLocaleString("en-US")}, from the heap as it was (no GC before the run)`,

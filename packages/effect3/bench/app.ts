@@ -16,7 +16,7 @@
 import { HttpApp, HttpMiddleware, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Cause, Chunk, Effect, Exit, Fiber, ManagedRuntime, Runtime, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, Layer, ManagedRuntime, Runtime, Stream, type Tracer } from "effect"
 import { clientHeaders, payload } from "../../../scripts/bench/harness.js"
 
 export {
@@ -111,12 +111,16 @@ export interface Pipeline {
   readonly dispose: () => Promise<void>
 }
 
-/** The pipeline floor for `target` (by default the bench app). */
+/** The pipeline floor for `target` (by default the bench app), with `tracer` in place of Effect's native one if given. */
 export const makePipeline = async (
   target: HttpApp.Default<unknown> = app,
-  options: { readonly tracerDisabled?: boolean } = {}
+  options: { readonly tracerDisabled?: boolean; readonly tracer?: Tracer.Tracer | undefined } = {}
 ): Promise<Pipeline> => {
-  const managed = ManagedRuntime.make(NodeHttpServer.layerContext)
+  const managed = ManagedRuntime.make(
+    options.tracer === undefined
+      ? NodeHttpServer.layerContext
+      : Layer.merge(NodeHttpServer.layerContext, Layer.setTracer(options.tracer))
+  )
   const base = await managed.runtime()
   const runtime =
     options.tracerDisabled === true

@@ -7,6 +7,8 @@
  * - the pipeline floor: what platform-node's server pays per request minus the socket (a
  *   fresh request with a client's headers, a fiber per request, `toHandled` with the tracer
  *   middleware and a request scope; see app.ts). The target compares against this one;
+ * - the same floor with the kit's span recorder (`TestTracer`) as its tracer in place of
+ *   Effect's native one: the most a client recording every span, as the kit does, could reach;
  * - the bare floor (`toHandled` run inline on one reused request) and `toWebHandler`, for
  *   reference;
  * - undici's `Client` with keep-alive against the app served by `NodeHttpServer` on
@@ -26,12 +28,14 @@ import type { Row } from "../../../scripts/bench/harness.js"
 import { editionWorker } from "../../../scripts/bench/isolated.js"
 import * as roundtrip from "../../../scripts/bench/roundtrip.js"
 import * as TestClient from "../src/Client.js"
-import { app, checkPayload, floor, freshRequest, makePipeline, sinkJson, times } from "./app.js"
+import * as TestTracer from "../src/Tracer.js"
+import { app, checkPayload, floor, freshRequest, makePipeline, type Pipeline, sinkJson, times } from "./app.js"
 
 /** Requests per run for each subject. */
 export const counts = {
   ours: 600,
   pipeline: 1_500,
+  recorded: 1_500,
   floor: 2_500,
   webHandler: 600,
   undici: 300,
@@ -40,6 +44,30 @@ export const counts = {
   lightMyRequest: 500,
   fastify: 2_500,
   hono: 4_000
+}
+
+/** The name of the pipeline floor that records spans (the same in both editions' results). */
+const recordedName = "pipeline floor recording spans: the kit's TestTracer as its tracer"
+
+/** `n` GETs of /json a run through `pipeline`, each in a fiber of its own, each body checked. */
+const pipelineSubject = (name: string, n: number, pipeline: Pipeline, dispose?: () => Promise<void>) => {
+  const once = Effect.map(
+    Effect.suspend(() => pipeline.handle(freshRequest("/json"))),
+    (sink) => {
+      if (sink.status !== 200) throw new Error(`${name}: status ${sink.status}`)
+      checkPayload(sinkJson(sink), name)
+    }
+  )
+  const loop = times(n, once)
+  return {
+    name,
+    n,
+    run: () => Effect.runPromise(loop),
+    dispose: async () => {
+      await pipeline.dispose()
+      await dispose?.()
+    }
+  }
 }
 
 /** The app served by platform-node's own request handler (`makeHandler`), not listening. */
@@ -65,22 +93,25 @@ export const makers: roundtrip.Makers = {
     }
   },
   /** The pipeline floor for GET /json: a fresh request and a fiber per request. */
-  pipeline: async () => {
-    const pipeline = await makePipeline()
-    const once = Effect.map(
-      Effect.suspend(() => pipeline.handle(freshRequest("/json"))),
-      (sink) => {
-        if (sink.status !== 200) throw new Error(`pipeline floor: status ${sink.status}`)
-        checkPayload(sinkJson(sink), "pipeline floor")
-      }
-    )
-    const loop = times(counts.pipeline, once)
-    return {
-      name: "pipeline floor: fresh request + fiber per request, toHandled (tracer, scope)",
-      n: counts.pipeline,
-      run: () => Effect.runPromise(loop),
-      dispose: pipeline.dispose
-    }
+  pipeline: async () =>
+    pipelineSubject(
+      "pipeline floor: fresh request + fiber per request, toHandled (tracer, scope)",
+      counts.pipeline,
+      await makePipeline()
+    ),
+  /**
+   * The pipeline floor with the kit's span recorder as its tracer (`TestTracer.layer`'s, as
+   * `TestClient.layer` installs it) in place of Effect's native one: the most a client that
+   * records every span could reach.
+   */
+  recorded: async () => {
+    const tracing = ManagedRuntime.make(TestTracer.layer)
+    const pipeline = await makePipeline(app, { tracer: await tracing.runPromise(Effect.tracer) })
+    // The premise: the floor's requests are recorded.
+    await Effect.runPromise(pipeline.handle(freshRequest("/json")))
+    const spans = await tracing.runPromise(TestTracer.spans)
+    if (!spans.some((span) => span.kind === "server")) throw new Error("recorded floor: no server span was recorded")
+    return pipelineSubject(recordedName, counts.recorded, pipeline, tracing.dispose)
   },
   /** The bare floor: `HttpApp.toHandled` run inline with one prebuilt request, reused. */
   floor: async () => {

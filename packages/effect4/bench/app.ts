@@ -178,7 +178,7 @@ export interface Pipeline {
   readonly dispose: () => Promise<void>
 }
 
-/** The pipeline floor for `appLayer` (by default the bench app). */
+/** The pipeline floor for `appLayer` (by default the bench app), with `tracer` in place of Effect's native one if given. */
 export const makePipeline = async (
   appLayer: Layer.Layer<never, unknown, unknown> = app,
   options: { readonly tracer?: Tracer.Tracer | undefined } = {}

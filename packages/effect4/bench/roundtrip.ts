@@ -8,6 +8,9 @@
  * - the pipeline floor: what platform-node 4.1's server pays per request minus the socket (a
  *   fresh request with a client's headers, a fiber per request, `toHandled` with its tracer
  *   and a request scope; see app.ts). The target compares against this one;
+ * - the same floor with the kit's span recorder as its tracer: under Effect's native tracer
+ *   `toHandled` records no span, under `TestClient.layer`'s `TestTracer` it records the server
+ *   span, so this is the most a client recording every span, as the kit does, could reach;
  * - the bare floor (`toHandled` run inline on one reused request) and
  *   `HttpEffect.toWebHandler`, for reference;
  * - undici's `Client` with keep-alive against the app served by `NodeHttpServer` on
@@ -24,7 +27,7 @@
 import * as http from "node:http"
 import { fileURLToPath } from "node:url"
 import { NodeHttpServer } from "@effect/platform-node"
-import { TestClient } from "@effect-http-testkit/effect4"
+import { TestClient, TestTracer } from "@effect-http-testkit/effect4"
 import * as Effect from "effect/Effect"
 import { HttpClient, HttpEffect, HttpRouter, HttpServer, HttpServerRequest } from "effect/http"
 import * as Layer from "effect/Layer"
@@ -52,6 +55,7 @@ import {
 export const counts = {
   ours: 1_000,
   pipeline: 3_000,
+  recorded: 2_000,
   floor: 10_000,
   webHandler: 2_000,
   undici: 500,
@@ -60,6 +64,30 @@ export const counts = {
   lightMyRequest: 1_000,
   fastify: 2_500,
   hono: 4_000
+}
+
+/** The name of the pipeline floor that records spans (the same in both editions' results). */
+const recordedName = "pipeline floor recording spans: the kit's TestTracer as its tracer"
+
+/** `n` GETs of /json a run through `pipeline`, each in a fiber of its own, each body checked. */
+const pipelineSubject = (name: string, n: number, pipeline: Pipeline, dispose?: () => Promise<void>) => {
+  const once = Effect.map(
+    Effect.suspend(() => pipeline.handle(freshRequest("/json"))),
+    (sink) => {
+      if (sink.status !== 200) throw new Error(`${name}: status ${sink.status}`)
+      checkPayload(sinkJson(sink), name)
+    }
+  )
+  const loop = times(n, once)
+  return {
+    name,
+    n,
+    run: () => Effect.runPromise(loop),
+    dispose: async () => {
+      await pipeline.dispose()
+      await dispose?.()
+    }
+  }
 }
 
 /** platform-node's own request handler for the served app, in the serve fiber's context. */
@@ -91,22 +119,25 @@ export const makers: roundtrip.Makers = {
     }
   },
   /** The pipeline floor for GET /json: a fresh request and a fiber per request. */
-  pipeline: async () => {
-    const pipeline = await makePipeline()
-    const once = Effect.map(
-      Effect.suspend(() => pipeline.handle(freshRequest("/json"))),
-      (sink) => {
-        if (sink.status !== 200) throw new Error(`pipeline floor: status ${sink.status}`)
-        checkPayload(sinkJson(sink), "pipeline floor")
-      }
-    )
-    const loop = times(counts.pipeline, once)
-    return {
-      name: "pipeline floor: fresh request + fiber per request, toHandled (tracer, scope)",
-      n: counts.pipeline,
-      run: () => Effect.runPromise(loop),
-      dispose: pipeline.dispose
-    }
+  pipeline: async () =>
+    pipelineSubject(
+      "pipeline floor: fresh request + fiber per request, toHandled (tracer, scope)",
+      counts.pipeline,
+      await makePipeline()
+    ),
+  /**
+   * The pipeline floor with the kit's span recorder as its tracer (`TestTracer.layer`'s, as
+   * `TestClient.layer` installs it): `toHandled` then records the server span, as it does under
+   * the kit. The most a client that records every span could reach.
+   */
+  recorded: async () => {
+    const tracing = ManagedRuntime.make(TestTracer.layer)
+    const pipeline = await makePipeline(app, { tracer: await tracing.runPromise(Effect.tracer) })
+    // The premise: the floor's requests are recorded.
+    await Effect.runPromise(pipeline.handle(freshRequest("/json")))
+    const spans = await tracing.runPromise(TestTracer.spans)
+    if (!spans.some((span) => span.kind === "server")) throw new Error("recorded floor: no server span was recorded")
+    return pipelineSubject(recordedName, counts.recorded, pipeline, tracing.dispose)
   },
   /** The bare floor: `HttpEffect.toHandled` run inline with one prebuilt request, reused. */
   floor: async () => {
