@@ -566,91 +566,93 @@ export const request = (
     const config = state.config
     const checked = prepare(config, method, url, input)
     if (checked instanceof InvalidRequest) return Effect.fail(checked)
-    return Effect.flatMap(loadBody(checked, method, url), (prepared) => send(state, prepared))
+    // Sent at once (this runs when the request does) unless a body is to be read first.
+    return checked.first.body._tag === "Load"
+      ? Effect.flatMap(loadBody(checked, method, url), (prepared) => send(state, prepared))
+      : send(state, checked)
   })
 
 /** The hops of a prepared request: each sent, redirects followed. */
 const send = (
   state: ClientState,
   prepared: Prepared
-): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> =>
-  Effect.suspend(() => {
-    const config = state.config
-    const { first, timeoutMillis, follow, maxRedirects } = prepared
-    let callCookies = prepared.callCookies
-    const history: Array<TestResponse> = []
-    const loop = (
-      hop: Hop<Body>
-    ): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> =>
-      Effect.flatMap(sendHop(state, hop, callCookies, timeoutMillis), ([wire, sent, bodyProblem]) => {
-        const hopUrl = hop.url.href
-        // The request's own body failed: what the app answered to a cut-off request is beside the point.
-        if (bodyProblem !== undefined) {
-          return Effect.fail(new InvalidRequest({ method: hop.method, url: hopUrl, reason: bodyProblem }))
-        }
-        if (wire._tag === "Timeout") {
-          return Effect.fail(
-            new RequestTimeout({
+): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> => {
+  const config = state.config
+  const { first, timeoutMillis, follow, maxRedirects } = prepared
+  let callCookies = prepared.callCookies
+  const history: Array<TestResponse> = []
+  const loop = (
+    hop: Hop<Body>
+  ): Effect.Effect<TestResponse, InvalidRequest | ServerError | RequestTimeout | TooManyRedirects | ResponseError> =>
+    Effect.flatMap(sendHop(state, hop, callCookies, timeoutMillis), ([wire, sent, bodyProblem]) => {
+      const hopUrl = hop.url.href
+      // The request's own body failed: what the app answered to a cut-off request is beside the point.
+      if (bodyProblem !== undefined) {
+        return Effect.fail(new InvalidRequest({ method: hop.method, url: hopUrl, reason: bodyProblem }))
+      }
+      if (wire._tag === "Timeout") {
+        return Effect.fail(
+          new RequestTimeout({
+            method: hop.method,
+            url: hopUrl,
+            timeout: Duration.millis(timeoutMillis),
+            answered: wire.answered,
+            where: wire.where
+          })
+        )
+      }
+      if (wire._tag === "NotServing") {
+        return Effect.fail(
+          new InvalidRequest({
+            method: hop.method,
+            url: hopUrl,
+            reason: notServing(wire.stopped)
+          })
+        )
+      }
+      // A body that failed midway leaves no response to give, even with serverErrors: "respond".
+      const cutOff = wire.cutOff
+      if (
+        wire.failure !== undefined &&
+        (config.serverErrors === "fail" || cutOff !== undefined) &&
+        isUnhandled(wire.failure)
+      ) {
+        return Effect.fail(
+          withSpanId(
+            new ServerError({
               method: hop.method,
               url: hopUrl,
-              timeout: Duration.millis(timeoutMillis),
-              answered: wire.answered,
-              where: wire.where
-            })
+              status: cutOff ?? wire.response.status,
+              cause: withoutResponseMarker(wire.failure),
+              ...(cutOff === undefined ? {} : { afterHeaders: true })
+            }),
+            wire.response.spanId
           )
-        }
-        if (wire._tag === "NotServing") {
-          return Effect.fail(
-            new InvalidRequest({
-              method: hop.method,
-              url: hopUrl,
-              reason: notServing(wire.stopped)
-            })
-          )
-        }
-        // A body that failed midway leaves no response to give, even with serverErrors: "respond".
-        const cutOff = wire.cutOff
-        if (
-          wire.failure !== undefined &&
-          (config.serverErrors === "fail" || cutOff !== undefined) &&
-          isUnhandled(wire.failure)
-        ) {
-          return Effect.fail(
-            withSpanId(
-              new ServerError({
-                method: hop.method,
-                url: hopUrl,
-                status: cutOff ?? wire.response.status,
-                cause: withoutResponseMarker(wire.failure),
-                ...(cutOff === undefined ? {} : { afterHeaders: true })
-              }),
-              wire.response.spanId
-            )
-          )
-        }
-        const response = toTestResponse(hop, wire.response, [...history], sent)
-        if ("problem" in response) return Effect.fail(new ResponseError({ url: hopUrl, reason: response.problem }))
-        state.jar.store(response.setCookie, hopUrl)
-        state.record?.(response, hop.method)
-        if (!follow) return Effect.succeed(response)
-        const next = nextHop(hop, response.status, response.headers.location)
-        if (next === undefined) return Effect.succeed(response)
-        if ("problem" in next)
-          return Effect.fail(new InvalidRequest({ method: hop.method, url: hopUrl, reason: next.problem }))
-        if (history.length >= maxRedirects) {
-          return Effect.fail(new TooManyRedirects({ method: first.method, url: first.url.href, maxRedirects }))
-        }
-        history.push(response)
-        // Leaving the first hop's origin: the call's own cookies stay behind (the jar's follow
-        // their own rules), and so does a Host header the test set for that origin.
-        if (next.url.origin !== first.url.origin) {
-          callCookies = undefined
-          return loop({ ...next, headerLines: next.headerLines.filter(([name]) => name !== "host") })
-        }
-        return loop(next)
-      })
-    return loop(first)
-  })
+        )
+      }
+      const response = toTestResponse(hop, wire.response, [...history], sent)
+      if ("problem" in response) return Effect.fail(new ResponseError({ url: hopUrl, reason: response.problem }))
+      state.jar.store(response.setCookie, hopUrl)
+      state.record?.(response, hop.method)
+      if (!follow) return Effect.succeed(response)
+      const next = nextHop(hop, response.status, response.headers.location)
+      if (next === undefined) return Effect.succeed(response)
+      if ("problem" in next)
+        return Effect.fail(new InvalidRequest({ method: hop.method, url: hopUrl, reason: next.problem }))
+      if (history.length >= maxRedirects) {
+        return Effect.fail(new TooManyRedirects({ method: first.method, url: first.url.href, maxRedirects }))
+      }
+      history.push(response)
+      // Leaving the first hop's origin: the call's own cookies stay behind (the jar's follow
+      // their own rules), and so does a Host header the test set for that origin.
+      if (next.url.origin !== first.url.origin) {
+        callCookies = undefined
+        return loop({ ...next, headerLines: next.headerLines.filter(([name]) => name !== "host") })
+      }
+      return loop(next)
+    })
+  return loop(first)
+}
 
 /** One hop as a Node client frames it: what it sends, or Node's answer when its server refuses it. */
 export const frame = (
@@ -707,28 +709,32 @@ const sendHop = (
   callCookies: Readonly<Record<string, string>> | undefined,
   timeoutMillis: number
 ): Effect.Effect<readonly [Dispatched, Readonly<Record<string, string>>, string | undefined]> => {
-  const send = (opened: OpenedBody | undefined) =>
-    Effect.suspend(() => {
-      const framed = frame(state.jar, hop, callCookies, state.config.remoteAddress, opened?.source)
-      if (framed._tag === "Refused") {
-        return Effect.succeed([
-          { _tag: "Response", response: framed.response, failure: undefined },
-          {},
-          undefined
-        ] as const)
-      }
-      // The headers as sent go with the response's request (the exchange log shows them).
-      return Effect.flatMap(state.server.dispatch(framed.outgoing, timeoutMillis), (dispatched) =>
-        Effect.map(
-          opened === undefined || dispatched._tag !== "Response" ? Effect.void : opened.flush,
-          () => [dispatched, framed.outgoing.headers, opened?.problem()] as const
-        )
+  // Framed when the hop is sent (the jar's cookies as they are then): `sendHop` runs when the
+  // previous step does, and an opened body is framed once opened.
+  const send = (opened: OpenedBody | undefined) => {
+    const framed = frame(state.jar, hop, callCookies, state.config.remoteAddress, opened?.source)
+    if (framed._tag === "Refused") {
+      return Effect.succeed([
+        { _tag: "Response", response: framed.response, failure: undefined },
+        {},
+        undefined
+      ] as const)
+    }
+    // The headers as sent go with the response's request (the exchange log shows them).
+    const dispatched = state.server.dispatch(framed.outgoing, timeoutMillis)
+    if (opened === undefined)
+      return Effect.map(dispatched, (wire) => [wire, framed.outgoing.headers, undefined] as const)
+    return Effect.flatMap(dispatched, (wire) =>
+      Effect.map(
+        wire._tag !== "Response" ? Effect.void : opened.flush,
+        () => [wire, framed.outgoing.headers, opened.problem()] as const
       )
-    })
+    )
+  }
   if (hop.body._tag !== "Stream") return send(undefined)
   return Effect.flatMap(openBody(hop.body.stream), (opened) =>
     Effect.ensuring(
-      send(opened),
+      Effect.suspend(() => send(opened)),
       Effect.sync(() => opened.close())
     )
   )

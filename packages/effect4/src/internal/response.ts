@@ -94,12 +94,14 @@ export class BufferedResponse extends Inspectable.Class implements TestResponse 
   }
 
   get json(): Effect.Effect<Schema.Json, HttpClientError.HttpClientError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => (text === "" ? null : (JSON.parse(text) as Schema.Json)),
-        catch: (cause) => this.decodeError(cause)
-      })
-    )
+    // One step: decoding (which cannot throw) and parsing.
+    return Effect.try({
+      try: () => {
+        const text = utf8.decode(this.body)
+        return text === "" ? null : (JSON.parse(text) as Schema.Json)
+      },
+      catch: (cause) => this.decodeError(cause)
+    })
   }
 
   get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.HttpClientError> {
