@@ -41,7 +41,9 @@ main({
     "subjects in one process, each run after a full GC. Floors: the pipeline floor is what",
     "`@effect/platform-node` pays per request minus the socket (a fresh request with a client's",
     "headers, a fiber per request, `HttpApp.toHandled` with the tracer middleware and a request",
-    "scope); the direct stream floor runs the app's body Stream in the handler fiber. Reproduce",
+    "scope); the GET scenario also runs it with the kit's `TestTracer` as its tracer (\"pipeline",
+    'floor recording spans": the most a client recording every span, as the kit does, could',
+    "reach); the direct stream floor runs the app's body Stream in the handler fiber. Reproduce",
     "with `npm run bench`."
   ]
 })
