@@ -7,6 +7,7 @@
  * Each edition (`effect-http-testkit` for Effect 3) wraps these in its own Effect API; users
  * install an edition, not this package.
  */
+export * from "./contentLength.js"
 export * from "./cookieJar.js"
 export * from "./decode.js"
 export * from "./headerLines.js"

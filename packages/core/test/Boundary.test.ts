@@ -50,6 +50,7 @@ const sources = (dir: string): ReadonlyArray<string> =>
 describe("the Effect-free core", () => {
   it("holds the modules every edition shares, and the scenario tables", () => {
     expect(sources(src)).toEqual([
+      "contentLength.ts",
       "cookieJar.ts",
       "decode.ts",
       "headerLines.ts",

@@ -13,6 +13,7 @@ import {
 } from "@effect/platform"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
+import { contentLengthMismatches, contentLengthOptions } from "@effect-http-testkit/core/scenarios"
 import { Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import { TestClient } from "effect-http-testkit"
 import WebSocket from "ws"
@@ -402,6 +403,41 @@ describe("transport: the same answers both ways", () => {
         )
         expect(error._tag).toBe("InvalidRequest")
         expect(error.message).toContain("the content-length header says 1 but the body is 2 bytes")
+      }
+    })
+  )
+
+  it.scoped("a Content-Length the test gives must match the body, a Stream one's as it is produced", () =>
+    Effect.gen(function* () {
+      const bytes = (chunks: ReadonlyArray<string>) => Stream.fromIterable(chunks.map((chunk) => encoder.encode(chunk)))
+      for (const transport of both) {
+        const layer = TestClient.layer(app, { transport, report: "never" })
+        for (const mismatch of contentLengthMismatches) {
+          const error = yield* Effect.flip(
+            Effect.provide(TestClient.post("/echo", contentLengthOptions(mismatch, bytes)), layer)
+          )
+          expect([transport, mismatch.name, error._tag]).toEqual([transport, mismatch.name, "InvalidRequest"])
+          expect(error.message).toContain(mismatch.says)
+          expect(error.message).toContain("drop the header")
+        }
+        // TestClient.stream checks a Stream body the same way.
+        const streamed = yield* Effect.flip(
+          Effect.provide(
+            TestClient.stream("POST", "/echo", { headers: { "content-length": "1" }, body: bytes(["AB"]) }),
+            layer
+          )
+        )
+        expect(streamed.message).toContain("says 1 but the Stream body gave more")
+        // A Stream body of the length it declares is sent as it is: with that header, unchunked.
+        const seen = yield* Effect.provide(
+          Effect.flatMap(
+            TestClient.post("/echo", { headers: { "content-length": "2" }, body: bytes(["A", "B"]) }),
+            (r) => r.json
+          ),
+          layer
+        )
+        expect(seen).toMatchObject({ body: "AB", headers: { "content-length": "2" } })
+        expect((seen as { headers: Record<string, string> }).headers["transfer-encoding"]).toBeUndefined()
       }
     })
   )

@@ -6,7 +6,8 @@ import * as Http from "node:http"
 import { NodeHttpServerRequest } from "@effect/platform-node"
 import { WebSocket } from "@effect/platform-node/NodeWS"
 import { describe, expect, it } from "@effect/vitest"
-import { TestClient, TestTracer } from "@effect-http-testkit/effect4"
+import { contentLengthMismatches, contentLengthOptions } from "@effect-http-testkit/core/scenarios"
+import { TestClient, TestRequest, TestTracer } from "@effect-http-testkit/effect4"
 import { ByteSize, Cause, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import {
   HttpClient,
@@ -449,6 +450,40 @@ describe("transport: the same answers both ways", () => {
         "content-length: abc: 400",
         "transfer-encoding: gzip: 400"
       ])
+    })
+  )
+
+  it.effect("a content-length the test gives must match the body, or the request fails with InvalidRequest", () =>
+    Effect.gen(function* () {
+      const bytes = (chunks: ReadonlyArray<string>) => Stream.fromIterable(chunks.map((chunk) => encoder.encode(chunk)))
+      for (const transport of both) {
+        const layer = TestClient.layer(Routes, { transport, report: "never" })
+        for (const mismatch of contentLengthMismatches) {
+          const error = yield* Effect.flip(TestClient.post("/echo", contentLengthOptions(mismatch, bytes))).pipe(
+            Effect.provide(layer)
+          )
+          expect([transport, mismatch.name, error._tag]).toEqual([transport, mismatch.name, "InvalidRequest"])
+          expect(error.message).toContain(mismatch.says)
+          expect(error.message).toContain("drop the header")
+        }
+        // TestClient.stream checks a Stream body the same way.
+        const streamed = yield* Effect.flip(
+          Effect.scoped(TestClient.stream("POST", "/echo", { headers: { "content-length": "1" }, body: bytes(["AB"]) }))
+        ).pipe(Effect.provide(layer))
+        expect(streamed.message).toContain("says 1 but the Stream body gave more")
+        // A Stream body of the length it declares is sent as it is: with that header, unchunked.
+        const seen = yield* Effect.flatMap(
+          TestClient.post("/echo", { headers: { "content-length": "2" }, body: bytes(["A", "B"]) }),
+          (r) => r.json
+        ).pipe(Effect.provide(layer))
+        expect(seen).toMatchObject({ body: "AB", headers: { "content-length": "2" } })
+        expect((seen as { headers: Record<string, string> }).headers["transfer-encoding"]).toBeUndefined()
+      }
+      // A request handed to a handler directly is checked too.
+      const direct = yield* Effect.flip(
+        TestRequest.make("POST", "/echo", { headers: { "content-length": "1" }, body: bytes(["A", "B"]) })
+      )
+      expect(direct.message).toContain("says 1 but the body is 2 bytes")
     })
   )
 

@@ -110,3 +110,69 @@ export const badWebSocketOptions: ReadonlyArray<BadInputCase> = [
   { name: "params a string", input: { params: "a=1" }, says: "params" },
   { name: "cookies a string", input: { cookies: "a=1" }, says: "cookies" }
 ]
+
+/** A request body as data: each edition builds it with its own API (a Stream of the chunks' UTF-8 bytes). */
+export type ContentLengthBody =
+  | { readonly _tag: "None" }
+  | { readonly _tag: "Text"; readonly text: string }
+  | { readonly _tag: "Multipart"; readonly fields: Readonly<Record<string, string>> }
+  | { readonly _tag: "Stream"; readonly chunks: ReadonlyArray<string> }
+
+/**
+ * A `content-length` header the test gives that contradicts its body: each request (a POST)
+ * must fail with `InvalidRequest` saying both lengths and how to fix it, over every transport.
+ */
+export const contentLengthMismatches: ReadonlyArray<{
+  readonly name: string
+  readonly contentLength: string
+  readonly body: ContentLengthBody
+  readonly says: string
+}> = [
+  {
+    name: "a longer body",
+    contentLength: "1",
+    body: { _tag: "Text", text: "hi" },
+    says: "says 1 but the body is 2 bytes"
+  },
+  { name: "no body", contentLength: "3", body: { _tag: "None" }, says: "says 3 but the body is 0 bytes" },
+  {
+    name: "a multipart body",
+    contentLength: "5",
+    body: { _tag: "Multipart", fields: { name: "ada" } },
+    says: "says 5 but the body is"
+  },
+  {
+    name: "a Stream body going past it",
+    contentLength: "1",
+    body: { _tag: "Stream", chunks: ["A", "B"] },
+    says: "says 1 but the Stream body gave more (2 bytes so far)"
+  },
+  {
+    name: "a Stream body ending short of it",
+    contentLength: "3",
+    body: { _tag: "Stream", chunks: ["A"] },
+    says: "says 3 but the Stream body ended after 1 bytes"
+  }
+]
+
+/** A case's request options, its Stream body made by `stream` (an edition's Stream of the chunks' UTF-8 bytes). */
+export const contentLengthOptions = <S>(
+  { contentLength, body }: (typeof contentLengthMismatches)[number],
+  stream: (chunks: ReadonlyArray<string>) => S
+): {
+  readonly headers: Readonly<Record<string, string>>
+  readonly body?: string | S
+  readonly multipart?: Readonly<Record<string, string>>
+} => {
+  const headers = { "content-length": contentLength }
+  switch (body._tag) {
+    case "None":
+      return { headers }
+    case "Text":
+      return { headers, body: body.text }
+    case "Multipart":
+      return { headers, multipart: body.fields }
+    case "Stream":
+      return { headers, body: stream(body.chunks) }
+  }
+}

@@ -12,6 +12,7 @@ import {
   booleanProblem,
   cookieHeader,
   countProblem,
+  declaredLength,
   decodeBody,
   defaultAcceptEncoding,
   describe,
@@ -21,9 +22,11 @@ import {
   invalidValueRe,
   isOptionBag,
   type Jar,
+  lengthMismatch,
   nextHop,
   nodeRefusal,
   requestShare,
+  StreamLength,
   tokenRe,
   unknownKeys,
   validateCookies
@@ -426,6 +429,13 @@ export const prepare = (
     ),
     body: body.body
   }
+  // A content-length the test gave must match a body known whole (a Stream body is checked as
+  // it is produced, a multipart one once encoded).
+  const sent = first.body
+  if (sent._tag === "Empty" || (sent._tag === "Bytes" && sent.chunked !== true)) {
+    const mismatch = lengthMismatch(first.headerLines, sent._tag === "Bytes" ? sent.bytes.length : 0)
+    if (mismatch !== undefined) return refuse(mismatch)
+  }
   // The client option's cookies are in the jar (seeded at the start); a call's replace them.
   const callCookies = options.cookies
   return { first, callCookies, timeoutMillis, follow, maxRedirects }
@@ -447,10 +457,18 @@ export interface OpenedBody {
   readonly close: () => void
 }
 
-/** Opens a Stream body for one hop (see `OpenedBody`). */
-export const openBody = (stream: Stream.Stream<Uint8Array, unknown>): Effect.Effect<OpenedBody> =>
+/**
+ * Opens a Stream body for one hop (see `OpenedBody`), sent under `lines`: a content-length
+ * among them is checked as the body is produced (it fails once past it, or ended short of it).
+ */
+export const openBody = (
+  stream: Stream.Stream<Uint8Array, unknown>,
+  lines: ReadonlyArray<readonly [string, string]>
+): Effect.Effect<OpenedBody> =>
   Effect.withFiber((fiber) => {
     const reader = Stream.toReadableStreamWith(stream, fiber.context as Context.Context<never>).getReader()
+    const declared = declaredLength(lines)
+    const length = declared === undefined ? undefined : new StreamLength(declared)
     let problem: string | undefined
     let ended = false
     const fail = (reason: string): never => {
@@ -461,12 +479,19 @@ export const openBody = (stream: Stream.Stream<Uint8Array, unknown>): Effect.Eff
       reader.read().then(
         (result) => {
           if (result.done) {
+            const short = length?.end()
+            if (short !== undefined) return fail(short)
             ended = true
             return undefined
           }
           if (!(result.value instanceof Uint8Array)) {
             reader.cancel().catch(() => {})
             return fail("a Stream body must emit Uint8Array chunks")
+          }
+          const over = length?.add(result.value.length)
+          if (over !== undefined) {
+            reader.cancel().catch(() => {})
+            return fail(over)
           }
           return result.value
         },
@@ -526,6 +551,8 @@ export const loadStreamWhole = (
         return Effect.fail(new InvalidRequest({ method, url, reason: "a Stream body must emit Uint8Array chunks" }))
       }
       const bytes = concat(list as ReadonlyArray<Uint8Array>)
+      const mismatch = lengthMismatch(prepared.first.headerLines, bytes.length)
+      if (mismatch !== undefined) return Effect.fail(new InvalidRequest({ method, url, reason: mismatch }))
       return Effect.succeed({
         ...prepared,
         first: { ...prepared.first, body: { _tag: "Bytes", bytes, chunked: true } }
@@ -542,6 +569,8 @@ export const loadBody = (prepared: Prepared, method: string, url: string): Effec
     onFailure: (reason) => new InvalidRequest({ method, url, reason }) as InvalidRequest | Prepared,
     onSuccess: ({ bytes, chunked, contentType }): InvalidRequest | Prepared => {
       const lines = prepared.first.headerLines
+      const mismatch = chunked ? undefined : lengthMismatch(lines, bytes.length)
+      if (mismatch !== undefined) return new InvalidRequest({ method, url, reason: mismatch })
       const given = lines.some(([name]) => name === "content-type")
       return {
         ...prepared,
@@ -732,7 +761,7 @@ const sendHop = (
     )
   }
   if (hop.body._tag !== "Stream") return send(undefined)
-  return Effect.flatMap(openBody(hop.body.stream), (opened) =>
+  return Effect.flatMap(openBody(hop.body.stream, hop.headerLines), (opened) =>
     Effect.ensuring(
       Effect.suspend(() => send(opened)),
       Effect.sync(() => opened.close())

@@ -90,7 +90,7 @@ export const open = (
     const hop = prepared.first
     const hopUrl = hop.url.href
     // A Stream body is produced as the app reads it, for as long as the exchange lasts.
-    const opened = hop.body._tag === "Stream" ? yield* openBody(hop.body.stream) : undefined
+    const opened = hop.body._tag === "Stream" ? yield* openBody(hop.body.stream, hop.headerLines) : undefined
     if (opened !== undefined)
       yield* Scope.addFinalizer(
         scope,
