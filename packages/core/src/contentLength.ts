@@ -8,15 +8,16 @@
  */
 
 /**
- * The length one `Content-Length` line declares; `undefined` when there is none, several, or
- * one that is not all digits (Node's server refuses those itself: see `nodeRefusal`).
+ * The length one `content-length` line declares (names in lower case, as the editions keep
+ * them); `undefined` when there is none, several, or one that is not all digits (Node's
+ * server refuses those itself: see `nodeRefusal`).
  */
 export const declaredLength = (lines: ReadonlyArray<readonly [string, string]>): number | undefined => {
   let declared: string | undefined
-  for (const [name, value] of lines) {
-    if (name.toLowerCase() !== "content-length") continue
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]![0] !== "content-length") continue
     if (declared !== undefined) return undefined
-    declared = value
+    declared = lines[i]![1]
   }
   return declared === undefined || !/^\d+$/.test(declared) ? undefined : Number(declared)
 }
