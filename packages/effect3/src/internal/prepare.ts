@@ -83,13 +83,6 @@ export const prepare = (
 }
 
 /**
- * {@link prepare} without an effect where none is needed: the request itself when it is
- * ready at once (every body but multipart), else an effect that fails with the problem or
- * encodes the body. Requests are on every test's path: no step is spent on them.
- *
- * @internal
- */
-/**
  * A `Content-Length` the test gave, checked against the body it sends (the core's
  * `contentLength`): a whole body at once, a Stream body as it is produced, failing it (and so
  * the request, with `InvalidRequest`) once it has gone past or ended short of its header.
@@ -112,6 +105,13 @@ const checkLength = (lines: ReadonlyArray<readonly [string, string]>, body: Requ
   }
 }
 
+/**
+ * {@link prepare} without an effect where none is needed: the request itself when it is
+ * ready at once (every body but multipart), else an effect that fails with the problem or
+ * encodes the body. Requests are on every test's path: no step is spent on them.
+ *
+ * @internal
+ */
 export const prepareNow = (
   config: Config,
   rawMethod: string,
