@@ -41,6 +41,17 @@ export const subjectKeys = [
 ] as const
 export type SubjectKey = (typeof subjectKeys)[number]
 
+/** The two pipeline floors' names, the same in both editions' results (`bench:compare` pairs rows by name). */
+export const floorNames = {
+  pipeline: "pipeline floor: fresh request + fiber per request, toHandled (tracer, scope)",
+  recorded: "pipeline floor recording spans: the kit's TestTracer as its tracer"
+} as const
+
+/** The recorded floor's premise, given the kinds of the spans its tracer kept: a request left a server span. */
+export const checkRecorded = (kinds: ReadonlyArray<string>): void => {
+  if (!kinds.includes("server")) throw new Error("recorded floor: no server span was recorded")
+}
+
 /** The minimum ratio of ours to a subject (requests per second), where it is a target. */
 const targets: Partial<Record<SubjectKey, number>> = {
   pipeline: 0.8,

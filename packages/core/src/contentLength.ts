@@ -32,6 +32,8 @@ export const lengthMismatch = (lines: ReadonlyArray<readonly [string, string]>, 
   )
 }
 
+const streamFix = "drop the header (a Stream body is then sent chunked) or make it match"
+
 /**
  * Counts a Stream body's bytes against its declared length as they are produced: `add` says
  * what is wrong once the body has gone past it, `end` once the body ended short of it.
@@ -43,15 +45,13 @@ export class StreamLength {
   add(bytes: number): string | undefined {
     this.sent += bytes
     return this.sent > this.declared
-      ? `the content-length header says ${this.declared} but the Stream body gave more (${this.sent} bytes so far): ` +
-          "drop the header (a Stream body is then sent chunked) or make it match"
+      ? `the content-length header says ${this.declared} but the Stream body gave more (${this.sent} bytes so far): ${streamFix}`
       : undefined
   }
 
   end(): string | undefined {
     return this.sent < this.declared
-      ? `the content-length header says ${this.declared} but the Stream body ended after ${this.sent} bytes: ` +
-          "drop the header (a Stream body is then sent chunked) or make it match"
+      ? `the content-length header says ${this.declared} but the Stream body ended after ${this.sent} bytes: ${streamFix}`
       : undefined
   }
 }

@@ -46,9 +46,6 @@ export const counts = {
   hono: 4_000
 }
 
-/** The name of the pipeline floor that records spans (the same in both editions' results). */
-const recordedName = "pipeline floor recording spans: the kit's TestTracer as its tracer"
-
 /** `n` GETs of /json a run through `pipeline`, each in a fiber of its own, each body checked. */
 const pipelineSubject = (name: string, n: number, pipeline: Pipeline, dispose?: () => Promise<void>) => {
   const once = Effect.map(
@@ -93,12 +90,7 @@ export const makers: roundtrip.Makers = {
     }
   },
   /** The pipeline floor for GET /json: a fresh request and a fiber per request. */
-  pipeline: async () =>
-    pipelineSubject(
-      "pipeline floor: fresh request + fiber per request, toHandled (tracer, scope)",
-      counts.pipeline,
-      await makePipeline()
-    ),
+  pipeline: async () => pipelineSubject(roundtrip.floorNames.pipeline, counts.pipeline, await makePipeline()),
   /**
    * The pipeline floor with the kit's span recorder as its tracer (`TestTracer.layer`'s, as
    * `TestClient.layer` installs it) in place of Effect's native one: the most a client that
@@ -109,9 +101,8 @@ export const makers: roundtrip.Makers = {
     const pipeline = await makePipeline(app, { tracer: await tracing.runPromise(Effect.tracer) })
     // The premise: the floor's requests are recorded.
     await Effect.runPromise(pipeline.handle(freshRequest("/json")))
-    const spans = await tracing.runPromise(TestTracer.spans)
-    if (!spans.some((span) => span.kind === "server")) throw new Error("recorded floor: no server span was recorded")
-    return pipelineSubject(recordedName, counts.recorded, pipeline, tracing.dispose)
+    roundtrip.checkRecorded((await tracing.runPromise(TestTracer.spans)).map((span) => span.kind))
+    return pipelineSubject(roundtrip.floorNames.recorded, counts.recorded, pipeline, tracing.dispose)
   },
   /** The bare floor: `HttpApp.toHandled` run inline with one prebuilt request, reused. */
   floor: async () => {
